@@ -1,0 +1,3 @@
+"""innomon: the Noord-Nederlandse Innovatiemonitor annual pipeline."""
+
+__version__ = "0.1.0"

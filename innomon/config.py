@@ -1,0 +1,116 @@
+"""Per-year configuration: `configs/base.yaml` merged with `configs/YEAR.yaml`, plus the files they name.
+
+The resolved configuration is plain JSON-able data. Its hash (over the YAML and every datamap,
+reference table and table/model spec it names) goes into cache keys and the run id, so a changed
+config recomputes exactly what depends on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from innomon.codeversion import PROJECT_ROOT
+from innomon.errors import ConfigError
+from innomon.hashing import sha256_bytes, sha256_json
+
+DEFAULT_CONFIG_DIR = PROJECT_ROOT / "configs"
+
+
+def config_dir() -> Path:
+    """The configuration folder: `INNOMON_CONFIG_DIR` or the project's `configs/`."""
+    return Path(os.environ.get("INNOMON_CONFIG_DIR", DEFAULT_CONFIG_DIR))
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"Configuration file {path} does not exist.") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Configuration file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"Configuration file {path} must hold a mapping.")
+    return data
+
+
+def available_years(cdir: Path | None = None) -> list[int]:
+    """Monitor years that have a config file."""
+    cdir = cdir or config_dir()
+    return sorted(int(p.stem) for p in cdir.glob("[0-9][0-9][0-9][0-9].yaml"))
+
+
+def read_datamap(path: Path) -> list[dict[str, str]]:
+    """The datamap rows of one year (column_id, variable, block, question_text, type, codes, routing)."""
+    text = path.read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    required = {"column_id", "variable", "type", "codes", "routing"}
+    if not rows or not required <= set(rows[0]):
+        raise ConfigError(f"Datamap {path} lacks the columns {sorted(required)}.")
+    return rows
+
+
+REQUIRED_KEYS = ("year", "source", "datamap", "fieldwork", "comparison_years", "region", "sectors")
+
+
+@lru_cache(maxsize=32)
+def _load_cached(year: int, cdir_text: str) -> dict[str, Any]:
+    cdir = Path(cdir_text)
+    path = cdir / f"{year}.yaml"
+    if not path.exists():
+        years = ", ".join(str(y) for y in available_years(cdir)) or "none"
+        raise ConfigError(f"No configuration for monitor year {year} (configured years: {years}).")
+    cfg = _deep_merge(_read_yaml(cdir / "base.yaml"), _read_yaml(path))
+    for key in REQUIRED_KEYS:
+        if key not in cfg:
+            raise ConfigError(f"Configuration {path} lacks the key {key!r}.")
+    if int(cfg["year"]) != year:
+        raise ConfigError(f"Configuration {path} says year {cfg['year']}, expected {year}.")
+    files: dict[str, str] = {}
+    datamap_path = cdir / cfg["datamap"]
+    if not datamap_path.exists():
+        raise ConfigError(f"Datamap {datamap_path} named in {path} does not exist.")
+    cfg["datamap_rows"] = read_datamap(datamap_path)
+    files[cfg["datamap"]] = sha256_bytes(datamap_path.read_bytes())
+    for name in cfg.get("reference", {}).values():
+        ref = cdir / name
+        if not ref.exists():
+            raise ConfigError(f"Reference table {ref} named in the configuration does not exist.")
+        files[name] = sha256_bytes(ref.read_bytes())
+    for key in ("tables_file", "models_file"):
+        if cfg.get(key):
+            spec_path = cdir / cfg[key]
+            cfg[key.replace("_file", "")] = _read_yaml(spec_path)
+            files[cfg[key]] = sha256_bytes(spec_path.read_bytes())
+    cfg["files"] = files
+    cfg["comparison_years"] = [int(y) for y in cfg.get("comparison_years") or []]
+    cfg["hash"] = sha256_json({k: v for k, v in cfg.items() if k != "hash"})
+    return cfg
+
+
+def load(year: int, cdir: Path | None = None) -> dict[str, Any]:
+    """The resolved configuration of one monitor year (a fresh copy each call)."""
+    import copy
+
+    return copy.deepcopy(_load_cached(int(year), str(cdir or config_dir())))
+
+
+def reference_path(cfg: dict[str, Any], name: str, cdir: Path | None = None) -> Path:
+    """Path of a reference table named in the config (`pc4`, `sbi`)."""
+    return (cdir or config_dir()) / cfg["reference"][name]

@@ -1,0 +1,128 @@
+"""One small storage layer over `file://` folders and `s3://` buckets.
+
+Every stage reads and writes through these functions, so the same flow runs on a local folder (the
+embedded default) and on S3-compatible object storage (boto3 with the standard AWS environment
+variables; `AWS_ENDPOINT_URL` points it at SeaweedFS or MinIO).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from innomon.errors import ConfigError, InnomonError
+
+ZONES = ("raw", "processed", "published")
+
+
+def as_uri(location: str | Path) -> str:
+    """Turn a local path or URI into a URI (`file:///abs/path` or `s3://bucket/prefix`)."""
+    text = str(location)
+    if text.startswith(("s3://", "file://")):
+        return text.rstrip("/") if text not in ("file:///",) else text
+    if "://" in text:
+        raise ConfigError(f"Storage location {text!r} has an unsupported scheme; use a path, file:// or s3://.")
+    return Path(text).expanduser().resolve().as_uri()
+
+
+def join(root: str, *parts: str) -> str:
+    """Join key parts onto a root URI with `/`."""
+    clean = [p.strip("/") for p in parts if p and p.strip("/")]
+    return "/".join([root.rstrip("/"), *clean])
+
+
+def _local_path(uri: str) -> Path:
+    return Path(unquote(urlparse(uri).path))
+
+
+def _s3_parts(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+@lru_cache(maxsize=4)
+def _s3_client(endpoint: str | None) -> Any:
+    import boto3  # imported lazily: local runs need no AWS machinery
+
+    return boto3.client("s3", endpoint_url=endpoint or None)
+
+
+def s3_client() -> Any:
+    """The boto3 S3 client for the current environment (`AWS_ENDPOINT_URL` honoured)."""
+    return _s3_client(os.environ.get("AWS_ENDPOINT_URL"))
+
+
+def read_bytes(uri: str) -> bytes:
+    """Read one object."""
+    if uri.startswith("file://"):
+        path = _local_path(uri)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError as exc:
+            raise InnomonError(f"Object {uri} does not exist.") from exc
+    if uri.startswith("s3://"):
+        bucket, key = _s3_parts(uri)
+        try:
+            return s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
+        except Exception as exc:  # botocore raises a family of errors; report them in one sentence
+            raise InnomonError(f"Could not read {uri}: {exc}") from exc
+    raise ConfigError(f"Unsupported URI {uri!r}.")
+
+
+def write_bytes(uri: str, data: bytes) -> None:
+    """Write one object; local writes go through a temporary file and an atomic rename."""
+    if uri.startswith("file://"):
+        path = _local_path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+        return
+    if uri.startswith("s3://"):
+        bucket, key = _s3_parts(uri)
+        s3_client().put_object(Bucket=bucket, Key=key, Body=data)
+        return
+    raise ConfigError(f"Unsupported URI {uri!r}.")
+
+
+def exists(uri: str) -> bool:
+    """Whether an object exists."""
+    if uri.startswith("file://"):
+        return _local_path(uri).is_file()
+    if uri.startswith("s3://"):
+        bucket, key = _s3_parts(uri)
+        try:
+            s3_client().head_object(Bucket=bucket, Key=key)
+            return True
+        except Exception:
+            return False
+    raise ConfigError(f"Unsupported URI {uri!r}.")
+
+
+def list_uris(prefix_uri: str) -> list[str]:
+    """Every object under a prefix, sorted."""
+    if prefix_uri.startswith("file://"):
+        base = _local_path(prefix_uri)
+        if not base.exists():
+            return []
+        return sorted(p.as_uri() for p in base.rglob("*") if p.is_file() and not p.name.startswith("."))
+    if prefix_uri.startswith("s3://"):
+        bucket, key = _s3_parts(prefix_uri)
+        out: list[str] = []
+        paginator = s3_client().get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=key.rstrip("/") + "/"):
+            out.extend(f"s3://{bucket}/{obj['Key']}" for obj in page.get("Contents", []))
+        return sorted(out)
+    raise ConfigError(f"Unsupported URI {prefix_uri!r}.")
+
+
+def zone_root(store_root: str, zone: str, overrides: dict[str, str] | None = None) -> str:
+    """Root URI of one zone: an explicit override, else `STORE/zone`."""
+    if zone not in ZONES:
+        raise ConfigError(f"Unknown storage zone {zone!r}; expected one of {', '.join(ZONES)}.")
+    if overrides and overrides.get(zone):
+        return as_uri(overrides[zone])
+    return join(as_uri(store_root), zone)

@@ -1,0 +1,1 @@
+"""Synthetic survey exports, calibrated to the report by quota allocation (`innomon synth`)."""

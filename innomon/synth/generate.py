@@ -1,0 +1,506 @@
+"""Generate one monitor year's responses in canonical variables, calibrated to the report.
+
+Calibration is by quota allocation (see `quota`): the innovation-pyramid segment of each firm is
+allocated first (Tabel 1, normalised), and every item is then allocated with the constraints the
+segment rules impose and with weights that plant the report's model effects (Tabel 10, 11, 14).
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from innomon import config as config_mod
+from innomon import reference
+from innomon.synth import firms
+from innomon.synth.quota import (
+    allocate,
+    allocate_binary,
+    choose_weighted,
+    largest_remainder,
+    scale_to_mean,
+    tilted_distribution,
+)
+from innomon.synth.targets import Targets
+from tasks.derive import COLLAB, NETWORK, ORGANISATIONAL, PROCESS, PRODUCT, PYRAMID, SUBSIDY_SCHEMES
+
+INNOVATION = PRODUCT + PROCESS + ORGANISATIONAL
+PROFILE_COLUMNS = [
+    "firm_id",
+    "company_name",
+    "kvk_number",
+    "email",
+    "postcode",
+    "province",
+    "sector",
+    "sbi_code",
+    "founding_year",
+    "age_class",
+    "repeat",
+]
+AGE_RANGES = {"startend": (0, 1), "jong": (2, 4), "adolescent": (5, 9), "oud": (10, 90)}
+FTE_RANGES = {"micro": (1.0, 9.9), "klein": (10.0, 99.0), "middelgroot": (100.0, 249.0)}
+
+
+@dataclass
+class Plan:
+    """What to generate for a year (from the year's `synth` config)."""
+
+    year: int
+    n_valid: int
+    repeats: int
+    seed: int
+    planted: dict[str, int]
+    overig_share: float
+
+
+def plan_for(cfg: dict[str, Any], n: int | None = None, seed: int | None = None) -> Plan:
+    """The generation plan of a year; `n` and `seed` override the config."""
+    s = cfg.get("synth") or {}
+    n_valid = int(n if n is not None else s.get("n_valid", 400))
+    default_n = int(s.get("n_valid", 400))
+    repeats = round(int(s.get("repeat_from_previous", 0)) * n_valid / default_n) if default_n else 0
+    return Plan(
+        year=int(cfg["year"]),
+        n_valid=n_valid,
+        repeats=repeats,
+        seed=int(seed if seed is not None else s.get("seed", cfg["year"])),
+        planted={k: int(v) for k, v in (s.get("planted") or {}).items()},
+        overig_share=float(s.get("overig_share", 0.05)),
+    )
+
+
+def _rng(seed: int, *salt: int) -> np.random.Generator:
+    return np.random.default_rng([seed, *salt])
+
+
+@lru_cache(maxsize=16)
+def _profiles_cached(year: int, n: int | None, seed: int | None, cdir: str) -> pd.DataFrame:
+    cfg = config_mod.load(year)
+    plan = plan_for(cfg, n, seed)
+    previous = None
+    if plan.repeats > 0 and (year - 1) in config_mod.available_years():
+        prev_cfg = config_mod.load(year - 1)
+        prev_seed = None if seed is None else seed - 1
+        prev_n = None if n is None else round(n * plan_for(prev_cfg).n_valid / plan_for(cfg).n_valid)
+        previous = _profiles_cached(year - 1, prev_n, prev_seed, cdir)
+    return _make_profiles(cfg, plan, previous)
+
+
+def profiles(year: int, n: int | None = None, seed: int | None = None) -> pd.DataFrame:
+    """Valid firms of a year with identity and profile; repeat firms carried over from year - 1."""
+    return _profiles_cached(year, n, seed, str(config_mod.config_dir())).copy()
+
+
+def _make_profiles(cfg: dict[str, Any], plan: Plan, previous: pd.DataFrame | None) -> pd.DataFrame:
+    rng = _rng(plan.seed, 1)
+    targets = Targets(plan.year)
+    n = plan.n_valid
+    year = plan.year
+    provinces = list(cfg["region"]["provinces"])
+    sectors = list(cfg["sectors"]["order"])
+    forced: dict[str, list[Any]] = {"province": [None] * n, "sector": [None] * n, "age_class": [None] * n}
+    carried = None
+    if previous is not None and plan.repeats:
+        pick = np.sort(rng.choice(len(previous), size=min(plan.repeats, len(previous)), replace=False))
+        carried = previous.iloc[pick].reset_index(drop=True)
+        for i, row in carried.iterrows():
+            forced["province"][i] = row["province"]
+            forced["sector"][i] = row["sector"]
+            age = year - int(row["founding_year"])
+            forced["age_class"][i] = _age_class(age)
+    prov_p = targets.distribution("province", provinces, [1 / 3] * 3)
+    province = allocate(rng, n, provinces, prov_p, forced["province"])
+    eight = sectors[:-1]
+    sector_p = [p * (1 - plan.overig_share) for p in targets.distribution("sector", eight, [1 / 8] * 8)]
+    sector = allocate(rng, n, sectors, [*sector_p, plan.overig_share], forced["sector"])
+    age_keys = list(AGE_RANGES)
+    age_class = allocate(
+        rng, n, age_keys, targets.distribution("age_class", age_keys, [0.07, 0.11, 0.16, 0.66]), forced["age_class"]
+    )
+    pc4 = reference.pc4_table(str(config_mod.reference_path(cfg, "pc4")))
+    sbi_codes = pd.read_csv(config_mod.reference_path(cfg, "sbi"), dtype=str, keep_default_na=False)
+    rows = []
+    taken: set[str] = set()
+    if carried is not None:
+        taken |= {str(x).lower() for x in carried["company_name"]}
+    n_carried = 0 if carried is None else len(carried)
+    new_places: list[str] = []
+    new_postcodes: list[str] = []
+    for i in range(n_carried, n):
+        pool = pc4[pc4["province"] == province[i]]
+        pick = pool.iloc[int(rng.integers(len(pool)))]
+        letters = "".join(rng.choice(list("ABCDEGHJKLMNPRSTVWXZ"), size=2))
+        new_postcodes.append(f"{pick['pc4']} {letters}")
+        new_places.append(pick["plaats"] or pick["gemeente"] or "Noord")
+    names = firms.firm_names(rng, [str(s) for s in sector[n_carried:]], new_places, taken)
+    kvk_pool = rng.choice(np.arange(10_000_000, 99_999_999), size=n - n_carried, replace=False)
+    for j, i in enumerate(range(n_carried, n)):
+        lo, hi = AGE_RANGES[str(age_class[i])]
+        founding = year - int(rng.integers(lo, hi + 1))
+        has_kvk = rng.random() >= 0.10
+        rows.append(
+            {
+                "firm_id": f"F{year}-{i:06d}",
+                "company_name": names[j],
+                "kvk_number": f"{kvk_pool[j]:08d}" if has_kvk else "",
+                "email": firms.email_for(names[j]),
+                "postcode": new_postcodes[j],
+                "province": province[i],
+                "sector": sector[i],
+                "sbi_code": firms.sbi_code_for(rng, str(sector[i]), sbi_codes),
+                "founding_year": founding,
+                "age_class": age_class[i],
+                "repeat": 0,
+            }
+        )
+    new = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+    if carried is not None:
+        carried = carried.copy()
+        carried["age_class"] = [_age_class(year - int(f)) for f in carried["founding_year"]]
+        carried["repeat"] = 1
+        new = pd.concat([carried[PROFILE_COLUMNS], new], ignore_index=True)
+    return new
+
+
+def _age_class(age: int) -> str:
+    for key, (lo, hi) in AGE_RANGES.items():
+        if lo <= age <= hi:
+            return key
+    return "oud"
+
+
+def generate_valid(cfg: dict[str, Any], n: int | None = None, seed: int | None = None) -> pd.DataFrame:
+    """Canonical answers of the year's valid respondents (identity columns included)."""
+    plan = plan_for(cfg, n, seed)
+    prof = profiles(plan.year, n, seed)
+    rng = _rng(plan.seed, 2)
+    t = Targets(plan.year)
+    n = len(prof)
+    year = plan.year
+    df = prof.copy()
+    asked_vars = {r["variable"] for r in cfg["datamap_rows"]}
+
+    # Size (Tabel 2) and FTE.
+    size_keys = list(FTE_RANGES)
+    size = allocate(rng, n, size_keys, t.distribution("size_class", size_keys, [0.6, 0.35, 0.05]))
+    df["fte"] = [round(float(rng.uniform(*FTE_RANGES[str(s)])), 1) for s in size]
+    df["family_business"] = allocate(rng, n, [1, 2], [0.55, 0.45])
+
+    # Pyramid segment (Tabel 1, normalised) and the volger subtype.
+    seg = allocate(rng, n, PYRAMID, t.distribution("pyramid", PYRAMID, [0.4, 0.05, 0.15, 0.25, 0.15]))
+    volger = np.flatnonzero(seg == "volger")
+    pp_volger = np.zeros(n, dtype=bool)
+    pp_volger[volger[: len(volger) // 2]] = True
+    must_pp = np.isin(seg, ["koploper", "ontwikkelaar", "toepasser"]) | pp_volger
+    niet = seg == "niet_innovatief"
+    np_volger = (seg == "volger") & ~pp_volger
+    seg_weight = (
+        pd.Series(seg)
+        .map({"koploper": 2.0, "ontwikkelaar": 1.5, "toepasser": 1.2, "volger": 0.6, "niet_innovatief": 0.1})
+        .to_numpy(dtype=float)
+    )
+    everyone = np.ones(n, dtype=bool)
+    none = np.zeros(n, dtype=bool)
+
+    # Innovation items (Tabel 6) under the segment constraints.
+    pp_items = PRODUCT + PROCESS
+    pp_share = np.array([t.value(i, "pct", "1", 40.0) for i in pp_items])
+    forced_pp = {i: np.zeros(n, dtype=bool) for i in pp_items}
+    for u in np.flatnonzero(must_pp):
+        forced_pp[pp_items[int(rng.choice(len(pp_items), p=pp_share / pp_share.sum()))]][u] = True
+    forced_org = {i: np.zeros(n, dtype=bool) for i in ORGANISATIONAL}
+    for u in np.flatnonzero(np_volger):
+        forced_org[ORGANISATIONAL[int(rng.integers(3))]][u] = True
+    for item in pp_items:
+        df[item] = _yn(
+            allocate_binary(
+                rng, t.value(item, "pct", "1", 40.0) / 100, everyone, forced_pp[item], niet | np_volger, seg_weight
+            )
+        )
+    for item in ORGANISATIONAL:
+        df[item] = _yn(
+            allocate_binary(rng, t.value(item, "pct", "1", 30.0) / 100, everyone, forced_org[item], niet, seg_weight)
+        )
+    prodproc = df[pp_items].eq(1).any(axis=1).to_numpy()
+    innovator = df[INNOVATION].eq(1).any(axis=1).to_numpy()
+
+    # Who developed (routing: product or process innovators).
+    dev = np.full(n, np.nan)
+    dev[seg == "ontwikkelaar"] = 1
+    for u in np.flatnonzero(prodproc & (seg != "ontwikkelaar")):
+        dev[u] = rng.choice([1, 2, 3], p=[0.3, 0.45, 0.25]) if seg[u] == "koploper" else rng.choice([2, 3])
+    df["inno_developer"] = dev
+
+    # R&D (koplopers continuous and systematic; only firms without product/process innovation may be
+    # systematic without being koploper; niet-innovatieven do none).
+    rd = np.where(rng.random(n) < 0.55, 2.0, 3.0)
+    rd[seg == "koploper"] = 1
+    rd[np_volger] = rng.choice([1.0, 2.0, 3.0], size=int(np_volger.sum()), p=[0.25, 0.45, 0.30])
+    rd[niet] = 3
+    df["rd_systematic"] = rd
+    rd_active = np.isin(rd, [1, 2])
+    _rd_amounts(rng, df, t, rd_active, rd == 1)
+
+    # Protection methods (drive the model effects).
+    df["protect_patents"] = _yn(allocate_binary(rng, 0.15, everyone, none, none, seg_weight))
+    df["protect_secrecy"] = _yn(allocate_binary(rng, 0.45, everyone, none, none))
+
+    # Collaboration and networks (Tabel 17, 18): toepassers need one, pp-volgers and niet none.
+    forced_collab = {i: np.zeros(n, dtype=bool) for i in COLLAB}
+    for u in np.flatnonzero(seg == "toepasser"):
+        forced_collab[COLLAB[int(rng.integers(len(COLLAB)))]][u] = True
+    no_collab = pp_volger | niet
+    for item in COLLAB:
+        df[item] = _yn(
+            allocate_binary(
+                rng, t.value(item, "pct", "1", 20.0) / 100, everyone, forced_collab[item], no_collab, seg_weight
+            )
+        )
+    for item in NETWORK:
+        df[item] = _yn(
+            allocate_binary(rng, t.value(item, "pct", "1", 10.0) / 100, everyone, none, no_collab, seg_weight)
+        )
+
+    _turnover(rng, df, t, seg == "koploper")
+    _technologies(rng, df, t, rd_active)
+    _profit(rng, df, t)
+    _likerts(rng, df, t, innovator, prodproc)
+    _subsidies(rng, df, t, year, asked_vars)
+    _regional(rng, df, t, asked_vars)
+    return df
+
+
+def _yn(ones: np.ndarray) -> np.ndarray:
+    """1/0 -> the datamap's 1 = Ja, 2 = Nee."""
+    return np.where(ones == 1, 1.0, 2.0)
+
+
+def _rd_amounts(
+    rng: np.random.Generator, df: pd.DataFrame, t: Targets, active: np.ndarray, systematic: np.ndarray
+) -> None:
+    """R&D spend and staff of R&D-active firms (Tabel 12); not asked of the others."""
+    k = int(active.sum())
+    for item, default, high in (
+        ("rd_internal_pct", 20.0, 100.0),
+        ("rd_external_pct", 6.0, 100.0),
+        ("rd_employees", 4.7, 500.0),
+    ):
+        raw = rng.gamma(1.3, 1.0, size=k) * np.where(systematic[active], 1.4, 0.8)
+        raw[rng.random(k) < 0.08] = 0.0
+        vals = scale_to_mean(raw, t.value(item, "mean", "", default), 0, high)
+        col = np.full(len(df), np.nan)
+        col[active] = np.round(vals)
+        df[item] = col
+
+
+def _turnover(rng: np.random.Generator, df: pd.DataFrame, t: Targets, koploper: np.ndarray) -> None:
+    """Constant sum (Tabel 9); new-to-market share rises with secrecy and internal R&D (Tabel 10)."""
+    n = len(df)
+    secrecy = df["protect_secrecy"].eq(1).to_numpy()
+    rd_int = np.nan_to_num(df["rd_internal_pct"].to_numpy(dtype=float))
+    z = 1.0 * secrecy + 0.035 * rd_int + rng.normal(0, 1.0, n)
+    positive = koploper.copy()
+    others = np.flatnonzero(~koploper)
+    n_pos = round(0.5 * len(others))
+    positive[others[np.argsort(-z[others], kind="stable")[:n_pos]]] = True
+    values = np.zeros(n)
+    draws = np.sort(rng.gamma(1.6, 1.0, size=int(positive.sum())))
+    order = np.flatnonzero(positive)[np.argsort(z[positive], kind="stable")]
+    values[order] = draws
+    target = t.value("turnover_new_market", "mean", "", 25.0)
+    values[positive] = scale_to_mean(values[positive], target * n / positive.sum(), 1, 95)
+    new_market = np.round(values)
+    new_market[positive & (new_market < 1)] = 1
+    remainder = 100 - new_market
+    share = rng.beta(2.0, 4.0, size=n)
+    goal = t.value("turnover_new_firm", "mean", "", 20.0)
+    for _ in range(30):
+        current = float(np.round(remainder * np.clip(share, 0, 1)).mean())
+        if current <= 0 or abs(current - goal) < 0.05:
+            break
+        share = share * goal / current
+    new_firm = np.round(remainder * np.clip(share, 0, 1))
+    df["turnover_new_market"] = new_market
+    df["turnover_new_firm"] = new_firm
+    df["turnover_unchanged"] = 100 - new_market - new_firm
+
+
+def _technologies(rng: np.random.Generator, df: pd.DataFrame, t: Targets, active: np.ndarray) -> None:
+    """Tabel 13 among R&D-active firms; active use concentrated on firms with more internal R&D,
+    more staff and without secrecy (Tabel 14)."""
+    secrecy = df["protect_secrecy"].eq(1).to_numpy()
+    rd_int = np.nan_to_num(df["rd_internal_pct"].to_numpy(dtype=float))
+    fte = df["fte"].to_numpy(dtype=float)
+    org = df[ORGANISATIONAL].eq(1).any(axis=1).to_numpy()
+    latent = 0.05 * rd_int + 0.012 * fte - 1.3 * secrecy + 0.5 * org + rng.normal(0, 0.8, len(df))
+    weight = np.exp(1.6 * latent)
+    idx = np.flatnonzero(active)
+    codes = ["1", "2", "3"]
+    for item in [c for c in TECH_ITEMS]:
+        probs = t.distribution(item, codes, [0.6, 0.25, 0.15])
+        counts = largest_remainder(len(idx), probs)
+        col = np.full(len(df), np.nan)
+        chosen = idx[choose_weighted(rng, weight[idx], int(counts[2]))]
+        col[chosen] = 3
+        rest = np.setdiff1d(idx, chosen)
+        rng.shuffle(rest)
+        col[rest[: counts[1]]] = 2
+        col[rest[counts[1] :]] = 1
+        df[item] = col
+
+
+TECH_ITEMS = [
+    "tech_iot",
+    "tech_sensors",
+    "tech_additive",
+    "tech_robotics",
+    "tech_bigdata",
+    "tech_blockchain",
+    "tech_ai",
+    "tech_arvr",
+    "tech_drones",
+    "tech_nano",
+    "tech_biotech",
+    "tech_photonics",
+    "tech_hydrogen",
+]
+
+
+def _profit(rng: np.random.Generator, df: pd.DataFrame, t: Targets) -> None:
+    """Net profit margin (Tabel 11 text): sign shares and mean; lower with internal R&D and size."""
+    n = len(df)
+    rd_int = np.nan_to_num(df["rd_internal_pct"].to_numpy(dtype=float))
+    fte = df["fte"].to_numpy(dtype=float)
+    z = -0.06 * rd_int - 0.015 * fte + rng.normal(0, 1.0, n)
+    dont_know = rng.random(n) < 0.06
+    idx = np.flatnonzero(~dont_know)
+    m = len(idx)
+    neg, zero, pos = largest_remainder(
+        m,
+        [
+            t.value("profit_margin", "pct", "neg", 13.0),
+            t.value("profit_margin", "pct", "zero", 3.0),
+            t.value("profit_margin", "pct", "pos", 84.0),
+        ],
+    )
+    negatives = -np.round(rng.uniform(1, 30, size=neg))
+    positives = rng.gamma(2.0, 1.0, size=pos)
+    goal = t.value("profit_margin", "mean", "", 15.0)
+    needed = (goal * m - negatives.sum()) / max(pos, 1)
+    positives = np.round(scale_to_mean(positives, needed, 1, 100))
+    values = np.sort(np.concatenate([negatives, np.zeros(zero), positives]))
+    col = np.full(n, 99999.0)
+    col[idx[np.argsort(z[idx], kind="stable")]] = values
+    df["profit_margin"] = col
+
+
+def _likerts(
+    rng: np.random.Generator, df: pd.DataFrame, t: Targets, innovator: np.ndarray, prodproc: np.ndarray
+) -> None:
+    """Environmental innovations (Tabel 7), barriers (Tabel 8), creativity (Tabel 19)."""
+    n = len(df)
+    for item in ["env_material", "env_energy", "env_co2", "env_substitution", "env_pollution", "env_recycling"]:
+        ones = allocate_binary(
+            rng, t.value(item, "pct", "1", 40.0) / 100, innovator, np.zeros(n, bool), np.zeros(n, bool)
+        )
+        df[item] = np.where(innovator, np.where(ones == 1, 1.0, 2.0), np.nan)
+    for item in [
+        "barrier_internal_finance",
+        "barrier_external_finance",
+        "barrier_partners",
+        "barrier_regulation",
+        "barrier_subsidies",
+        "barrier_staff",
+        "barrier_time",
+        "barrier_ideas",
+        "barrier_conversion",
+        "barrier_risk",
+    ]:
+        top = t.value(item, "pct_top", "4", 10.0) / 100
+        probs = tilted_distribution([1, 2, 3, 4], t.value(item, "mean", "", 2.2), {3: top})
+        df[item] = allocate(rng, n, [1.0, 2.0, 3.0, 4.0], probs).astype(float)
+    for item in [
+        "creat_breakthrough",
+        "creat_boundary",
+        "creat_different",
+        "creat_small_adjust",
+        "creat_procedures",
+        "creat_improvements",
+    ]:
+        probs = tilted_distribution([1, 2, 3, 4, 5], t.value(item, "mean", "", 3.3))
+        df[item] = allocate(rng, n, [1.0, 2.0, 3.0, 4.0, 5.0], probs).astype(float)
+
+
+def _subsidies(rng: np.random.Generator, df: pd.DataFrame, t: Targets, year: int, asked: set[str]) -> None:
+    """Subsidy schemes (Tabel 15, 2021-2022) or the 2023 question; reasons (Tabel 16) for no_subsidy."""
+    n = len(df)
+    if "subsidy_any_applied" in asked:
+        no_share = t.value("no_subsidy", "pct", "1", 65.0) / 100
+        df["subsidy_any_applied"] = allocate(rng, n, [2.0, 1.0], [no_share, 1 - no_share]).astype(float)
+        no_sub = df["subsidy_any_applied"].eq(2).to_numpy()
+    else:
+        for item in SUBSIDY_SCHEMES:
+            probs = t.distribution(item, ["1", "2", "3"], [0.5, 0.4, 0.1])
+            df[item] = allocate(rng, n, [1.0, 2.0, 3.0], probs).astype(float)
+        no_sub = ~df[SUBSIDY_SCHEMES].eq(3).any(axis=1).to_numpy()
+    idx = np.flatnonzero(no_sub)
+    for item in [
+        "nosub_costs",
+        "nosub_bureaucracy",
+        "nosub_duration",
+        "nosub_support",
+        "nosub_unsuitable",
+        "nosub_not_considered",
+        "nosub_no_overview",
+        "nosub_principle",
+    ]:
+        top = t.value(item, "pct_top", "3", 20.0) / 100
+        probs = tilted_distribution([1, 2, 3], t.value(item, "mean", "", 1.9), {2: top})
+        col = np.full(n, np.nan)
+        col[idx] = allocate(rng, len(idx), [1.0, 2.0, 3.0], probs).astype(float)
+        df[item] = col
+
+
+def _regional(rng: np.random.Generator, df: pd.DataFrame, t: Targets, asked: set[str]) -> None:
+    """2023 items: region (Tabel 20), partner locations (Figuur 2), network provinces (Tabel 21),
+    website languages (Tabel 23), delivery focus (Tabel 24)."""
+    n = len(df)
+    if "region_costs" not in asked:
+        return
+    for item in [v for v in sorted(asked) if v.startswith("region_")]:
+        df[item] = allocate(rng, n, [1.0, 2.0, 3.0], t.distribution(item, ["1", "2", "3"], [0.3, 0.2, 0.5])).astype(
+            float
+        )
+    for item in [v for v in sorted(asked) if v.startswith("loc_")]:
+        who = df[item.replace("loc_", "collab_", 1)].eq(1).to_numpy()
+        col = np.full(n, np.nan)
+        col[who] = allocate(rng, int(who.sum()), [1.0, 2.0, 3.0, 4.0, 5.0], [0.35, 0.25, 0.25, 0.1, 0.05]).astype(float)
+        df[item] = col
+    for item in [v for v in sorted(asked) if v.startswith("netloc_")]:
+        who = df[item.replace("netloc_", "network_", 1)].eq(1).to_numpy()
+        col = np.full(n, np.nan)
+        col[who] = allocate(
+            rng, int(who.sum()), [1.0, 2.0, 3.0], t.distribution(item, ["1", "2", "3"], [0.25, 0.3, 0.45])
+        ).astype(float)
+        df[item] = col
+    df["website_languages"] = allocate(
+        rng, n, [1.0, 2.0, 3.0, 4.0], t.distribution("website_languages", ["1", "2", "3", "4"], [0.5, 0.3, 0.1, 0.1])
+    ).astype(float)
+    df["delivery_focus"] = allocate(
+        rng,
+        n,
+        [1.0, 2.0, 3.0, 4.0],
+        t.distribution("orientation", ["lokaal", "nationaal", "europees", "wereldwijd"], [0.3, 0.4, 0.2, 0.1]),
+    ).astype(float)
+
+
+def response_id(rng: np.random.Generator) -> str:
+    """A Qualtrics-style ResponseId (`R_` + 15 characters)."""
+    chars = np.array(list(string.ascii_letters + string.digits))
+    return "R_" + "".join(rng.choice(chars, size=15))

@@ -1,0 +1,50 @@
+"""Stage `fetch`: bring a year's export from its source and archive it unchanged by SHA-256.
+
+Sources: a local path or `s3://` object under the raw root. Archiving under the SHA-256 makes
+every published figure traceable to its exact input; a config may pin the SHA-256 (data freeze).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from innomon import storage
+from innomon.errors import InputError
+from innomon.hashing import sha256_bytes
+
+
+def source_uri(raw_root: str, cfg: dict[str, Any]) -> str:
+    """Where a year's export is: `RAW_ROOT/YEAR/<filename>` (or the config's explicit `source.uri`)."""
+    if cfg["source"].get("uri"):
+        return storage.as_uri(cfg["source"]["uri"])
+    return storage.join(storage.as_uri(raw_root), str(cfg["year"]), cfg["source"]["filename"])
+
+
+def fetch(uri: str, year: int, raw_zone: str, pinned_sha256: str | None = None) -> dict[str, Any]:
+    """Read the export, check a pinned SHA-256, archive it at `raw/YEAR/<sha256>.<ext>`."""
+    name = uri.rsplit("/", 1)[-1]
+    if not storage.exists(uri):
+        raise InputError("The export does not exist or cannot be reached.", file=uri, rule="missing_file")
+    data = storage.read_bytes(uri)
+    digest = sha256_bytes(data)
+    if pinned_sha256 and digest != pinned_sha256:
+        raise InputError(
+            f"The export's SHA-256 is {digest[:12]}..., but year {year} is frozen at {pinned_sha256[:12]}...",
+            file=uri,
+            rule="data_freeze",
+        )
+    ext = name.rsplit(".", 1)[-1] if "." in name else "bin"
+    archive = storage.join(raw_zone, str(year), f"{digest}.{ext}")
+    if not storage.exists(archive):
+        storage.write_bytes(archive, data)
+    return {"uri": archive, "sha256": digest, "size": len(data), "name": name, "source": uri}
+
+
+@task(name="fetch", retries=2, retry_delay_seconds=[2, 10])
+def fetch_task(uri: str, year: int, raw_zone: str, pinned_sha256: str | None = None) -> dict[str, Any]:
+    """Prefect wrapper: never cached (the source may have changed); retried (it may be remote)."""
+    ref = fetch(uri, year, raw_zone, pinned_sha256)
+    get_run_logger().info("Fetched %s for %s: sha256 %s, %d bytes", ref["name"], year, ref["sha256"], ref["size"])
+    return ref

@@ -1,0 +1,304 @@
+"""The indicator engine: evaluates every table spec of `configs/tables.yaml` for every year.
+
+One engine, no per-table functions: a table is a universe, an explicit item list, statistics and
+breakdowns. Output is the tidy cell table of SPEC section 5 (`data/tables.csv`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+from statsmodels.stats.proportion import proportion_confint
+
+COLUMNS = ["table_id", "year", "group", "item", "category", "stat", "value", "n", "ci_low", "ci_high", "flag", "sig"]
+SHARE_STATS = {"pct", "pct_top"}
+
+
+def wilson(count: int, n: int, confidence: float) -> tuple[float, float]:
+    """Wilson interval of a share, in percent."""
+    low, high = proportion_confint(count, n, alpha=1 - confidence, method="wilson")
+    return 100 * float(low), 100 * float(high)
+
+
+def t_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
+    """t interval of a mean (NaN bounds for fewer than 2 values)."""
+    n = len(values)
+    mean = float(values.mean())
+    if n < 2:
+        return math.nan, math.nan
+    se = float(values.std(ddof=1)) / math.sqrt(n)
+    half = float(sps.t.ppf(0.5 + confidence / 2, n - 1)) * se
+    return mean - half, mean + half
+
+
+def two_proportion_p(c1: int, n1: int, c2: int, n2: int) -> float:
+    """Two-sided p-value of the pooled two-proportion z-test."""
+    pooled = (c1 + c2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    if se == 0:
+        return 1.0
+    z = (c1 / n1 - c2 / n2) / se
+    return float(2 * sps.norm.sf(abs(z)))
+
+
+def category_keys(item: str, spec: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
+    """Categories of an item: explicit in the spec, derived keys from config, or datamap codes."""
+    cats = spec.get("categories", "all")
+    if isinstance(cats, list):
+        return [str(c) for c in cats]
+    if item in ctx["derived_categories"]:
+        return list(ctx["derived_categories"][item])
+    return list(ctx["codes"].get(item, {}).keys())
+
+
+def _as_key(series: pd.Series) -> pd.Series:
+    """Values as category keys: codes `1.0` -> `1`, text unchanged."""
+
+    def conv(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return None
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        return str(v)
+
+    return series.map(conv)
+
+
+def _groups(frame: pd.DataFrame, by: list[str], ctx: dict[str, Any]) -> list[tuple[str, str, pd.Series]]:
+    """(dimension, group label, mask) for `all` and every key of every breakdown dimension."""
+    out = [("", "all", pd.Series(True, index=frame.index))]
+    for dim in by:
+        if dim not in frame.columns:
+            continue
+        keys = _as_key(frame[dim])
+        for key in ctx["derived_categories"].get(dim) or sorted(keys.dropna().unique()):
+            out.append((dim, f"{dim}={key}", keys == str(key)))
+    return out
+
+
+def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: dict[str, Any]) -> list[dict[str, Any]]:
+    """All cells of one table spec over every year in `frames` (current year first)."""
+    conf = ctx["confidence"]
+    rows: list[dict[str, Any]] = []
+    for entry in spec["items"]:
+        item = entry if isinstance(entry, str) else entry["item"]
+        item_universe = None if isinstance(entry, str) else entry.get("universe")
+        for stat in spec["stats"]:
+            for year, frame in frames.items():
+                asked = item in frame.columns and frame[item].notna().any()
+                universe = frame
+                for expr in (ctx["universes"].get(spec.get("universe", "valid")), item_universe):
+                    if expr and asked:
+                        universe = universe[universe.eval(expr)]
+                if stat == "pct":
+                    cats = category_keys(item, spec, ctx)
+                elif stat == "pct_top":
+                    cats = [str(spec["top"])]
+                else:
+                    cats = [""]
+                if not asked:
+                    for cat in cats:
+                        rows.append(_cell(spec, year, "all", "", item, cat, stat, None, None, None, None, "x"))
+                    continue
+                flag = "b" if year in ctx["breaks"].get(item, []) else ""
+                keys = _as_key(universe[item]) if stat != "mean" else None
+                for dim, label, mask in _groups(universe, spec.get("by", []), ctx):
+                    sub = universe[item][mask]
+                    valid = sub.dropna()
+                    n = len(valid)
+                    for cat in cats:
+                        if stat == "mean":
+                            vals = valid.to_numpy(dtype=float)
+                            value = float(vals.mean()) if n else None
+                            lo, hi = t_interval(vals, conf) if n else (None, None)
+                            count = None
+                        else:
+                            count = int((keys[mask] == cat).sum())
+                            value = 100.0 * count / n if n else None
+                            lo, hi = wilson(count, n, conf) if n else (None, None)
+                        rows.append(_cell(spec, year, label, dim, item, cat, stat, value, n, lo, hi, flag, count))
+    return rows
+
+
+def _cell(
+    spec: dict[str, Any],
+    year: int,
+    group: str,
+    dim: str,
+    item: str,
+    cat: str,
+    stat: str,
+    value: float | None,
+    n: int | None,
+    lo: float | None,
+    hi: float | None,
+    flag: str,
+    count: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "table_id": spec["id"],
+        "year": year,
+        "group": group,
+        "dim": dim,
+        "item": item,
+        "category": cat,
+        "stat": stat,
+        "value": value,
+        "n": n,
+        "ci_low": lo,
+        "ci_high": hi,
+        "flag": flag,
+        "sig": "",
+        "count": count,
+    }
+
+
+def key_figures(spec: dict[str, Any], facts: dict[int, dict[str, Any]], ctx: dict[str, Any]) -> list[dict[str, Any]]:
+    """K01-style figures from the run's counts (invited, responses, valid, response rate, repeats)."""
+    rows = []
+    conf = ctx["confidence"]
+    for figure in spec["figures"]:
+        name = figure["item"]
+        for year, f in facts.items():
+            num = f.get(figure["numerator"]) if figure.get("numerator") else None
+            den = f.get(figure.get("denominator", "")) if figure.get("denominator") else None
+            if figure["stat"] == "n":
+                value = f.get(figure["source"])
+                rows.append(
+                    _cell(
+                        spec,
+                        year,
+                        "all",
+                        "",
+                        name,
+                        "",
+                        "n",
+                        None if value is None else float(value),
+                        None if value is None else int(value),
+                        None,
+                        None,
+                        "" if value is not None else "x",
+                    )
+                )
+            else:
+                if num is None or not den:
+                    rows.append(_cell(spec, year, "all", "", name, "", "pct", None, None, None, None, "x"))
+                    continue
+                lo, hi = wilson(int(num), int(den), conf)
+                rows.append(_cell(spec, year, "all", "", name, "", "pct", 100.0 * num / den, int(den), lo, hi, ""))
+    return rows
+
+
+def suppress(cells: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    """Primary suppression of small bases ([c], n kept) and secondary suppression per breakdown."""
+    cells = cells.copy()
+    small = cells["n"].notna() & (cells["n"] < min_n) & (cells["stat"] != "n")
+    cells["suppressed"] = small
+    breakdown = cells[cells["dim"] != ""]
+    for _, block in breakdown.groupby(["table_id", "year", "item", "stat", "category", "dim"], sort=False):
+        hit = block[block["suppressed"]]
+        if len(hit) == 1 and len(block) > 1:
+            rest = block[~block["suppressed"]].sort_values(["n", "group"], kind="mergesort")
+            cells.loc[rest.index[0], "suppressed"] = True
+    cells.loc[cells["suppressed"], ["value", "ci_low", "ci_high"]] = None
+    cells.loc[cells["suppressed"], "flag"] = cells.loc[cells["suppressed"], "flag"].map(
+        lambda f: f + "c" if "c" not in f else f
+    )
+    return cells.drop(columns="suppressed")
+
+
+def significance(cells: pd.DataFrame, current: int, previous: int | None, min_n: int, alpha: float) -> pd.DataFrame:
+    """`s`/`ns` on current-year share cells where both years' bases reach the reliability threshold."""
+    cells = cells.copy()
+    if previous is None:
+        return cells
+    keys = ["table_id", "group", "item", "category", "stat"]
+    cur = cells[(cells["year"] == current) & cells["stat"].isin(SHARE_STATS) & cells["count"].notna()]
+    prev = cells[(cells["year"] == previous) & cells["stat"].isin(SHARE_STATS) & cells["count"].notna()]
+    merged = cur.reset_index().merge(prev[[*keys, "count", "n"]], on=keys, suffixes=("", "_prev"))
+    for _, row in merged.iterrows():
+        if row["n"] >= min_n and row["n_prev"] >= min_n and "c" not in row["flag"]:
+            p = two_proportion_p(int(row["count"]), int(row["n"]), int(row["count_prev"]), int(row["n_prev"]))
+            cells.loc[row["index"], "sig"] = "s" if p < alpha else "ns"
+    return cells
+
+
+def context(cfg: dict[str, Any], tables_spec: dict[str, Any]) -> dict[str, Any]:
+    """What the engine needs besides the data: categories, codes, universes, thresholds, breaks."""
+    from tasks.mapping import parse_codes
+
+    derived = dict(tables_spec.get("derived_categories", {}))
+    derived["province"] = list(cfg["region"]["provinces"])
+    derived["sector"] = list(cfg["sectors"]["order"])
+    codes: dict[str, dict[str, str]] = {}
+    for row in cfg["datamap_rows"]:
+        labels = parse_codes(row["codes"]).labels
+        if labels:
+            codes[row["variable"]] = labels
+    th = cfg["thresholds"]
+    return {
+        "derived_categories": derived,
+        "codes": codes,
+        "universes": tables_spec.get("universes", {}),
+        "confidence": float(th["confidence"]),
+        "breaks": {k: [int(y) for y in v] for k, v in (cfg.get("breaks") or {}).items()},
+    }
+
+
+def compute_tables(
+    frames: dict[int, pd.DataFrame], facts: dict[int, dict[str, Any]], cfg: dict[str, Any], tables_spec: dict[str, Any]
+) -> pd.DataFrame:
+    """Every table of the spec for the current year and its comparison years, as tidy cells."""
+    ctx = context(cfg, tables_spec)
+    rows: list[dict[str, Any]] = []
+    current = int(cfg["year"])
+    for spec in tables_spec["tables"]:
+        years = [y for y in frames if y == current or y in cfg["comparison_years"]]
+        if spec.get("years"):
+            years = [y for y in years if y in spec["years"] or y == current]
+        if spec.get("kind") == "key_figures":
+            rows.extend(key_figures(spec, {y: facts[y] for y in years}, ctx))
+        else:
+            rows.extend(evaluate_table(spec, {y: frames[y] for y in years}, ctx))
+    cells = pd.DataFrame(rows)
+    th = cfg["thresholds"]
+    cells = suppress(cells, int(th["suppression_min_n"]))
+    previous = current - 1 if current - 1 in frames and current - 1 in cfg["comparison_years"] else None
+    cells = significance(cells, current, previous, int(th["reliability_min_n"]), float(th["alpha"]))
+    return cells[COLUMNS].reset_index(drop=True)
+
+
+def to_csv_bytes(cells: pd.DataFrame) -> bytes:
+    """The tidy CSV: `.` decimals, unrounded values to 6 decimals, empty for missing."""
+    out = cells.copy()
+    for col in ("value", "ci_low", "ci_high"):
+        out[col] = out[col].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.6f}")
+    out["n"] = out["n"].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(int(v)))
+    return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def _stage_task():
+    from prefect import task
+
+    from innomon import refs, storage
+    from innomon.prefect_support import cache_key
+
+    @task(name="indicators", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+    def indicators_task(linked: list[dict[str, Any]], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
+        """Prefect wrapper: respondent tables of the year and its comparison years -> tables.csv."""
+        cfg = refs.get_json(cfg_ref)
+        frames = {int(x["year"]): refs.get_frame(x["respondents"]) for x in linked}
+        facts = {int(x["year"]): dict(x["facts"]) for x in linked}
+        order = sorted(frames, reverse=True)
+        cells = compute_tables({y: frames[y] for y in order}, facts, cfg, cfg["tables"])
+        root = storage.join(processed_root, str(cfg["year"]))
+        return {"tables_csv": refs.put_bytes(root, "tables", to_csv_bytes(cells), "csv")}
+
+    return indicators_task
+
+
+indicators_task = _stage_task()

@@ -1,0 +1,79 @@
+"""Stage `ingest`: read the archived export, map it by datamap, and split off the identities.
+
+From here on, company name, KvK number, e-mail and postcode live only in the private identities
+table; the answers table carries the province and a keyed hash of the firm (for the duplicate
+rule), never the identifying fields themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any
+
+import pandas as pd
+from prefect import get_run_logger, task
+
+from innomon import config as config_mod
+from innomon import reference, refs, storage
+from innomon.prefect_support import cache_key, panel_key
+from tasks.derive import IDENTIFYING, normalise_kvk, normalise_name, normalise_postcode
+from tasks.mapping import map_export
+from tasks.read import details_json, read_export
+
+
+def keyed_hash(values: pd.Series, key: bytes, prefix: str) -> pd.Series:
+    """HMAC-SHA-256 (hex, 32 chars) of each non-missing value; missing stays missing."""
+
+    def one(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return None
+        return hmac.new(key, f"{prefix}:{v}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    return values.map(one).astype(object)
+
+
+def split_identities(mapped: pd.DataFrame, pc4_path: str, key: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(answers without identifying fields, identities table)."""
+    ident = mapped[["response_id", "company_name", "kvk_number", "email", "postcode"]].copy()
+    ident["pc4"] = normalise_postcode(ident["postcode"])
+    ident["kvk_norm"] = normalise_kvk(ident["kvk_number"])
+    ident["name_norm"] = normalise_name(ident["company_name"])
+    by_name = ("name:" + ident["name_norm"].fillna("") + "|" + ident["pc4"].fillna("")).where(
+        ident["name_norm"].notna() & ident["pc4"].notna(), None
+    )
+    firm_key = ("kvk:" + ident["kvk_norm"]).where(ident["kvk_norm"].notna(), by_name)
+    answers = mapped.drop(columns=[c for c in mapped.columns if c in IDENTIFYING])
+    answers["province"] = ident["pc4"].map(reference.pc4_to_province(pc4_path)).astype(object)
+    answers["firm_hash"] = keyed_hash(firm_key, key, "firm")
+    return answers, ident
+
+
+def ingest(data: bytes, name: str, cfg: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """Read + map + split; raises InputError for file-level failures."""
+    export = read_export(data, name)
+    mapped, issues = map_export(export, cfg, name)
+    answers, ident = split_identities(mapped, str(config_mod.reference_path(cfg, "pc4")), key)
+    return {
+        "answers": answers,
+        "identities": ident,
+        "issues": issues,
+        "reader": details_json(export),
+        "records": len(mapped),
+    }
+
+
+@task(name="ingest", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+def ingest_task(raw: refs.Ref, cfg_ref: refs.Ref, processed_root: str) -> dict[str, Any]:
+    """Prefect wrapper: archived export -> answers, identities and issues in the processed zone."""
+    cfg = refs.get_json(cfg_ref)
+    out = ingest(refs.get_bytes(raw), raw["name"], cfg, panel_key())
+    get_run_logger().info("Read %s: %s, %d records", raw["name"], out["reader"], out["records"])
+    root = storage.join(processed_root, str(cfg["year"]))
+    return {
+        "year": cfg["year"],
+        "answers": refs.put_frame(root, "answers", out["answers"]),
+        "identities": refs.put_frame(storage.join(root, "private"), "identities", out["identities"]),
+        "issues": refs.put_frame(storage.join(root, "private"), "mapping-issues", out["issues"]),
+        "records": out["records"],
+    }

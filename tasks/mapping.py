@@ -1,0 +1,214 @@
+"""Map an export's columns to canonical variables by the year's datamap, and type every answer.
+
+Column ids differ between years, so mapping is always by datamap, never by position. Answers that
+cannot be used (a code outside the item's answer codes, an unparseable number, a value outside the
+allowed range) are cleared and counted by rule; "weet ik niet" codes become missing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from innomon.errors import InputError
+from tasks.read import Export
+
+CODE_TYPES = {"single", "binary", "likert"}
+NUMBER_TYPES = {"integer", "number", "percent", "constant_sum"}
+TEXT_TYPES = {"text", "id"}
+TRUE_FALSE = {"true": "1", "false": "0"}
+
+
+def spss_safe(column_id: str) -> str:
+    """The SPSS variable name a platform gives a column id (SPEC 1.1)."""
+    return re.sub(r"[^A-Za-z0-9_.@#$]", "_", column_id)
+
+
+@dataclass(frozen=True)
+class CodeSpec:
+    """The allowed values of one item, parsed from the datamap's `codes` field."""
+
+    codes: frozenset[float]
+    low: float | None
+    high: float | None
+    missing: frozenset[float]
+    labels: dict[str, str]
+
+    def allows(self, values: pd.Series) -> pd.Series:
+        """Which (non-missing) values are allowed."""
+        ok = pd.Series(True, index=values.index)
+        if self.codes:
+            ok &= values.isin(list(self.codes))
+        if self.low is not None:
+            ok &= values >= self.low
+        if self.high is not None:
+            ok &= values <= self.high
+        return ok
+
+
+def parse_codes(text: str) -> CodeSpec:
+    """`1=Ja|2=Nee`, `0-100`, `>=0`, `-100-100|99999=Weet ik niet` -> CodeSpec."""
+    codes: set[float] = set()
+    missing: set[float] = set()
+    labels: dict[str, str] = {}
+    low = high = None
+    parts = [p for p in (text or "").split("|") if p.strip()]
+    has_range = any("=" not in p or p.startswith(">=") for p in parts)
+    for part in parts:
+        part = part.strip()
+        if part.startswith(">="):
+            low = float(part[2:])
+            continue
+        if "=" in part:
+            key, label = part.split("=", 1)
+            labels[key.strip()] = label.strip()
+            if has_range:
+                missing.add(float(key))
+            elif key.strip() == "99999":
+                missing.add(float(key))
+            else:
+                codes.add(float(key))
+            continue
+        m = re.fullmatch(r"(-?\d+(?:\.\d+)?)-(-?\d+(?:\.\d+)?)", part)
+        if m:
+            low, high = float(m.group(1)), float(m.group(2))
+    return CodeSpec(frozenset(codes), low, high, frozenset(missing), labels)
+
+
+def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Text -> float; returns (values, unparseable mask). Accepts a decimal comma."""
+    text = raw.astype(str).str.strip()
+    text = text.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
+    text = text.str.lower().map(lambda v: TRUE_FALSE.get(v, v))
+    blank = text == ""
+    values = pd.to_numeric(text.where(~blank, None), errors="coerce").astype("float64")
+    bad = values.isna() & ~blank
+    return values, bad
+
+
+def map_export(export: Export, cfg: dict[str, Any], name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The canonical table (one column per datamap variable) and the row-level issues found.
+
+    File-level problems (missing columns, a year that does not match the config, duplicate
+    ResponseIds, too many unknown codes) raise InputError: those stop the run.
+    """
+    frame = export.frame
+    datamap = cfg["datamap_rows"]
+    to_column = {}
+    for row in datamap:
+        col = spss_safe(row["column_id"]) if export.format == "sav" else row["column_id"]
+        to_column[row["variable"]] = col
+    repeated = [c for c in export.details.get("duplicate_columns", []) if c in to_column.values()]
+    if repeated:
+        raise InputError(
+            f"The export repeats the column id {repeated[0]!r}; which one holds the answers is ambiguous.",
+            file=name,
+            column=repeated[0],
+            rule="duplicate_column",
+        )
+    missing_cols = [c for c in to_column.values() if c not in frame.columns]
+    if missing_cols:
+        raise InputError(
+            f"The export lacks {len(missing_cols)} column(s) the {cfg['year']} datamap requires, "
+            f"first {missing_cols[0]!r}: a wrong file, a renamed column or another year's export.",
+            file=name,
+            column=missing_cols[0],
+            rule="missing_column",
+        )
+    out: dict[str, pd.Series] = {}
+    issues: list[pd.DataFrame] = []
+    response_ids = frame[to_column["response_id"]].astype(str).str.strip()
+    share_limit = float(cfg.get("validation", {}).get("unknown_code_share", 0.2))
+    for row in datamap:
+        var, typ = row["variable"], row["type"]
+        raw = frame[to_column[var]]
+        if typ in TEXT_TYPES:
+            out[var] = raw.astype(str).str.strip()
+            continue
+        if typ == "datetime":
+            text = raw.astype(str).str.strip()
+            parsed = pd.to_datetime(text.where(text != "", None), errors="coerce", format="mixed")
+            bad = parsed.isna() & (text != "")
+            out[var] = parsed.astype("datetime64[ns]")
+            if bad.any():
+                issues.append(_issues(response_ids, bad, var, "unparseable_date"))
+            continue
+        values, bad = _parse_numbers(raw)
+        spec = parse_codes(row["codes"])
+        is_missing_code = values.isin(list(spec.missing))
+        values = values.mask(is_missing_code)
+        present = values.notna()
+        allowed = spec.allows(values)
+        outside = present & ~allowed
+        rule = "unknown_code" if typ in CODE_TYPES else "out_of_range"
+        if typ in CODE_TYPES and outside.mean() > share_limit:
+            first = int(np.flatnonzero(outside.to_numpy())[0])
+            raise InputError(
+                f"{outside.sum()} of {len(values)} answers to {var} are not among its answer codes "
+                f"({row['codes']}): the export does not match the datamap.",
+                file=name,
+                column=to_column[var],
+                row=first + 1,
+                rule="unknown_codes",
+            )
+        values = values.mask(outside | bad)
+        out[var] = values
+        if bad.any():
+            issues.append(_issues(response_ids, bad, var, "unparseable_number"))
+        if outside.any():
+            issues.append(_issues(response_ids, outside, var, rule))
+    mapped = pd.DataFrame(out)
+    dup = mapped["response_id"].duplicated(keep=False) & (mapped["response_id"] != "")
+    if dup.any():
+        first = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(
+            f"ResponseId {mapped['response_id'].iloc[first]!r} occurs more than once.",
+            file=name,
+            column=to_column["response_id"],
+            row=first + 1,
+            rule="duplicate_response_id",
+        )
+    if (mapped["response_id"] == "").any():
+        first = int(np.flatnonzero((mapped["response_id"] == "").to_numpy())[0])
+        raise InputError(
+            "A response has no ResponseId.",
+            file=name,
+            column=to_column["response_id"],
+            row=first + 1,
+            rule="missing_response_id",
+        )
+    _check_year(mapped, cfg, name, to_column["recorded_date"])
+    issue_frame = (
+        pd.concat(issues, ignore_index=True)
+        if issues
+        else pd.DataFrame(
+            {"response_id": pd.Series(dtype=str), "variable": pd.Series(dtype=str), "rule": pd.Series(dtype=str)}
+        )
+    )
+    return mapped, issue_frame
+
+
+def _issues(response_ids: pd.Series, mask: pd.Series, var: str, rule: str) -> pd.DataFrame:
+    return pd.DataFrame({"response_id": response_ids[mask].to_numpy(), "variable": var, "rule": rule})
+
+
+def _check_year(mapped: pd.DataFrame, cfg: dict[str, Any], name: str, column: str) -> None:
+    year = int(cfg["year"])
+    dates = mapped["recorded_date"].dropna()
+    if dates.empty:
+        raise InputError("No response has a RecordedDate.", file=name, column=column, rule="wrong_year")
+    other = dates.dt.year != year
+    limit = float(cfg.get("validation", {}).get("year_mismatch_share", 0.5))
+    if other.mean() > limit:
+        found = int(dates.dt.year.mode().iloc[0])
+        raise InputError(
+            f"The export holds responses recorded in {found}, but the configuration is for monitor year "
+            f"{year}: is this another year's export?",
+            file=name,
+            column=column,
+            rule="wrong_year",
+        )

@@ -1,0 +1,124 @@
+"""Stage `publish`: write the year's bundle to `published/YEAR/runs/RUN_ID/`, verify it, then move
+`published/YEAR/latest.json` (the pointer is always written last, so readers never see a
+half-written release). A rerun with identical outputs is the same release and writes nothing new.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pandas as pd
+from prefect import get_run_logger, task
+
+from innomon import refs, storage
+from innomon.hashing import canonical_json, sha256_bytes, sha256_json
+from tasks.workbook import build_workbook
+
+
+def run_id(input_sha256: dict[str, str], config_hash: str, code_version: str) -> str:
+    """The run id: a hash of the inputs, config and code, so the same inputs are the same release."""
+    return sha256_json({"inputs": input_sha256, "config": config_hash, "code": code_version})[:16]
+
+
+def bundle_files(
+    tables_csv: bytes,
+    models_csv: bytes,
+    fit_csv: bytes,
+    reports: list[dict[str, Any]],
+    cfg: dict[str, Any],
+    meta: dict[str, Any],
+) -> dict[str, bytes]:
+    """Every file of the bundle except the manifest, by relative path."""
+    cells = pd.read_csv(
+        io.BytesIO(tables_csv),
+        dtype={"category": str, "flag": str, "sig": str, "group": str},
+        keep_default_na=False,
+        na_values={"value": [""], "n": [""], "ci_low": [""], "ci_high": [""]},
+    )
+    cells["flag"] = cells["flag"].fillna("")
+    cells["sig"] = cells["sig"].fillna("")
+    workbook = build_workbook(cells, cfg, meta)
+    validation = {"year": cfg["year"], "years": sorted(reports, key=lambda r: -int(r["year"]))}
+    return {
+        cfg["publish"]["workbook_name"].format(year=cfg["year"]): workbook,
+        "data/tables.csv": tables_csv,
+        "data/models.csv": models_csv,
+        "data/model_fit.csv": fit_csv,
+        "validation/report.json": json.dumps(validation, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n",
+    }
+
+
+def publish(files: dict[str, bytes], published_root: str, year: int, rid: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """Write, verify, then point `latest` at the release."""
+    base = storage.join(published_root, str(year), "runs", rid)
+    manifest = {
+        **meta,
+        "files": [{"path": p, "size": len(b), "sha256": sha256_bytes(b)} for p, b in sorted(files.items())],
+    }
+    manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
+    manifest_uri = storage.join(base, "manifest.json")
+    already = storage.exists(manifest_uri) and storage.read_bytes(manifest_uri) == manifest_bytes
+    if not already:
+        for path, data in sorted(files.items()):
+            storage.write_bytes(storage.join(base, path), data)
+        for entry in manifest["files"]:
+            got = storage.read_bytes(storage.join(base, entry["path"]))
+            if len(got) != entry["size"] or sha256_bytes(got) != entry["sha256"]:
+                raise RuntimeError(f"Published object {entry['path']} does not match the manifest.")
+        storage.write_bytes(manifest_uri, manifest_bytes)
+    pointer = {
+        "year": year,
+        "run_id": rid,
+        "manifest": f"runs/{rid}/manifest.json",
+        "manifest_sha256": sha256_bytes(manifest_bytes),
+    }
+    storage.write_bytes(storage.join(published_root, str(year), "latest.json"), canonical_json(pointer) + b"\n")
+    return {
+        "run_id": rid,
+        "release": base,
+        "new_release": not already,
+        "workbook": storage.join(base, meta["workbook"]),
+        "manifest": manifest_uri,
+    }
+
+
+@task(name="publish", retries=2, retry_delay_seconds=[2, 10])
+def publish_task(
+    tables: dict[str, Any],
+    models: dict[str, Any],
+    linked: list[dict[str, Any]],
+    cfg_ref: dict[str, Any],
+    inputs: dict[str, str],
+    code_version: str,
+    published_root: str,
+) -> dict[str, Any]:
+    """Prefect wrapper: never cached (it touches the published zone, which may have changed);
+    idempotent instead."""
+    cfg = refs.get_json(cfg_ref)
+    year = int(cfg["year"])
+    rid = run_id(inputs, cfg["hash"], code_version)
+    current = next(x for x in linked if int(x["year"]) == year)
+    meta = {
+        "run_id": rid,
+        "year": year,
+        "code_version": code_version,
+        "config_hash": cfg["hash"],
+        "inputs_sha256": inputs,
+        "valid": current["facts"]["valid"],
+        "counts": {str(x["year"]): x["facts"] for x in linked},
+        "timestamps": {"fieldwork_close": cfg["fieldwork"]["close"]},
+        "workbook": cfg["publish"]["workbook_name"].format(year=year),
+    }
+    files = bundle_files(
+        refs.get_bytes(tables["tables_csv"]),
+        refs.get_bytes(models["models_csv"]),
+        refs.get_bytes(models["model_fit_csv"]),
+        [x["report"] for x in linked],
+        cfg,
+        meta,
+    )
+    result = publish(files, published_root, year, rid, meta)
+    get_run_logger().info("Published %s release %s (%s)", year, rid, "new" if result["new_release"] else "unchanged")
+    return result

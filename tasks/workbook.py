@@ -1,0 +1,211 @@
+"""The workbook for report authors: cover, contents, notes, one table per sheet (xlsxwriter).
+
+Presentation only: it takes the tidy cells computed elsewhere and lays them out with Dutch labels,
+numbers stored as numbers with number formats, one Excel table per sheet, title in A1, no merged
+cells, fixed document properties so that the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+from typing import Any
+
+import pandas as pd
+import xlsxwriter
+
+from tasks.mapping import parse_codes
+
+FIXED_CREATED = dt.datetime(2000, 1, 1)
+STAT_LABELS = {"pct": "Percentage", "pct_top": "Percentage topcategorie", "mean": "Gemiddelde", "n": "Aantal"}
+FLAG_NOTES = {
+    "c": "[c] Onderdrukt: de basis (n) is kleiner dan de drempel; n wordt wel gepubliceerd.",
+    "x": "[x] Niet beschikbaar: de vraag is dat jaar niet gesteld.",
+    "b": "[b] Breuk in de reeks: de vraag is dat jaar anders gemeten.",
+    "r": "[r] Herzien: wijkt af van de eigen laatste publicatie van dat jaar.",
+    "s": "[s] Significant verschil met het vorige jaar (p < 0,05, twee-proportietoets).",
+    "ns": "[ns] Geen significant verschil met het vorige jaar.",
+}
+
+
+def item_labels(cfg: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """Dutch labels of items and of their categories, from the datamap and the config."""
+    items: dict[str, str] = {}
+    cats: dict[str, dict[str, str]] = {}
+    for row in cfg["datamap_rows"]:
+        text = row["question_text"]
+        items[row["variable"]] = text.split(" - ", 1)[1] if " - " in text else text
+        labels = parse_codes(row["codes"]).labels
+        if labels:
+            cats[row["variable"]] = labels
+    for key, label in (cfg["tables"].get("labels", {}).get("items") or {}).items():
+        items[key] = label
+    for key, mapping in (cfg["tables"].get("labels", {}).get("categories") or {}).items():
+        cats[key] = {str(k): v for k, v in mapping.items()}
+    return items, cats
+
+
+def _sheet_name(table_id: str) -> str:
+    return table_id[:31]
+
+
+def build_workbook(cells: pd.DataFrame, cfg: dict[str, Any], meta: dict[str, Any]) -> bytes:
+    """The workbook bytes."""
+    items, cats = item_labels(cfg)
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(
+        buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    )
+    title = f"{cfg['monitor']['title']} {cfg['year']}"
+    wb.set_properties(
+        {
+            "title": title,
+            "subject": "Tabellen bij de Innovatiemonitor",
+            "author": cfg["monitor"]["publisher"],
+            "created": FIXED_CREATED,
+            "comments": f"run {meta['run_id']}, code {meta['code_version']}",
+        }
+    )
+    wb.set_custom_property("Language", cfg["monitor"].get("language", "nl-NL"))
+    big = wb.add_format({"bold": True, "font_size": 14})
+    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+    link = wb.add_format({"font_color": "blue", "underline": 1})
+    fmt_pct = wb.add_format({"num_format": "0.0"})
+    fmt_mean = wb.add_format({"num_format": "0.00"})
+    fmt_int = wb.add_format({"num_format": "0"})
+
+    specs = [s for s in cfg["tables"]["tables"] if (cells["table_id"] == s["id"]).any()]
+
+    cover = wb.add_worksheet("Voorblad")
+    cover.write_string(0, 0, title, big)
+    lines = [
+        ("Monitorjaar", str(cfg["year"])),
+        ("Referentieperiode", str(cfg.get("reference_period", ""))),
+        ("Geldige respondenten", str(meta["valid"])),
+        ("Bron", "Enquête Noord-Nederlandse Innovatiemonitor; eigen bewerking (innomon)"),
+        ("Run", meta["run_id"]),
+        ("Codeversie", meta["code_version"]),
+        ("Contact", cfg["monitor"]["contact"]),
+    ]
+    for i, (k, v) in enumerate(lines, start=2):
+        cover.write_string(i, 0, k)
+        cover.write_string(i, 1, v)
+    cover.set_column(0, 0, 24)
+    cover.set_column(1, 1, 70)
+
+    contents = wb.add_worksheet("Inhoud")
+    contents.write_string(0, 0, "Inhoud", big)
+    contents.write_string(1, 0, "Blad")
+    contents.write_string(1, 1, "Titel")
+    for i, spec in enumerate(specs, start=2):
+        contents.write_url(i, 0, f"internal:'{_sheet_name(spec['id'])}'!A1", link, spec["id"])
+        contents.write_string(i, 1, f"{spec.get('report', '')}: {spec['title']}")
+    contents.add_table(
+        1,
+        0,
+        1 + len(specs),
+        1,
+        {"name": "Inhoud", "style": "Table Style Light 1", "columns": [{"header": "Blad"}, {"header": "Titel"}]},
+    )
+    contents.set_column(0, 0, 10)
+    contents.set_column(1, 1, 90)
+
+    notes = wb.add_worksheet("Toelichting")
+    notes.write_string(0, 0, "Toelichting", big)
+    used = sorted({f for flags in cells["flag"].fillna("") for f in flags} | set(cells["sig"].dropna()) - {""})
+    note_rows = [
+        (
+            "Universum",
+            "Geldige respondenten: mkb-bedrijven (< 250 fte) in de regio die de vragenlijst "
+            "voltooiden (of ten minste 75% ervan), exclusief previews, tests en dubbele records.",
+        )
+    ]
+    note_rows += [(f"[{code}]", FLAG_NOTES[code]) for code in used if code in FLAG_NOTES]
+    note_rows += [("Betrouwbaarheidsinterval", "95%-interval: Wilson voor percentages, t voor gemiddelden.")]
+    notes.write_string(1, 0, "Begrip")
+    notes.write_string(1, 1, "Toelichting")
+    for i, (k, v) in enumerate(note_rows, start=2):
+        notes.write_string(i, 0, k)
+        notes.write_string(i, 1, v, wrap)
+    notes.add_table(
+        1,
+        0,
+        1 + len(note_rows),
+        1,
+        {
+            "name": "Toelichting",
+            "style": "Table Style Light 1",
+            "columns": [{"header": "Begrip"}, {"header": "Toelichting"}],
+        },
+    )
+    notes.set_column(0, 0, 26)
+    notes.set_column(1, 1, 100)
+
+    headers = [
+        "Jaar",
+        "Groep",
+        "Onderwerp",
+        "Categorie",
+        "Statistiek",
+        "Waarde",
+        "n (aantal)",
+        "Ondergrens 95%-interval",
+        "Bovengrens 95%-interval",
+        "Status",
+        "Significantie",
+    ]
+    for spec in specs:
+        ws = wb.add_worksheet(_sheet_name(spec["id"]))
+        ws.write_string(0, 0, f"{spec['id']} {spec.get('report', '')}: {spec['title']}", big)
+        block = cells[cells["table_id"] == spec["id"]]
+        r = 1
+        ws.write_row(r, 0, headers)
+        for _, c in block.iterrows():
+            r += 1
+            stat = c["stat"]
+            fmt = fmt_pct if stat in ("pct", "pct_top") else fmt_mean if stat == "mean" else fmt_int
+            ws.write_number(r, 0, int(c["year"]))
+            ws.write_string(r, 1, _group_label(c["group"], cats))
+            ws.write_string(r, 2, items.get(c["item"], c["item"]))
+            ws.write_string(r, 3, cats.get(c["item"], {}).get(str(c["category"]), str(c["category"] or "")))
+            ws.write_string(r, 4, STAT_LABELS.get(stat, stat))
+            _num_or_code(ws, r, 5, c["value"], c["flag"], fmt)
+            _num_or_code(ws, r, 6, c["n"], "x" if "x" in (c["flag"] or "") else "", fmt_int)
+            _num_or_code(ws, r, 7, c["ci_low"], c["flag"], fmt)
+            _num_or_code(ws, r, 8, c["ci_high"], c["flag"], fmt)
+            ws.write_string(r, 9, "".join(f"[{f}]" for f in (c["flag"] or "")))
+            ws.write_string(r, 10, f"[{c['sig']}]" if c["sig"] else "")
+        ws.add_table(
+            1,
+            0,
+            max(r, 2),
+            len(headers) - 1,
+            {
+                "name": f"Tabel_{spec['id']}",
+                "style": "Table Style Light 1",
+                "columns": [{"header": h} for h in headers],
+            },
+        )
+        ws.set_column(0, 0, 8)
+        ws.set_column(1, 3, 36)
+        ws.set_column(4, 10, 14)
+    cover.activate()
+    wb.close()
+    return buf.getvalue()
+
+
+def _group_label(group: str, cats: dict[str, dict[str, str]]) -> str:
+    if group == "all":
+        return "Alle bedrijven"
+    dim, key = group.split("=", 1)
+    return f"{dim}: {cats.get(dim, {}).get(key, key)}"
+
+
+def _num_or_code(ws: Any, r: int, c: int, value: Any, flag: str, fmt: Any) -> None:
+    missing = value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
+    if missing:
+        code = "[c]" if "c" in (flag or "") else "[x]" if "x" in (flag or "") else "[z]"
+        ws.write_string(r, c, code)
+    else:
+        ws.write_number(r, c, float(value), fmt)

@@ -1,0 +1,50 @@
+"""Shared fixtures: an ephemeral Prefect API for the session, and one demo run of 2021-2023."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+SHARED = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prefect_api():
+    """Every test talks to a temporary Prefect API with its own SQLite database."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Synthetic exports of 2021-2023 at the configured sizes (written once per session)."""
+    from innomon.synth.export import write_year
+
+    root = tmp_path_factory.mktemp("exports")
+    for year in (2021, 2022, 2023):
+        write_year(year, root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def demo(exports: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The demo: all three years run into one local store."""
+    from innomon.cli import run_year
+
+    store = tmp_path_factory.mktemp("store")
+    results = {year: run_year(year, str(exports), str(store)) for year in (2021, 2022, 2023)}
+    return {"store": store, "exports": exports, "results": results}
+
+
+def copy_exports(src: Path, dst: Path) -> Path:
+    """A private copy of the exports that a test may damage."""
+    shutil.copytree(src, dst)
+    return dst

@@ -1,0 +1,54 @@
+"""Helpers shared by the integration tests."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from innomon.config import config_dir
+
+
+def latest_release(store: Path, year: int) -> Path:
+    """Folder of the release `published/YEAR/latest.json` points at."""
+    pointer = json.loads((store / "published" / str(year) / "latest.json").read_text())
+    return store / "published" / str(year) / "runs" / pointer["run_id"]
+
+
+def read_tables(release: Path) -> pd.DataFrame:
+    """The tidy tables.csv of a release."""
+    return pd.read_csv(
+        io.BytesIO((release / "data" / "tables.csv").read_bytes()),
+        dtype={"category": str, "group": str},
+        keep_default_na=False,
+        na_values={"value": [""], "n": [""]},
+    )
+
+
+def report_figures() -> pd.DataFrame:
+    """The report's published figures (configs/calibration/report_figures.csv)."""
+    df = pd.read_csv(
+        config_dir() / "calibration" / "report_figures.csv",
+        dtype={"category": str, "group": str},
+        keep_default_na=False,
+    )
+    df["value"] = pd.to_numeric(df["value"])
+    return df
+
+
+def task_states(flow_run_id: str | None = None) -> dict[str, list[str]]:
+    """State names of the task runs of the latest (or given) flow run, by task name."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        if flow_run_id is None:
+            flow_run_id = str(client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0].id)
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    out: dict[str, list[str]] = {}
+    for run in runs:
+        out.setdefault(run.name.rsplit("-", 1)[0], []).append(run.state.name if run.state else "")
+    return out

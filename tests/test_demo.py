@@ -1,0 +1,108 @@
+"""The demo run of 2021-2023 reproduces the report's figures it is calibrated to (issue 2)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import latest_release, read_tables, report_figures
+
+YEARS = (2021, 2022, 2023)
+
+
+@pytest.fixture(scope="module")
+def tables(demo: dict):
+    return read_tables(latest_release(demo["store"], 2023))
+
+
+def _ours(tables, table_id, year, item, category, stat):
+    row = tables[
+        (tables.table_id == table_id)
+        & (tables.year == year)
+        & (tables.group == "all")
+        & (tables["item"] == item)
+        & (tables.category == category)
+        & (tables.stat == stat)
+    ]
+    assert len(row) == 1, (table_id, year, item, category, stat)
+    return float(row["value"].iloc[0])
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_t01_pyramid_matches_normalised_report(tables, year) -> None:
+    rep = report_figures()
+    rep = rep[(rep.table_id == "T01") & (rep.year == year)]
+    total = rep["value"].sum()  # Tabel 1's rows sum to 78 and 74 in 2023 and 2022: normalised
+    assert len(rep) == 5
+    for _, r in rep.iterrows():
+        assert abs(_ours(tables, "T01", year, "pyramid", r["category"], "pct") - 100 * r["value"] / total) <= 3
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_t06_innovation_shares_match_report(tables, year) -> None:
+    rep = report_figures()
+    rep = rep[(rep.table_id == "T06") & (rep.year == year)]
+    assert len(rep) == 8
+    for _, r in rep.iterrows():
+        assert abs(_ours(tables, "T06", year, r["item"], "1", "pct") - r["value"]) <= 3, r["item"]
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_t08_barriers_match_report(tables, year) -> None:
+    rep = report_figures()
+    rep = rep[(rep.table_id == "T08") & (rep.year == year) & (rep.group == "all")]
+    assert len(rep) == 20
+    for _, r in rep.iterrows():
+        if r["stat"] == "pct_top":
+            assert abs(_ours(tables, "T08", year, r["item"], "4", "pct_top") - r["value"]) <= 3, r["item"]
+        else:
+            assert abs(_ours(tables, "T08", year, r["item"], "", "mean") - r["value"]) <= max(0.2, 0.05 * r["value"])
+
+
+def test_breakdowns_present_and_small_cells_suppressed_with_n_kept(tables) -> None:
+    t08 = tables[(tables.table_id == "T08") & (tables.year == 2023)]
+    assert {"pyramid=koploper", "age_class=oud", "size_class=micro"} <= set(t08["group"])
+    small = tables[(tables["n"] < 10) & (tables["stat"] != "n")]
+    assert len(small) > 0  # e.g. partner locations of rare collaboration types
+    assert small["value"].isna().all() and small["flag"].str.contains("c").all()
+
+
+def test_m1_secrecy_and_internal_rd_positive_and_significant(demo) -> None:
+    import pandas as pd
+
+    models = pd.read_csv(latest_release(demo["store"], 2023) / "data" / "models.csv")
+    m1 = models[(models.model_id == "M1") & (models.year == 2023)].set_index("term")
+    for term in ("protect_secrecy", "rd_internal_pct"):
+        assert m1.loc[term, "estimate"] > 0 and m1.loc[term, "p_value"] < 0.05, term
+
+
+def test_k01_counts_and_repeat_respondents(tables) -> None:
+    k01 = tables[tables.table_id == "K01"].set_index(["year", "item", "stat"])
+    assert k01.loc[(2023, "valid", "n"), "value"] == 423
+    assert k01.loc[(2023, "invited", "n"), "value"] == 11427
+    assert k01.loc[(2023, "repeat_respondents", "n"), "value"] == 65
+    assert k01.loc[(2021, "response_rate", "pct"), "flag"] == "x"  # invited unknown for 2021
+
+
+def test_validation_report_shows_planted_exclusions(demo) -> None:
+    report = json.loads((latest_release(demo["store"], 2023) / "validation" / "report.json").read_text())
+    for year_report in report["years"]:
+        year = year_report["year"]
+        planted = json.loads((demo["exports"] / "_truth" / f"planted-{year}.json").read_text())
+        rules = {r["rule"]: r["records_excluded"] for r in year_report["rules"]}
+        assert rules["status"] == planted["preview"] + planted.get("test", 0)
+        assert rules["incomplete"] == planted["incomplete"]
+        assert rules["outside_region"] == planted["outside_region"]
+        assert rules["not_sme"] == planted["not_sme"]
+        assert rules["duplicate"] == planted["duplicate"]
+        assert year_report["valid"] + sum(rules.values()) == year_report["records"]
+
+
+def test_every_configured_table_is_in_tables_csv(tables) -> None:
+    from innomon import config
+
+    ids = {t["id"] for t in config.load(2023)["tables"]["tables"]}
+    assert ids == set(tables["table_id"])
+    region = tables[(tables.table_id == "T20") & (tables.year == 2021)]
+    assert (region["flag"] == "x").all() and region["value"].isna().all()

@@ -1,0 +1,100 @@
+"""The indicator engine on small frames: statistics, intervals, suppression, significance, x."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from tasks.indicators import evaluate_table, significance, suppress, two_proportion_p, wilson
+
+CTX = {
+    "derived_categories": {"size_class": ["micro", "klein"]},
+    "codes": {"q": {"1": "Ja", "2": "Nee"}},
+    "universes": {"valid": ""},
+    "confidence": 0.95,
+    "breaks": {"q": [2023]},
+}
+
+
+def test_wilson_interval_known_value() -> None:
+    low, high = wilson(47, 100, 0.95)
+    # by hand: centre (0.47 + 1.96²/200) / (1 + 1.96²/100) = 0.47111, half-width 0.09600
+    assert round(low, 2) == 37.51 and round(high, 2) == 56.71
+
+
+def test_pct_mean_and_not_asked_year() -> None:
+    cur = pd.DataFrame({"q": [1.0, 1.0, 2.0, np.nan], "size_class": ["micro", "micro", "klein", "klein"]})
+    prev = pd.DataFrame({"size_class": ["micro"]})
+    spec = {"id": "TX", "items": ["q"], "stats": ["pct"], "categories": ["1"], "by": ["size_class"]}
+    rows = pd.DataFrame(evaluate_table(spec, {2023: cur, 2022: prev}, CTX))
+    overall = rows[(rows.year == 2023) & (rows.group == "all")].iloc[0]
+    assert overall["value"] == 100 * 2 / 3 and overall["n"] == 3 and overall["flag"] == "b"
+    klein = rows[(rows.year == 2023) & (rows.group == "size_class=klein")].iloc[0]
+    assert klein["value"] == 0 and klein["n"] == 1
+    missing = rows[rows.year == 2022].iloc[0]
+    assert missing["flag"] == "x" and pd.isna(missing["value"])
+
+
+def test_secondary_suppression_hides_next_smallest_group() -> None:
+    base = {
+        "table_id": "T",
+        "year": 2023,
+        "item": "q",
+        "stat": "pct",
+        "category": "1",
+        "dim": "d",
+        "ci_low": 1.0,
+        "ci_high": 2.0,
+        "flag": "",
+        "sig": "",
+        "count": 1,
+    }
+    cells = pd.DataFrame(
+        [
+            {**base, "group": "all", "dim": "", "value": 50.0, "n": 100},
+            {**base, "group": "d=a", "value": 40.0, "n": 5},
+            {**base, "group": "d=b", "value": 60.0, "n": 30},
+            {**base, "group": "d=c", "value": 55.0, "n": 65},
+        ]
+    )
+    out = suppress(cells, 10).set_index("group")
+    assert pd.isna(out.loc["d=a", "value"]) and out.loc["d=a", "flag"] == "c" and out.loc["d=a", "n"] == 5
+    assert pd.isna(out.loc["d=b", "value"]) and out.loc["d=b", "flag"] == "c"
+    assert out.loc["d=c", "value"] == 55.0 and out.loc["all", "value"] == 50.0
+
+
+def test_significance_only_with_reliable_bases() -> None:
+    rows = [
+        {
+            "table_id": "T",
+            "group": "all",
+            "item": "q",
+            "category": "1",
+            "stat": "pct",
+            "flag": "",
+            "sig": "",
+            "year": y,
+            "count": c,
+            "n": n,
+        }
+        for y, c, n in ((2023, 60, 100), (2022, 40, 100))
+    ]
+    rows += [
+        {
+            "table_id": "T",
+            "group": "g",
+            "item": "q",
+            "category": "1",
+            "stat": "pct",
+            "flag": "",
+            "sig": "",
+            "year": y,
+            "count": c,
+            "n": n,
+        }
+        for y, c, n in ((2023, 20, 40), (2022, 10, 40))
+    ]
+    out = significance(pd.DataFrame(rows), 2023, 2022, 50, 0.05)
+    assert out.loc[0, "sig"] == "s"  # p = 0.0047
+    assert out.loc[2, "sig"] == ""  # bases of 40 are below the reliability threshold
+    assert round(two_proportion_p(60, 100, 40, 100), 4) == 0.0047

@@ -1,0 +1,29 @@
+"""Same inputs, same config, same code: identical bytes, and the finished steps come from cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from innomon.cli import run_year
+from tests.helpers import latest_release, task_states
+
+
+def test_second_run_is_identical_and_cached(demo: dict, tmp_path: Path) -> None:
+    store = demo["store"]
+    release = latest_release(store, 2023)
+    before = {p: (release / p).read_bytes() for p in ("data/tables.csv", "data/models.csv", "data/model_fit.csv")}
+    result = run_year(2023, str(demo["exports"]), str(store))
+    states = task_states()
+    assert latest_release(store, 2023) == release and result["new_release"] is False
+    for path, data in before.items():
+        assert (release / path).read_bytes() == data, path
+    for stage in ("ingest", "derive", "validate", "link", "indicators", "models"):
+        assert states[stage] and all(s == "Cached" for s in states[stage]), (stage, states[stage])
+    assert states["publish"] == ["Completed"]
+
+
+def test_steps_option_recomputes_only_that_stage(demo: dict) -> None:
+    run_year(2023, str(demo["exports"]), str(demo["store"]), refresh=["models"])
+    states = task_states()
+    assert states["models"] == ["Completed"]
+    assert all(s == "Cached" for s in states["indicators"])
