@@ -25,6 +25,9 @@ def resolve(year: int) -> dict[int, dict[str, Any]]:
         if y not in config_mod.available_years():
             raise ConfigError(f"Comparison year {y} of {year} has no configuration.")
         out[y] = config_mod.load(y)
+    # Items asked only in a comparison year (e.g. the 2021-2022 subsidy schemes) take their codes and
+    # labels from that year's datamap; the current year's instrument wins where both have an item.
+    cfg["comparison_datamap_rows"] = {str(y): out[y]["datamap_rows"] for y in years[1:]}
     return out
 
 

@@ -14,6 +14,9 @@ import pandas as pd
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
+from schemas import validate_lazy
+from schemas.outputs import TABLES_SCHEMA
+
 COLUMNS = ["table_id", "year", "group", "item", "category", "stat", "value", "n", "ci_low", "ci_high", "flag", "sig"]
 SHARE_STATS = {"pct", "pct_top"}
 
@@ -120,7 +123,9 @@ def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: d
                             count = int((keys[mask] == cat).sum())
                             value = 100.0 * count / n if n else None
                             lo, hi = wilson(count, n, conf) if n else (None, None)
-                        rows.append(_cell(spec, year, label, dim, item, cat, stat, value, n, lo, hi, flag, count))
+                        cell = _cell(spec, year, label, dim, item, cat, stat, value, n, lo, hi, flag, count)
+                        cell["distribution"] = stat == "pct" and not isinstance(spec.get("categories"), list)
+                        rows.append(cell)
     return rows
 
 
@@ -227,6 +232,15 @@ def significance(cells: pd.DataFrame, current: int, previous: int | None, min_n:
     return cells
 
 
+def all_datamap_rows(cfg: dict[str, Any]) -> list[dict[str, str]]:
+    """The current year's datamap rows, then those of the comparison years (newest first)."""
+    rows = list(cfg["datamap_rows"])
+    extra = cfg.get("comparison_datamap_rows") or {}
+    for year in sorted(extra, reverse=True):
+        rows.extend(extra[year])
+    return rows
+
+
 def context(cfg: dict[str, Any], tables_spec: dict[str, Any]) -> dict[str, Any]:
     """What the engine needs besides the data: categories, codes, universes, thresholds, breaks."""
     from tasks.mapping import parse_codes
@@ -235,9 +249,9 @@ def context(cfg: dict[str, Any], tables_spec: dict[str, Any]) -> dict[str, Any]:
     derived["province"] = list(cfg["region"]["provinces"])
     derived["sector"] = list(cfg["sectors"]["order"])
     codes: dict[str, dict[str, str]] = {}
-    for row in cfg["datamap_rows"]:
+    for row in all_datamap_rows(cfg):
         labels = parse_codes(row["codes"]).labels
-        if labels:
+        if labels and row["variable"] not in codes:
             codes[row["variable"]] = labels
     th = cfg["thresholds"]
     return {
@@ -265,10 +279,15 @@ def compute_tables(
         else:
             rows.extend(evaluate_table(spec, {y: frames[y] for y in years}, ctx))
     cells = pd.DataFrame(rows)
+    cells["distribution"] = cells["distribution"].fillna(False).astype(bool)
     th = cfg["thresholds"]
     cells = suppress(cells, int(th["suppression_min_n"]))
     previous = current - 1 if current - 1 in frames and current - 1 in cfg["comparison_years"] else None
     cells = significance(cells, current, previous, int(th["reliability_min_n"]), float(th["alpha"]))
+    check = cells.copy()
+    check["value"] = check["value"].astype(float)
+    check["n"] = check["n"].astype(float)
+    validate_lazy(TABLES_SCHEMA, check, "data/tables.csv", "tables")
     return cells[COLUMNS].reset_index(drop=True)
 
 

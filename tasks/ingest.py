@@ -17,6 +17,8 @@ from prefect import get_run_logger, task
 from innomon import config as config_mod
 from innomon import reference, refs, storage
 from innomon.prefect_support import cache_key, panel_key
+from schemas import validate_lazy
+from schemas.export import export_schema
 from tasks.derive import IDENTIFYING, normalise_kvk, normalise_name, normalise_postcode
 from tasks.mapping import map_export
 from tasks.read import details_json, read_export
@@ -53,6 +55,7 @@ def ingest(data: bytes, name: str, cfg: dict[str, Any], key: bytes) -> dict[str,
     """Read + map + split; raises InputError for file-level failures."""
     export = read_export(data, name)
     mapped, issues = map_export(export, cfg, name)
+    validate_lazy(export_schema(cfg), mapped, name, "export")
     answers, ident = split_identities(mapped, str(config_mod.reference_path(cfg, "pc4")), key)
     return {
         "answers": answers,

@@ -85,6 +85,8 @@ def _stage_task():
     from innomon import refs, storage
     from innomon.errors import InputError
     from innomon.prefect_support import cache_key
+    from schemas import validate_lazy
+    from schemas.respondents import respondents_schema
 
     @task(name="validate", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
     def validate_task(derived: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
@@ -110,6 +112,9 @@ def _stage_task():
         get_run_logger().info("Universe %s: %s", cfg["year"], counts)
         root = storage.join(processed_root, str(cfg["year"]))
         valid = df[df["exclusion"] == ""].drop(columns=["exclusion"])
+        validate_lazy(
+            respondents_schema(cfg), valid.reset_index(drop=True), f"respondents-{cfg['year']}", "respondents"
+        )
         excluded = df.loc[df["exclusion"] != "", ["response_id", "exclusion"]]
         counts["invited"] = cfg.get("invited")
         return {

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import xlsxwriter
 
+from tasks.indicators import all_datamap_rows
 from tasks.mapping import parse_codes
 
 FIXED_CREATED = dt.datetime(2000, 1, 1)
@@ -33,7 +34,9 @@ def item_labels(cfg: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str
     """Dutch labels of items and of their categories, from the datamap and the config."""
     items: dict[str, str] = {}
     cats: dict[str, dict[str, str]] = {}
-    for row in cfg["datamap_rows"]:
+    for row in all_datamap_rows(cfg):
+        if row["variable"] in items:
+            continue
         text = row["question_text"]
         items[row["variable"]] = text.split(" - ", 1)[1] if " - " in text else text
         labels = parse_codes(row["codes"]).labels

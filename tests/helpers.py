@@ -40,14 +40,22 @@ def report_figures() -> pd.DataFrame:
 
 def task_states(flow_run_id: str | None = None) -> dict[str, list[str]]:
     """State names of the task runs of the latest (or given) flow run, by task name."""
+    import time
+
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.client.schemas.sorting import FlowRunSort
 
+    # Task run states reach the API as events, a moment after the flow returns: wait until final.
+    deadline = time.monotonic() + 60
     with get_client(sync_client=True) as client:
         if flow_run_id is None:
             flow_run_id = str(client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0].id)
-        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        while True:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+            if all(r.state and r.state.is_final() for r in runs) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
     out: dict[str, list[str]] = {}
     for run in runs:
         out.setdefault(run.name.rsplit("-", 1)[0], []).append(run.state.name if run.state else "")

@@ -107,8 +107,11 @@ def _make_profiles(cfg: dict[str, Any], plan: Plan, previous: pd.DataFrame | Non
     forced: dict[str, list[Any]] = {"province": [None] * n, "sector": [None] * n, "age_class": [None] * n}
     carried = None
     if previous is not None and plan.repeats:
-        pick = np.sort(rng.choice(len(previous), size=min(plan.repeats, len(previous)), replace=False))
-        carried = previous.iloc[pick].reset_index(drop=True)
+        # Repeat firms are drawn among firms that gave a KvK number, so exact linking finds them all;
+        # linking noise (missing or mistyped numbers) is planted by the linkage work (issue 6).
+        with_kvk = previous[previous["kvk_number"] != ""]
+        pick = np.sort(rng.choice(len(with_kvk), size=min(plan.repeats, len(with_kvk)), replace=False))
+        carried = with_kvk.iloc[pick].reset_index(drop=True)
         for i, row in carried.iterrows():
             forced["province"][i] = row["province"]
             forced["sector"][i] = row["sector"]
