@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -51,6 +52,25 @@ def _steps(text: str) -> list[str]:
     return steps
 
 
+class _KnownErrorFilter(logging.Filter):
+    """Drops the traceback from log records of known input/config errors: their message says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], InnomonError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def _quiet_known_errors() -> None:
+    known = logging.Logger.manager.loggerDict
+    loggers = [logging.getLogger(name) for name in list(known) if name.startswith("prefect")]
+    for logger in [logging.getLogger(), *loggers]:
+        for handler in logger.handlers:
+            if not any(isinstance(f, _KnownErrorFilter) for f in handler.filters):
+                handler.addFilter(_KnownErrorFilter())
+
+
 def run_year(year: int, raw_root: str, store: str, refresh: list[str] | None = None) -> dict[str, Any]:
     """Run the annual flow with results persisted next to a local store (so cache and data agree)."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_RESULTS_PERSIST_BY_DEFAULT, temporary_settings
@@ -60,6 +80,7 @@ def run_year(year: int, raw_root: str, store: str, refresh: list[str] | None = N
     from innomon import storage
 
     config_mod.load(year)  # configuration errors surface before Prefect starts
+    _quiet_known_errors()
     store_uri = storage.as_uri(store)
     updates: dict[Any, Any] = {PREFECT_RESULTS_PERSIST_BY_DEFAULT: True}
     if store_uri.startswith("file://") and not os.environ.get("PREFECT_LOCAL_STORAGE_PATH"):
@@ -73,6 +94,7 @@ def run_year(year: int, raw_root: str, store: str, refresh: list[str] | None = N
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     try:
         if args.command == "synth":
             from innomon.synth.export import write_year

@@ -106,3 +106,24 @@ def test_every_configured_table_is_in_tables_csv(tables) -> None:
     assert ids == set(tables["table_id"])
     region = tables[(tables.table_id == "T20") & (tables.year == 2021)]
     assert (region["flag"] == "x").all() and region["value"].isna().all()
+
+
+@pytest.mark.parametrize(
+    "model,term,sign",
+    [
+        ("M2", "rd_internal_pct", -1),
+        ("M2", "fte", -1),
+        ("M3", "protect_secrecy", -1),
+        ("M3", "rd_internal_pct", 1),
+        ("M3", "fte", 1),
+        ("M4", "protect_secrecy", -1),
+        ("M4", "rd_internal_pct", 1),
+        ("M4", "fte", 1),
+    ],
+)
+def test_report_main_effects_keep_sign_and_significance(demo, model, term, sign) -> None:
+    import pandas as pd
+
+    models = pd.read_csv(latest_release(demo["store"], 2023) / "data" / "models.csv")
+    row = models[(models.model_id == model) & (models.term == term)].iloc[0]
+    assert row["estimate"] * sign > 0 and row["p_value"] < 0.05

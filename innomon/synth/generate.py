@@ -195,14 +195,22 @@ def generate_valid(cfg: dict[str, Any], n: int | None = None, seed: int | None =
     df["fte"] = [round(float(rng.uniform(*FTE_RANGES[str(s)])), 1) for s in size]
     df["family_business"] = allocate(rng, n, [1, 2], [0.55, 0.45])
 
-    # Pyramid segment (Tabel 1, normalised) and the volger subtype.
+    # Pyramid segment (Tabel 1, normalised) and the volger subtypes: volgers without any innovation
+    # (R&D or collaboration only) make up the non-innovators beyond the niet-innovatieven (K02).
     seg = allocate(rng, n, PYRAMID, t.distribution("pyramid", PYRAMID, [0.4, 0.05, 0.15, 0.25, 0.15]))
-    volger = np.flatnonzero(seg == "volger")
-    pp_volger = np.zeros(n, dtype=bool)
-    pp_volger[volger[: len(volger) // 2]] = True
-    must_pp = np.isin(seg, ["koploper", "ontwikkelaar", "toepasser"]) | pp_volger
     niet = seg == "niet_innovatief"
-    np_volger = (seg == "volger") & ~pp_volger
+    volger = rng.permutation(np.flatnonzero(seg == "volger"))
+    if t.has("innovator", "pct"):
+        k_ni = round(n * (1 - t.value("innovator", "pct", "1") / 100)) - int(niet.sum())
+    else:
+        k_ni = len(volger) // 2
+    k_ni = int(np.clip(k_ni, 0, len(volger)))
+    ni_volger = np.isin(np.arange(n), volger[:k_ni])
+    rest = volger[k_ni:]
+    pp_volger = np.isin(np.arange(n), rest[: len(rest) // 2])
+    org_volger = np.isin(np.arange(n), rest[len(rest) // 2 :])
+    must_pp = np.isin(seg, ["koploper", "ontwikkelaar", "toepasser"]) | pp_volger
+    np_volger = ni_volger | org_volger
     seg_weight = (
         pd.Series(seg)
         .map({"koploper": 2.0, "ontwikkelaar": 1.5, "toepasser": 1.2, "volger": 0.6, "niet_innovatief": 0.1})
@@ -218,7 +226,7 @@ def generate_valid(cfg: dict[str, Any], n: int | None = None, seed: int | None =
     for u in np.flatnonzero(must_pp):
         forced_pp[pp_items[int(rng.choice(len(pp_items), p=pp_share / pp_share.sum()))]][u] = True
     forced_org = {i: np.zeros(n, dtype=bool) for i in ORGANISATIONAL}
-    for u in np.flatnonzero(np_volger):
+    for u in np.flatnonzero(org_volger):
         forced_org[ORGANISATIONAL[int(rng.integers(3))]][u] = True
     for item in pp_items:
         df[item] = _yn(
@@ -228,7 +236,9 @@ def generate_valid(cfg: dict[str, Any], n: int | None = None, seed: int | None =
         )
     for item in ORGANISATIONAL:
         df[item] = _yn(
-            allocate_binary(rng, t.value(item, "pct", "1", 30.0) / 100, everyone, forced_org[item], niet, seg_weight)
+            allocate_binary(
+                rng, t.value(item, "pct", "1", 30.0) / 100, everyone, forced_org[item], niet | ni_volger, seg_weight
+            )
         )
     prodproc = df[pp_items].eq(1).any(axis=1).to_numpy()
     innovator = df[INNOVATION].eq(1).any(axis=1).to_numpy()
@@ -244,15 +254,32 @@ def generate_valid(cfg: dict[str, Any], n: int | None = None, seed: int | None =
     # systematic without being koploper; niet-innovatieven do none).
     rd = np.where(rng.random(n) < 0.55, 2.0, 3.0)
     rd[seg == "koploper"] = 1
-    rd[np_volger] = rng.choice([1.0, 2.0, 3.0], size=int(np_volger.sum()), p=[0.25, 0.45, 0.30])
+    rd[org_volger] = rng.choice([1.0, 2.0, 3.0], size=int(org_volger.sum()), p=[0.25, 0.45, 0.30])
+    rd[ni_volger] = rng.choice([1.0, 2.0], size=int(ni_volger.sum()), p=[0.3, 0.7])  # volger through R&D
     rd[niet] = 3
     df["rd_systematic"] = rd
     rd_active = np.isin(rd, [1, 2])
     _rd_amounts(rng, df, t, rd_active, rd == 1)
 
-    # Protection methods (drive the model effects).
-    df["protect_patents"] = _yn(allocate_binary(rng, 0.15, everyone, none, none, seg_weight))
-    df["protect_secrecy"] = _yn(allocate_binary(rng, 0.45, everyone, none, none))
+    # Delivery focus (Tabel 24, 2023+) first, so that protection (which drives the model effects) can
+    # follow Tabel 25 by orientation.
+    orientation_keys = ["lokaal", "nationaal", "europees", "wereldwijd"]
+    if "delivery_focus" in asked_vars:
+        probs = t.distribution("orientation", orientation_keys, [0.3, 0.4, 0.2, 0.1])
+        df["delivery_focus"] = allocate(rng, n, [1.0, 2.0, 3.0, 4.0], probs).astype(float)
+        groups = [
+            (f"orientation={k}", df["delivery_focus"].eq(i + 1).to_numpy()) for i, k in enumerate(orientation_keys)
+        ]
+    else:
+        groups = [("all", everyone)]
+    for item, default in (("protect_patents", 15.0), ("protect_secrecy", 45.0)):
+        ones = np.zeros(n, dtype=int)
+        for group, members in groups:
+            share = t.value(item, "pct", "1", default, group=group) if t.has(item, "pct", group) else default
+            ones |= allocate_binary(
+                rng, share / 100, members, none, none, seg_weight if item == "protect_patents" else None
+            )
+        df[item] = _yn(ones)
 
     # Collaboration and networks (Tabel 17, 18): toepassers need one, pp-volgers and niet none.
     forced_collab = {i: np.zeros(n, dtype=bool) for i in COLLAB}
@@ -265,17 +292,33 @@ def generate_valid(cfg: dict[str, Any], n: int | None = None, seed: int | None =
                 rng, t.value(item, "pct", "1", 20.0) / 100, everyone, forced_collab[item], no_collab, seg_weight
             )
         )
+    # Networks (Tabel 18); where the report gives Tabel 22's bases per province, that many
+    # participants of each province also say where the network is (the others leave it blank).
+    netloc_answer = {}
+    provinces = df["province"].to_numpy()
     for item in NETWORK:
-        df[item] = _yn(
-            allocate_binary(rng, t.value(item, "pct", "1", 10.0) / 100, everyone, none, no_collab, seg_weight)
-        )
+        loc = item.replace("network_", "netloc_", 1)
+        forced = np.zeros(n, dtype=bool)
+        if loc in asked_vars:
+            for prov in sorted(set(provinces)):
+                k = (
+                    t.value(loc, "n", "", None, group=f"province={prov}")
+                    if t.has(loc, "n", f"province={prov}")
+                    else None
+                )
+                if k:
+                    pool = np.where((provinces == prov) & ~no_collab, seg_weight, 0.0)
+                    forced[choose_weighted(rng, pool, int(k))] = True
+        ones = allocate_binary(rng, t.value(item, "pct", "1", 10.0) / 100, everyone, forced, no_collab, seg_weight)
+        netloc_answer[loc] = forced if forced.any() else ones.astype(bool)
+        df[item] = _yn(ones)
 
     _turnover(rng, df, t, seg == "koploper")
     _technologies(rng, df, t, rd_active)
     _profit(rng, df, t)
     _likerts(rng, df, t, innovator, prodproc)
     _subsidies(rng, df, t, year, asked_vars)
-    _regional(rng, df, t, asked_vars)
+    _regional(rng, df, t, asked_vars, netloc_answer)
     return df
 
 
@@ -408,10 +451,16 @@ def _likerts(
 ) -> None:
     """Environmental innovations (Tabel 7), barriers (Tabel 8), creativity (Tabel 19)."""
     n = len(df)
-    for item in ["env_material", "env_energy", "env_co2", "env_substitution", "env_pollution", "env_recycling"]:
-        ones = allocate_binary(
-            rng, t.value(item, "pct", "1", 40.0) / 100, innovator, np.zeros(n, bool), np.zeros(n, bool)
-        )
+    env_items = ["env_material", "env_energy", "env_co2", "env_substitution", "env_pollution", "env_recycling"]
+    innovators = rng.permutation(np.flatnonzero(innovator))
+    k_any = round(len(innovators) * t.value("env_any", "pct", "1", 75.0) / 100)
+    no_env = np.isin(np.arange(n), innovators[k_any:])  # innovators without any environmental innovation
+    shares = np.array([t.value(i, "pct", "1", 40.0) for i in env_items])
+    forced_env = {i: np.zeros(n, dtype=bool) for i in env_items}
+    for u in innovators[:k_any]:
+        forced_env[env_items[int(rng.choice(len(env_items), p=shares / shares.sum()))]][u] = True
+    for item, share in zip(env_items, shares, strict=True):
+        ones = allocate_binary(rng, share / 100, innovator, forced_env[item], no_env)
         df[item] = np.where(innovator, np.where(ones == 1, 1.0, 2.0), np.nan)
     for item in [
         "barrier_internal_finance",
@@ -470,37 +519,40 @@ def _subsidies(rng: np.random.Generator, df: pd.DataFrame, t: Targets, year: int
         df[item] = col
 
 
-def _regional(rng: np.random.Generator, df: pd.DataFrame, t: Targets, asked: set[str]) -> None:
-    """2023 items: region (Tabel 20), partner locations (Figuur 2), network provinces (Tabel 21),
-    website languages (Tabel 23), delivery focus (Tabel 24)."""
+def _regional(
+    rng: np.random.Generator, df: pd.DataFrame, t: Targets, asked: set[str], netloc_answer: dict[str, np.ndarray]
+) -> None:
+    """2023 items: region (Tabel 20), partner locations (Figuur 2), network provinces (Tabel 21, and
+    Tabel 22 by the firm's own province), website languages (Tabel 23)."""
     n = len(df)
     if "region_costs" not in asked:
         return
     for item in [v for v in sorted(asked) if v.startswith("region_")]:
-        df[item] = allocate(rng, n, [1.0, 2.0, 3.0], t.distribution(item, ["1", "2", "3"], [0.3, 0.2, 0.5])).astype(
-            float
-        )
+        probs = t.distribution(item, ["1", "2", "3"], [0.3, 0.2, 0.5])
+        df[item] = allocate(rng, n, [1.0, 2.0, 3.0], probs).astype(float)
+    loc_codes = ["1", "2", "3", "4", "5"]
     for item in [v for v in sorted(asked) if v.startswith("loc_")]:
         who = df[item.replace("loc_", "collab_", 1)].eq(1).to_numpy()
         col = np.full(n, np.nan)
-        col[who] = allocate(rng, int(who.sum()), [1.0, 2.0, 3.0, 4.0, 5.0], [0.35, 0.25, 0.25, 0.1, 0.05]).astype(float)
+        probs = t.distribution(item, loc_codes, [0.35, 0.25, 0.25, 0.1, 0.05])
+        col[who] = allocate(rng, int(who.sum()), [1.0, 2.0, 3.0, 4.0, 5.0], probs).astype(float)
         df[item] = col
+    provinces = df["province"].to_numpy()
     for item in [v for v in sorted(asked) if v.startswith("netloc_")]:
-        who = df[item.replace("netloc_", "network_", 1)].eq(1).to_numpy()
+        who = netloc_answer.get(item, df[item.replace("netloc_", "network_", 1)].eq(1).to_numpy())
         col = np.full(n, np.nan)
-        col[who] = allocate(
-            rng, int(who.sum()), [1.0, 2.0, 3.0], t.distribution(item, ["1", "2", "3"], [0.25, 0.3, 0.45])
-        ).astype(float)
+        overall = t.distribution(item, ["1", "2", "3"], [0.25, 0.3, 0.45])
+        for prov in sorted(set(provinces)):
+            members = who & (provinces == prov)
+            group = f"province={prov}"
+            probs = (
+                t.distribution(item, ["1", "2", "3"], overall, group=group) if t.has(item, "pct", group) else overall
+            )
+            col[members] = allocate(rng, int(members.sum()), [1.0, 2.0, 3.0], probs).astype(float)
         df[item] = col
-    df["website_languages"] = allocate(
-        rng, n, [1.0, 2.0, 3.0, 4.0], t.distribution("website_languages", ["1", "2", "3", "4"], [0.5, 0.3, 0.1, 0.1])
-    ).astype(float)
-    df["delivery_focus"] = allocate(
-        rng,
-        n,
-        [1.0, 2.0, 3.0, 4.0],
-        t.distribution("orientation", ["lokaal", "nationaal", "europees", "wereldwijd"], [0.3, 0.4, 0.2, 0.1]),
-    ).astype(float)
+    website = [str(k) for k in range(1, 6)]
+    probs = t.distribution("website_languages", website, [0.5, 0.3, 0.1, 0.05, 0.05])
+    df["website_languages"] = allocate(rng, n, [float(k) for k in website], probs).astype(float)
 
 
 def response_id(rng: np.random.Generator) -> str:
