@@ -20,6 +20,7 @@ from tasks.ingest import ingest_task
 from tasks.link import link_task
 from tasks.models import models_task
 from tasks.publish import publish_task
+from tasks.revisions import previous_publications_task
 from tasks.universe import validate_task
 
 STAGES = ("fetch", "ingest", "derive", "validate", "link", "indicators", "models", "publish")
@@ -50,6 +51,7 @@ def annual_flow(year: int, raw_root: str, store: str, refresh: list[str] | None 
         validated[y] = _stage(validate_task, "validate", refresh)(derived, cfg_ref, processed)
     linked = [_stage(link_task, "link", refresh)(validated[y], validated.get(y - 1), processed) for y in run["years"]]
     cfg_ref = run["configs"][str(year)]
-    tables = _stage(indicators_task, "indicators", refresh)(linked, cfg_ref, processed)
+    previous = previous_publications_task(published, [y for y in run["years"] if y != year])
+    tables = _stage(indicators_task, "indicators", refresh)(linked, cfg_ref, processed, previous)
     models = _stage(models_task, "models", refresh)(linked[0], cfg_ref, processed)
     return publish_task(tables, models, linked, cfg_ref, inputs, run["code_version"], published)

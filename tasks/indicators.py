@@ -307,13 +307,23 @@ def _stage_task():
     from innomon.prefect_support import cache_key
 
     @task(name="indicators", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
-    def indicators_task(linked: list[dict[str, Any]], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
-        """Prefect wrapper: respondent tables of the year and its comparison years -> tables.csv."""
+    def indicators_task(
+        linked: list[dict[str, Any]],
+        cfg_ref: dict[str, Any],
+        processed_root: str,
+        previous: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Prefect wrapper: respondent tables of the year and its comparison years -> tables.csv.
+        `previous` references each comparison year's last published tables.csv (for the `r` flag)."""
+        from tasks.revisions import mark_revisions, read_tables_csv
+
         cfg = refs.get_json(cfg_ref)
         frames = {int(x["year"]): refs.get_frame(x["respondents"]) for x in linked}
         facts = {int(x["year"]): dict(x["facts"]) for x in linked}
         order = sorted(frames, reverse=True)
         cells = compute_tables({y: frames[y] for y in order}, facts, cfg, cfg["tables"])
+        published = {int(y): read_tables_csv(refs.get_bytes(r)) for y, r in (previous or {}).items() if r}
+        cells = mark_revisions(cells, published)
         root = storage.join(processed_root, str(cfg["year"]))
         return {"tables_csv": refs.put_bytes(root, "tables", to_csv_bytes(cells), "csv")}
 

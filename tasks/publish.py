@@ -39,7 +39,9 @@ def bundle_files(
     )
     cells["flag"] = cells["flag"].fillna("")
     cells["sig"] = cells["sig"].fillna("")
-    workbook = build_workbook(cells, cfg, meta)
+    models = pd.read_csv(io.BytesIO(models_csv))
+    fits = pd.read_csv(io.BytesIO(fit_csv), dtype={"value": str}, keep_default_na=False)
+    workbook = build_workbook(cells, cfg, meta, models, fits)
     validation = {"year": cfg["year"], "years": sorted(reports, key=lambda r: -int(r["year"]))}
     return {
         cfg["publish"]["workbook_name"].format(year=cfg["year"]): workbook,

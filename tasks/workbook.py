@@ -27,6 +27,7 @@ FLAG_NOTES = {
     "r": "[r] Herzien: wijkt af van de eigen laatste publicatie van dat jaar.",
     "s": "[s] Significant verschil met het vorige jaar (p < 0,05, twee-proportietoets).",
     "ns": "[ns] Geen significant verschil met het vorige jaar.",
+    "z": "[z] Niet van toepassing (bijvoorbeeld een tekstuele modelstatus in plaats van een getal).",
 }
 
 
@@ -53,8 +54,14 @@ def _sheet_name(table_id: str) -> str:
     return table_id[:31]
 
 
-def build_workbook(cells: pd.DataFrame, cfg: dict[str, Any], meta: dict[str, Any]) -> bytes:
-    """The workbook bytes."""
+def build_workbook(
+    cells: pd.DataFrame,
+    cfg: dict[str, Any],
+    meta: dict[str, Any],
+    models: pd.DataFrame | None = None,
+    fits: pd.DataFrame | None = None,
+) -> bytes:
+    """The workbook bytes: tables, then one sheet per model and one sheet of model fit statistics."""
     items, cats = item_labels(cfg)
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(
@@ -79,6 +86,8 @@ def build_workbook(cells: pd.DataFrame, cfg: dict[str, Any], meta: dict[str, Any
     fmt_int = wb.add_format({"num_format": "0"})
 
     specs = [s for s in cfg["tables"]["tables"] if (cells["table_id"] == s["id"]).any()]
+    models = models if models is not None else pd.DataFrame(columns=["model_id"])
+    model_specs = [m for m in cfg["models"]["models"] if (models["model_id"] == m["id"]).any()]
 
     cover = wb.add_worksheet("Voorblad")
     cover.write_string(0, 0, title, big)
@@ -104,10 +113,18 @@ def build_workbook(cells: pd.DataFrame, cfg: dict[str, Any], meta: dict[str, Any
     for i, spec in enumerate(specs, start=2):
         contents.write_url(i, 0, f"internal:'{_sheet_name(spec['id'])}'!A1", link, spec["id"])
         contents.write_string(i, 1, f"{spec.get('report', '')}: {spec['title']}")
+    for j, m in enumerate(model_specs, start=2 + len(specs)):
+        contents.write_url(j, 0, f"internal:'{m['id']}'!A1", link, m["id"])
+        contents.write_string(j, 1, f"{m.get('report', '')}: {m['title']}")
+    n_links = len(specs) + len(model_specs)
+    if fits is not None and len(fits):
+        contents.write_url(2 + n_links, 0, "internal:'Modelfit'!A1", link, "Modelfit")
+        contents.write_string(2 + n_links, 1, "Fitstatistieken van de modellen")
+        n_links += 1
     contents.add_table(
         1,
         0,
-        1 + len(specs),
+        1 + n_links,
         1,
         {"name": "Inhoud", "style": "Table Style Light 1", "columns": [{"header": "Blad"}, {"header": "Titel"}]},
     )
@@ -117,6 +134,7 @@ def build_workbook(cells: pd.DataFrame, cfg: dict[str, Any], meta: dict[str, Any
     notes = wb.add_worksheet("Toelichting")
     notes.write_string(0, 0, "Toelichting", big)
     used = sorted({f for flags in cells["flag"].fillna("") for f in flags} | set(cells["sig"].dropna()) - {""})
+    used += ["z"]  # model status and reason rows, and cells without a value that are neither c nor x
     note_rows = [
         (
             "Universum",
@@ -193,9 +211,81 @@ def build_workbook(cells: pd.DataFrame, cfg: dict[str, Any], meta: dict[str, Any
         ws.set_column(0, 0, 8)
         ws.set_column(1, 3, 36)
         ws.set_column(4, 10, 14)
+    _model_sheets(wb, cfg, models, fits, model_specs, big, fmt_mean)
     cover.activate()
     wb.close()
     return buf.getvalue()
+
+
+def _model_sheets(
+    wb: Any,
+    cfg: dict[str, Any],
+    models: pd.DataFrame,
+    fits: pd.DataFrame | None,
+    model_specs: list[dict[str, Any]],
+    big: Any,
+    fmt: Any,
+) -> None:
+    """One sheet per model (terms with Dutch labels) and one sheet with every model's fit statistics."""
+    labels = cfg["models"].get("term_labels", {})
+    fmt3 = wb.add_format({"num_format": "0.000"})
+    headers = [
+        "Jaar",
+        "Term",
+        "Schatting",
+        "Standaardfout",
+        "p-waarde",
+        "Ondergrens 95%-interval",
+        "Bovengrens 95%-interval",
+    ]
+    for m in model_specs:
+        ws = wb.add_worksheet(m["id"])
+        ws.write_string(0, 0, f"{m['id']} {m.get('report', '')}: {m['title']}", big)
+        ws.write_row(1, 0, headers)
+        block = models[models["model_id"] == m["id"]]
+        r = 1
+        for _, t in block.iterrows():
+            r += 1
+            ws.write_number(r, 0, int(t["year"]))
+            ws.write_string(r, 1, labels.get(t["term"], t["term"]))
+            for c, col in enumerate(["estimate", "std_error", "p_value", "ci_low", "ci_high"], start=2):
+                ws.write_number(r, c, float(t[col]), fmt3)
+        ws.add_table(
+            1,
+            0,
+            max(r, 2),
+            len(headers) - 1,
+            {"name": f"Model_{m['id']}", "style": "Table Style Light 1", "columns": [{"header": h} for h in headers]},
+        )
+        ws.set_column(1, 1, 48)
+        ws.set_column(2, 6, 16)
+    if fits is None or not len(fits):
+        return
+    fit_labels = cfg["models"].get("fit_labels", {})
+    ws = wb.add_worksheet("Modelfit")
+    ws.write_string(0, 0, "Fitstatistieken van de modellen", big)
+    head = ["Model", "Jaar", "Statistiek", "Waarde", "Toelichting"]
+    ws.write_row(1, 0, head)
+    r = 1
+    for _, f in fits.iterrows():
+        r += 1
+        ws.write_string(r, 0, str(f["model_id"]))
+        ws.write_number(r, 1, int(f["year"]))
+        ws.write_string(r, 2, fit_labels.get(f["statistic"], f["statistic"]))
+        try:
+            ws.write_number(r, 3, float(f["value"]), fmt)
+            ws.write_string(r, 4, "")
+        except (TypeError, ValueError):
+            ws.write_string(r, 3, "[z]")
+            ws.write_string(r, 4, str(f["value"]))
+    ws.add_table(
+        1,
+        0,
+        max(r, 2),
+        len(head) - 1,
+        {"name": "Modelfit", "style": "Table Style Light 1", "columns": [{"header": h} for h in head]},
+    )
+    ws.set_column(0, 4, 20)
 
 
 def _group_label(group: str, cats: dict[str, dict[str, str]]) -> str:

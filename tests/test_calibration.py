@@ -24,8 +24,12 @@ def _lookup(tables: pd.DataFrame, fig: pd.Series) -> tuple[float | None, str]:
         tid = "T25M"
     elif tid == "T25" and item.startswith("protect_"):
         tid = "T25P"
-    rows = tables[(tables.table_id == tid) & (tables.year == fig["year"]) & (tables.group == fig["group"])
-                  & (tables["item"] == item)]
+    rows = tables[
+        (tables.table_id == tid)
+        & (tables.year == fig["year"])
+        & (tables.group == fig["group"])
+        & (tables["item"] == item)
+    ]
     if stat == "n" and tid != "K01":  # a published base: the n of the group's cells
         return (float(rows["n"].iloc[0]) if len(rows) else None), "n"
     category = "" if stat == "mean" else fig["category"]
