@@ -71,9 +71,11 @@ def _as_key(series: pd.Series) -> pd.Series:
     return series.map(conv)
 
 
-def _groups(frame: pd.DataFrame, by: list[str], ctx: dict[str, Any]) -> list[tuple[str, str, pd.Series]]:
-    """(dimension, group label, mask) for `all` and every key of every breakdown dimension."""
-    out = [("", "all", pd.Series(True, index=frame.index))]
+def _groups(
+    frame: pd.DataFrame, by: list[str], ctx: dict[str, Any], by_only: bool = False
+) -> list[tuple[str, str, pd.Series]]:
+    """(dimension, group label, mask) for `all` (unless `by_only`) and every key of every breakdown."""
+    out = [] if by_only else [("", "all", pd.Series(True, index=frame.index))]
     for dim in by:
         if dim not in frame.columns:
             continue
@@ -93,6 +95,8 @@ def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: d
         for stat in spec["stats"]:
             for year, frame in frames.items():
                 asked = item in frame.columns and frame[item].notna().any()
+                if spec.get("by_only"):  # a table that exists only as a breakdown needs its dimension
+                    asked = asked and any(d in frame.columns and frame[d].notna().any() for d in spec["by"])
                 universe = frame
                 for expr in (ctx["universes"].get(spec.get("universe", "valid")), item_universe):
                     if expr and asked:
@@ -109,7 +113,7 @@ def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: d
                     continue
                 flag = "b" if year in ctx["breaks"].get(item, []) else ""
                 keys = _as_key(universe[item]) if stat != "mean" else None
-                for dim, label, mask in _groups(universe, spec.get("by", []), ctx):
+                for dim, label, mask in _groups(universe, spec.get("by", []), ctx, bool(spec.get("by_only"))):
                     sub = universe[item][mask]
                     valid = sub.dropna()
                     n = len(valid)

@@ -127,3 +127,63 @@ def test_report_main_effects_keep_sign_and_significance(demo, model, term, sign)
     models = pd.read_csv(latest_release(demo["store"], 2023) / "data" / "models.csv")
     row = models[(models.model_id == model) & (models.term == term)].iloc[0]
     assert row["estimate"] * sign > 0 and row["p_value"] < 0.05
+
+
+SPEC_TABLES = [
+    "T01",
+    "T02",
+    "T03",
+    "T04",
+    "T05",
+    "T06",
+    "T07",
+    "T08",
+    "T09",
+    "T11",
+    "T12",
+    "T13",
+    "T15",
+    "T16",
+    "T17",
+    "T18",
+    "T19",
+    "T20",
+    "F02",
+    "T21",
+    "T22",
+    "T23",
+    "T24",
+    "T25",
+    "K01",
+    "K02",
+    "K03",
+]
+
+
+def test_spec_tables_for_every_year_they_are_defined_for(tables) -> None:
+    for tid in SPEC_TABLES:
+        years = set(tables.loc[tables.table_id == tid, "year"])
+        assert years == {2021, 2022, 2023}, tid
+    with_values = tables[tables["value"].notna()].groupby("table_id")["year"].agg(set)
+    assert with_values["T15"] == {2021, 2022}  # subsidy schemes: asked 2021-2022 only
+    for tid in ("T20", "F02", "T21", "T22", "T23", "T24", "T25"):
+        assert with_values[tid] == {2023}, tid  # region and interregional items: 2023 only
+    k03 = tables[(tables.table_id == "K03") & (tables.year == 2023)]
+    assert (k03["flag"] == "b").all()
+
+
+def test_models_and_fit_statistics_complete(demo) -> None:
+    import pandas as pd
+
+    release = latest_release(demo["store"], 2023)
+    fit = pd.read_csv(release / "data" / "model_fit.csv")
+    stats = fit.groupby("model_id")["statistic"].agg(set)
+    for model in ("M1", "M2", "M4"):
+        assert {"status", "n", "r2", "adj_r2"} <= stats[model]
+    assert {"status", "n", "cox_snell_r2", "nagelkerke_r2", "mcfadden_r2"} <= stats["M3"]
+    models = pd.read_csv(release / "data" / "models.csv")
+    assert list(models.columns) == ["model_id", "year", "term", "estimate", "std_error", "p_value", "ci_low", "ci_high"]
+    assert set(models["model_id"]) == {"M1", "M2", "M3", "M4"}
+    m1 = models[models.model_id == "M1"]
+    assert "province[T.Drenthe]" in set(m1["term"]) and "sector[T.bouw]" in set(m1["term"])
+    assert not any("Friesland" in t or "overig" in t for t in m1["term"])  # the reference categories
