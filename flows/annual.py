@@ -14,14 +14,14 @@ from prefect import flow
 from innomon import storage
 from tasks.configure import configure_task
 from tasks.derive import derive_task
-from tasks.fetch import fetch_task, source_uri
+from tasks.fetch import fetch_corrections_task, fetch_task, source_uri
 from tasks.indicators import indicators_task
 from tasks.ingest import ingest_task
 from tasks.link import link_task
 from tasks.models import models_task
 from tasks.publish import publish_task
 from tasks.revisions import previous_publications_task
-from tasks.universe import validate_task
+from tasks.universe import validate_task, validation_artifact_task
 
 STAGES = ("fetch", "ingest", "derive", "validate", "link", "indicators", "models", "publish")
 
@@ -46,9 +46,11 @@ def annual_flow(year: int, raw_root: str, store: str, refresh: list[str] | None 
         cfg_stub = {"year": y, "source": run["sources"][str(y)]}
         raw = fetch_task(source_uri(raw_root, cfg_stub), y, raw_zone, run["pins"][str(y)])
         inputs[str(y)] = raw["sha256"]
-        ingested = _stage(ingest_task, "ingest", refresh)(raw, cfg_ref, processed)
+        fixes = fetch_corrections_task(processed, y, run["corrections"][str(y)])
+        ingested = _stage(ingest_task, "ingest", refresh)(raw, cfg_ref, processed, fixes)
         derived = _stage(derive_task, "derive", refresh)(ingested, cfg_ref, processed)
         validated[y] = _stage(validate_task, "validate", refresh)(derived, cfg_ref, processed)
+        validation_artifact_task(validated[y])
     linked = [_stage(link_task, "link", refresh)(validated[y], validated.get(y - 1), processed) for y in run["years"]]
     cfg_ref = run["configs"][str(year)]
     previous = previous_publications_task(published, [y for y in run["years"] if y != year])

@@ -48,3 +48,21 @@ def fetch_task(uri: str, year: int, raw_zone: str, pinned_sha256: str | None = N
     ref = fetch(uri, year, raw_zone, pinned_sha256)
     get_run_logger().info("Fetched %s for %s: sha256 %s, %d bytes", ref["name"], year, ref["sha256"], ref["size"])
     return ref
+
+
+def corrections_ref(processed_root: str, cfg: dict[str, Any]) -> dict[str, Any] | None:
+    """Reference (with SHA-256) to the year's corrections file in the private zone, if there is one."""
+    pattern = cfg.get("validation", {}).get("corrections_file")
+    if not pattern:
+        return None
+    uri = storage.join(processed_root, pattern.format(year=cfg["year"]))
+    if not storage.exists(uri):
+        return None
+    data = storage.read_bytes(uri)
+    return {"uri": uri, "sha256": sha256_bytes(data), "size": len(data), "name": uri.rsplit("/", 1)[-1]}
+
+
+@task(name="fetch-corrections")
+def fetch_corrections_task(processed_root: str, year: int, pattern: str | None) -> dict[str, Any] | None:
+    """Prefect wrapper: never cached (the survey team edits the file); its SHA-256 keys the ingest cache."""
+    return corrections_ref(processed_root, {"year": year, "validation": {"corrections_file": pattern}})

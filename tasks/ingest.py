@@ -19,6 +19,7 @@ from innomon import reference, refs, storage
 from innomon.prefect_support import cache_key, panel_key
 from schemas import validate_lazy
 from schemas.export import export_schema
+from tasks.corrections import apply_corrections, read_corrections
 from tasks.derive import IDENTIFYING, normalise_kvk, normalise_name, normalise_postcode
 from tasks.mapping import map_export
 from tasks.read import details_json, read_export
@@ -51,10 +52,14 @@ def split_identities(mapped: pd.DataFrame, pc4_path: str, key: bytes) -> tuple[p
     return answers, ident
 
 
-def ingest(data: bytes, name: str, cfg: dict[str, Any], key: bytes) -> dict[str, Any]:
-    """Read + map + split; raises InputError for file-level failures."""
+def ingest(data: bytes, name: str, cfg: dict[str, Any], key: bytes, corrections: bytes | None = None) -> dict[str, Any]:
+    """Read + map + apply corrections + split; raises InputError for file-level failures."""
     export = read_export(data, name)
     mapped, issues = map_export(export, cfg, name)
+    applied = 0
+    if corrections is not None:
+        fixes = read_corrections(corrections, "corrections")
+        mapped, applied = apply_corrections(mapped, fixes, cfg, f"corrections for {name}")
     validate_lazy(export_schema(cfg), mapped, name, "export")
     answers, ident = split_identities(mapped, str(config_mod.reference_path(cfg, "pc4")), key)
     return {
@@ -63,14 +68,18 @@ def ingest(data: bytes, name: str, cfg: dict[str, Any], key: bytes) -> dict[str,
         "issues": issues,
         "reader": details_json(export),
         "records": len(mapped),
+        "corrections_applied": applied,
     }
 
 
 @task(name="ingest", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
-def ingest_task(raw: refs.Ref, cfg_ref: refs.Ref, processed_root: str) -> dict[str, Any]:
-    """Prefect wrapper: archived export -> answers, identities and issues in the processed zone."""
+def ingest_task(
+    raw: refs.Ref, cfg_ref: refs.Ref, processed_root: str, corrections: refs.Ref | None = None
+) -> dict[str, Any]:
+    """Prefect wrapper: archived export (+ corrections) -> answers, identities and issues."""
     cfg = refs.get_json(cfg_ref)
-    out = ingest(refs.get_bytes(raw), raw["name"], cfg, panel_key())
+    fixes = refs.get_bytes(corrections) if corrections else None
+    out = ingest(refs.get_bytes(raw), raw["name"], cfg, panel_key(), fixes)
     get_run_logger().info("Read %s: %s, %d records", raw["name"], out["reader"], out["records"])
     root = storage.join(processed_root, str(cfg["year"]))
     return {
@@ -79,4 +88,6 @@ def ingest_task(raw: refs.Ref, cfg_ref: refs.Ref, processed_root: str) -> dict[s
         "identities": refs.put_frame(storage.join(root, "private"), "identities", out["identities"]),
         "issues": refs.put_frame(storage.join(root, "private"), "mapping-issues", out["issues"]),
         "records": out["records"],
+        "corrections_applied": out["corrections_applied"],
+        "reader": out["reader"],
     }

@@ -119,6 +119,8 @@ def map_export(export: Export, cfg: dict[str, Any], name: str) -> tuple[pd.DataF
             column=missing_cols[0],
             rule="missing_column",
         )
+    if export.value_labels:
+        _check_value_labels(export, datamap, to_column, name)
     out: dict[str, pd.Series] = {}
     issues: list[pd.DataFrame] = []
     response_ids = frame[to_column["response_id"]].astype(str).str.strip()
@@ -190,6 +192,36 @@ def map_export(export: Export, cfg: dict[str, Any], name: str) -> tuple[pd.DataF
         )
     )
     return mapped, issue_frame
+
+
+def _check_value_labels(export: Export, datamap: list[dict[str, str]], to_column: dict[str, str], name: str) -> None:
+    """A .sav's value labels must agree with the datamap: same label for a shared code, no unknown code."""
+
+    def norm(text: str) -> str:
+        return re.sub(r"\s+", " ", text).strip().lower()
+
+    for row in datamap:
+        col = to_column[row["variable"]]
+        labels = export.value_labels.get(col)
+        expected = parse_codes(row["codes"]).labels
+        if not labels or not expected:
+            continue
+        for code, label in labels.items():
+            if code not in expected:
+                raise InputError(
+                    f"The value label {code}={label!r} of {row['variable']} is not an answer code of the datamap.",
+                    file=name,
+                    column=col,
+                    rule="value_labels_mismatch",
+                )
+            if norm(label) != norm(expected[code]):
+                raise InputError(
+                    f"Code {code} of {row['variable']} is labelled {label!r} in the export but "
+                    f"{expected[code]!r} in the datamap.",
+                    file=name,
+                    column=col,
+                    rule="value_labels_mismatch",
+                )
 
 
 def _issues(response_ids: pd.Series, mask: pd.Series, var: str, rule: str) -> pd.DataFrame:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from innomon.errors import InputError
+
 RULES = ["status", "after_close", "incomplete", "no_postcode", "outside_region", "not_sme", "duplicate"]
 
 RULE_TEXT = {
@@ -79,6 +81,89 @@ def summarise_issues(issues: pd.DataFrame) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.sort_index().items()}
 
 
+ANSWER_RULES = {
+    "unknown_code": ("An answer is not among the item's answer codes.", "answer cleared"),
+    "out_of_range": ("A number lies outside the item's range (e.g. a percentage above 100).", "answer cleared"),
+    "unparseable_number": ("A numeric answer cannot be read as a number.", "answer cleared"),
+    "unparseable_date": ("A date cannot be read.", "answer cleared"),
+    "routing_violation": ("An answer was given where routing says the question was not shown.", "answer cleared"),
+    "constant_sum": ("The three turnover parts do not sum to 99-101.", "all three parts cleared"),
+    "sbi_unknown": ("The SBI code is not an SBI 2008 code.", "sector left missing"),
+    "sbi_ambiguous": ("The SBI code is valid both as written and with a restored leading zero.", "sector left missing"),
+    "impossible_founding_year": ("The founding year lies after the fieldwork year or before 1800.", "age left missing"),
+}
+FILE_RULES = {
+    "empty_file": "The export is not empty.",
+    "not_an_export": "The file is a survey export (not an HTML page or another ZIP).",
+    "unreadable_file": "The file can be read as CSV, SPSS or Excel.",
+    "ragged_row": "Every row has as many fields as the header (no truncation).",
+    "no_data": "The export holds responses, not only a header.",
+    "duplicate_column": "No column id the datamap needs occurs twice.",
+    "missing_column": "Every column of the year's datamap is present.",
+    "value_labels_mismatch": "SPSS value labels agree with the datamap.",
+    "unknown_codes": "No item has unknown codes in more than the configured share of rows.",
+    "duplicate_response_id": "ResponseIds are unique and present.",
+    "wrong_year": "RecordedDate falls in the configured monitor year.",
+    "data_freeze": "The export's SHA-256 matches the pinned one (where the year is frozen).",
+    "corrections": "Every correction names a known response and variable and matches the old value.",
+    "no_valid_respondents": "At least one valid respondent is left.",
+}
+
+
+def enforce_levels(issues: pd.DataFrame, cfg: dict[str, Any]) -> None:
+    """Stop the run on any answer-level rule configured at level `file`."""
+    levels = cfg.get("validation", {}).get("levels", {})
+    for rule in sorted(set(issues["rule"])) if len(issues) else []:
+        if levels.get(rule, "row") == "file":
+            first = issues[issues["rule"] == rule].iloc[0]
+            n = int((issues["rule"] == rule).sum())
+            raise InputError(
+                f"{n} answer(s) fail {rule}, which the configuration treats as a file-level failure "
+                f"(first: response {first['response_id']}).",
+                column=str(first["variable"]),
+                rule=rule,
+            )
+
+
+def build_report(cfg: dict[str, Any], counts: dict[str, int], issues: pd.DataFrame, meta: dict[str, Any]) -> dict:
+    """The year's validation report: what was checked and how many failed, no row-level detail."""
+    answers = summarise_issues(issues)
+    levels = cfg.get("validation", {}).get("levels", {})
+    return {
+        "year": cfg["year"],
+        "records": counts["records"],
+        "valid": counts["valid"],
+        "file_checks": [{"rule": r, "checks": text, "result": "passed"} for r, text in FILE_RULES.items()],
+        "rules": [
+            {"rule": r, "checks": RULE_TEXT[r], "records_excluded": counts[r], "action": "record excluded"}
+            for r in RULES
+        ],
+        "answers": [
+            {"rule": r, "checks": text, "answers": answers.get(r, 0), "action": action, "level": levels.get(r, "row")}
+            for r, (text, action) in ANSWER_RULES.items()
+        ],
+        "corrections_applied": int(meta.get("corrections_applied", 0)),
+        "reader": meta.get("reader", ""),
+    }
+
+
+def report_markdown(report: dict) -> str:
+    """The report as markdown, for the Prefect UI."""
+    lines = [
+        f"# Validation {report['year']}",
+        "",
+        f"Records read: **{report['records']}**; valid respondents: **{report['valid']}**; "
+        f"corrections applied: {report['corrections_applied']}.",
+        "",
+        "| rule | records excluded | what it checks |",
+        "|---|---:|---|",
+    ]
+    lines += [f"| {r['rule']} | {r['records_excluded']} | {r['checks']} |" for r in report["rules"]]
+    lines += ["", "| answer rule | answers | action |", "|---|---:|---|"]
+    lines += [f"| {a['rule']} | {a['answers']} | {a['action']} |" for a in report["answers"]]
+    return "\n".join(lines) + "\n"
+
+
 def _stage_task():
     from prefect import get_run_logger, task
 
@@ -102,13 +187,8 @@ def _stage_task():
         issues = pd.concat(
             [refs.get_frame(derived["issues"]), refs.get_frame(derived["derive_issues"])], ignore_index=True
         )
-        report = {
-            "year": cfg["year"],
-            "records": counts["records"],
-            "valid": counts["valid"],
-            "rules": [{"rule": r, "checks": RULE_TEXT[r], "records_excluded": counts[r]} for r in RULES],
-            "answers_cleared": summarise_issues(issues),
-        }
+        enforce_levels(issues, cfg)
+        report = build_report(cfg, counts, issues, derived)
         get_run_logger().info("Universe %s: %s", cfg["year"], counts)
         root = storage.join(processed_root, str(cfg["year"]))
         valid = df[df["exclusion"] == ""].drop(columns=["exclusion"])
@@ -126,7 +206,20 @@ def _stage_task():
             "excluded": refs.put_frame(storage.join(root, "private"), "excluded", excluded),
         }
 
-    return validate_task
+    @task(name="validation-artifact")
+    def validation_artifact_task(validated: dict[str, Any]) -> str:
+        """Never cached: publishes the year's validation summary to the Prefect UI (stable key per year)."""
+        from prefect.artifacts import create_markdown_artifact
+
+        year = validated["report"]["year"]
+        create_markdown_artifact(
+            markdown=report_markdown(validated["report"]),
+            key=f"innomon-{year}-validation",
+            description=f"Validation report of monitor year {year}",
+        )
+        return f"innomon-{year}-validation"
+
+    return validate_task, validation_artifact_task
 
 
-validate_task = _stage_task()
+validate_task, validation_artifact_task = _stage_task()
