@@ -147,10 +147,11 @@ def map_export(export: Export, cfg: dict[str, Any], name: str) -> tuple[pd.DataF
         allowed = spec.allows(values)
         outside = present & ~allowed
         rule = "unknown_code" if typ in CODE_TYPES else "out_of_range"
-        if typ in CODE_TYPES and outside.mean() > share_limit:
-            first = int(np.flatnonzero(outside.to_numpy())[0])
+        unknown = outside | bad  # a choice text where a code belongs is as unknown as a wrong code
+        if typ in CODE_TYPES and unknown.mean() > share_limit:
+            first = int(np.flatnonzero(unknown.to_numpy())[0])
             raise InputError(
-                f"{outside.sum()} of {len(values)} answers to {var} are not among its answer codes "
+                f"{unknown.sum()} of {len(values)} answers to {var} are not among its answer codes "
                 f"({row['codes']}): the export does not match the datamap.",
                 file=name,
                 column=to_column[var],
