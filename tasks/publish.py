@@ -43,13 +43,44 @@ def bundle_files(
     fits = pd.read_csv(io.BytesIO(fit_csv), dtype={"value": str}, keep_default_na=False)
     workbook = build_workbook(cells, cfg, meta, models, fits)
     validation = {"year": cfg["year"], "years": sorted(reports, key=lambda r: -int(r["year"]))}
+    chart_files, meta["charts"] = chart_assets(cells, cfg)
     return {
+        **chart_files,
         cfg["publish"]["workbook_name"].format(year=cfg["year"]): workbook,
         "data/tables.csv": tables_csv,
         "data/models.csv": models_csv,
         "data/model_fit.csv": fit_csv,
         "validation/report.json": json.dumps(validation, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n",
     }
+
+
+def chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, bytes], list[dict[str, str]]]:
+    """`charts/ID.png` and `charts/ID.svg` per chart spec, and their manifest entries with alt text."""
+    from tasks.charts import chart_frame, render
+    from tasks.workbook import item_labels
+
+    labels, cats = item_labels(cfg)
+    files: dict[str, bytes] = {}
+    entries: list[dict[str, str]] = []
+    for spec in cfg["tables"]["tables"]:
+        if not spec.get("chart"):
+            continue
+        frame = chart_frame(cells, spec, int(cfg["year"]))
+        if frame.empty:
+            continue
+        png, svg, alt = render(frame, spec, labels, cats, int(cfg["year"]))
+        files[f"charts/{spec['id']}.png"] = png
+        files[f"charts/{spec['id']}.svg"] = svg
+        entries.append(
+            {
+                "id": spec["id"],
+                "png": f"charts/{spec['id']}.png",
+                "svg": f"charts/{spec['id']}.svg",
+                "alt_text": alt,
+                "table": spec["id"],
+            }
+        )
+    return files, entries
 
 
 def publish(files: dict[str, bytes], published_root: str, year: int, rid: str, meta: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
+import zipfile
 from typing import Any
 
 import pandas as pd
@@ -126,7 +127,12 @@ def build_workbook(
         0,
         1 + n_links,
         1,
-        {"name": "Inhoud", "style": "Table Style Light 1", "columns": [{"header": "Blad"}, {"header": "Titel"}]},
+        {
+            "name": "Inhoud",
+            "style": "Table Style Light 1",
+            "autofilter": False,
+            "columns": [{"header": "Blad"}, {"header": "Titel"}],
+        },
     )
     contents.set_column(0, 0, 10)
     contents.set_column(1, 1, 90)
@@ -143,7 +149,17 @@ def build_workbook(
         )
     ]
     note_rows += [(f"[{code}]", FLAG_NOTES[code]) for code in used if code in FLAG_NOTES]
-    note_rows += [("Betrouwbaarheidsinterval", "95%-interval: Wilson voor percentages, t voor gemiddelden.")]
+    note_rows += [
+        ("Betrouwbaarheidsinterval", "95%-interval: Wilson voor percentages, t voor gemiddelden."),
+        ("Gemiddelde", "In de eenheid van de vraag: schaalscore (bijv. 1-4), % van de omzet, fte of jaren."),
+        ("Basis (n)", "Het aantal geldige antwoorden waarop een cijfer rust (in die groep)."),
+        ("Status geen", "Geen bijzonderheden bij dit cijfer."),
+        (
+            "Drempels",
+            f"Onderdrukking onder n = {cfg['thresholds']['suppression_min_n']}; toets op verschil met "
+            f"het vorige jaar alleen als beide bases ten minste {cfg['thresholds']['reliability_min_n']} zijn.",
+        ),
+    ]
     notes.write_string(1, 0, "Begrip")
     notes.write_string(1, 1, "Toelichting")
     for i, (k, v) in enumerate(note_rows, start=2):
@@ -157,64 +173,199 @@ def build_workbook(
         {
             "name": "Toelichting",
             "style": "Table Style Light 1",
+            "autofilter": False,
             "columns": [{"header": "Begrip"}, {"header": "Toelichting"}],
         },
     )
     notes.set_column(0, 0, 26)
     notes.set_column(1, 1, 100)
 
+    for spec in specs:
+        _table_sheet(
+            wb,
+            spec,
+            sort_for_reading(cells[cells["table_id"] == spec["id"]]),
+            items,
+            cats,
+            big,
+            {"pct": fmt_pct, "mean": fmt_mean, "n": fmt_int},
+            int(cfg["year"]),
+        )
+    _model_sheets(wb, cfg, models, fits, model_specs, big, fmt_mean)
+    cover.activate()
+    wb.close()
+    return _with_language(buf.getvalue(), cfg["monitor"].get("language", "nl-NL"))
+
+
+def _with_language(xlsx: bytes, language: str) -> bytes:
+    """Add dc:language to the document properties (xlsxwriter has no option for it).
+
+    Rewrites the ZIP with the original entry metadata, so the bytes stay deterministic.
+    """
+    src = zipfile.ZipFile(io.BytesIO(xlsx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml" and b"<dc:language>" not in data:
+                data = data.replace(
+                    b"</cp:coreProperties>", f"<dc:language>{language}</dc:language></cp:coreProperties>".encode()
+                )
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+VALUE_COLUMNS = [  # (header with unit, statistics shown in it)
+    ("Percentage (%)", ("pct", "pct_top")),
+    ("Gemiddelde (eenheid van de vraag)", ("mean",)),
+    ("Aantal", ("n",)),
+]
+
+
+def _table_sheet(
+    wb: Any,
+    spec: dict[str, Any],
+    block: pd.DataFrame,
+    items: dict[str, str],
+    cats: dict[str, dict[str, str]],
+    big: Any,
+    fmts: dict[str, Any],
+    year: int,
+) -> None:
+    """One table per sheet: title in A1, one Excel table from A2, a value column per unit, no blanks;
+    a native chart to the right of the table where the report shows a chart."""
+    ws = wb.add_worksheet(_sheet_name(spec["id"]))
+    ws.write_string(0, 0, f"{spec['id']} {spec.get('report', '')}: {spec['title']}", big)
+    present = set(block["stat"])
+    value_cols = [(h, st) for h, st in VALUE_COLUMNS if present & set(st)]
     headers = [
         "Jaar",
         "Groep",
         "Onderwerp",
         "Categorie",
         "Statistiek",
-        "Waarde",
-        "n (aantal)",
+        *[h for h, _ in value_cols],
+        "Basis (n)",
         "Ondergrens 95%-interval",
         "Bovengrens 95%-interval",
         "Status",
         "Significantie",
     ]
-    for spec in specs:
-        ws = wb.add_worksheet(_sheet_name(spec["id"]))
-        ws.write_string(0, 0, f"{spec['id']} {spec.get('report', '')}: {spec['title']}", big)
-        block = cells[cells["table_id"] == spec["id"]]
-        r = 1
-        ws.write_row(r, 0, headers)
-        for _, c in block.iterrows():
-            r += 1
-            stat = c["stat"]
-            fmt = fmt_pct if stat in ("pct", "pct_top") else fmt_mean if stat == "mean" else fmt_int
-            ws.write_number(r, 0, int(c["year"]))
-            ws.write_string(r, 1, _group_label(c["group"], cats))
-            ws.write_string(r, 2, items.get(c["item"], c["item"]))
-            ws.write_string(r, 3, cats.get(c["item"], {}).get(str(c["category"]), str(c["category"] or "")))
-            ws.write_string(r, 4, STAT_LABELS.get(stat, stat))
-            _num_or_code(ws, r, 5, c["value"], c["flag"], fmt)
-            _num_or_code(ws, r, 6, c["n"], "x" if "x" in (c["flag"] or "") else "", fmt_int)
-            _num_or_code(ws, r, 7, c["ci_low"], c["flag"], fmt)
-            _num_or_code(ws, r, 8, c["ci_high"], c["flag"], fmt)
-            ws.write_string(r, 9, "".join(f"[{f}]" for f in (c["flag"] or "")))
-            ws.write_string(r, 10, f"[{c['sig']}]" if c["sig"] else "")
-        ws.add_table(
-            1,
-            0,
-            max(r, 2),
-            len(headers) - 1,
+    ws.write_row(1, 0, headers)
+    r = 1
+    rows: dict[tuple, int] = {}
+    for _, c in block.iterrows():
+        r += 1
+        rows[(int(c["year"]), c["group"], c["stat"], str(c["category"]), c["item"])] = r
+        stat = c["stat"]
+        fmt = fmts["pct"] if stat in ("pct", "pct_top") else fmts["mean"] if stat == "mean" else fmts["n"]
+        flag = c["flag"] or ""
+        ws.write_number(r, 0, int(c["year"]))
+        ws.write_string(r, 1, _group_label(c["group"], cats))
+        ws.write_string(r, 2, items.get(c["item"], c["item"]))
+        category = cats.get(c["item"], {}).get(str(c["category"]), str(c["category"] or ""))
+        ws.write_string(r, 3, category or "[z]")
+        ws.write_string(r, 4, STAT_LABELS.get(stat, stat))
+        col = 5
+        for _, stats in value_cols:
+            if stat in stats:
+                _num_or_code(ws, r, col, c["value"], flag, fmt)
+            else:
+                ws.write_string(r, col, "[z]")
+            col += 1
+        _num_or_code(ws, r, col, c["n"] if stat != "n" else None, "x" if "x" in flag else "", fmts["n"])
+        _num_or_code(ws, r, col + 1, c["ci_low"], flag, fmt)
+        _num_or_code(ws, r, col + 2, c["ci_high"], flag, fmt)
+        ws.write_string(r, col + 3, "".join(f"[{f}]" for f in flag) or "geen")
+        ws.write_string(r, col + 4, f"[{c['sig']}]" if c["sig"] else "[z]")
+    ws.add_table(
+        1,
+        0,
+        max(r, 2),
+        len(headers) - 1,
+        {
+            "name": f"Tabel_{spec['id']}",
+            "style": "Table Style Light 1",
+            "autofilter": False,
+            "columns": [{"header": h} for h in headers],
+        },
+    )
+    ws.set_column(0, 0, 8)
+    ws.set_column(1, 3, 36)
+    ws.set_column(4, len(headers) - 1, 16)
+    if spec.get("chart"):
+        _native_chart(wb, ws, spec, block, rows, items, cats, year, value_col=5, anchor_col=len(headers) + 1)
+
+
+def sort_for_reading(block: pd.DataFrame) -> pd.DataFrame:
+    """Workbook order: newest year first, then `all` before breakdown groups, then statistic, category,
+    item (each in spec order). Blocks of one year, group and statistic are contiguous, which also lets
+    native charts take their series from the table."""
+    ranks = {
+        col: {v: i for i, v in enumerate(dict.fromkeys(block[col]))} for col in ("group", "stat", "category", "item")
+    }
+    key = pd.DataFrame(
+        {
+            "year": -block["year"].astype(int),
+            **{col: block[col].map(ranks[col]) for col in ("group", "stat", "category", "item")},
+        }
+    )
+    order = key.sort_values(["year", "group", "stat", "category", "item"], kind="mergesort").index
+    return block.loc[order]
+
+
+def _native_chart(
+    wb: Any,
+    ws: Any,
+    spec: dict[str, Any],
+    block: pd.DataFrame,
+    rows: dict[tuple, int],
+    items: dict[str, str],
+    cats: dict[str, dict[str, str]],
+    year: int,
+    value_col: int,
+    anchor_col: int,
+) -> None:
+    """A bar chart whose series are ranges of the table itself (skipped if a series is not contiguous)."""
+    from tasks.charts import GREYS, alt_text, chart_frame
+
+    chart_spec = spec["chart"]
+    frame = chart_frame(block, spec, year)
+    if frame.empty:
+        return
+    single_item = frame["item"].nunique() == 1
+    stacked = chart_spec.get("kind") == "stacked"
+    chart = wb.add_chart({"type": "bar", "subtype": "stacked"} if stacked else {"type": "bar"})
+    series_keys = (
+        sorted(set(frame["category"]), key=list(dict.fromkeys(frame["category"])).index)
+        if stacked
+        else sorted(set(frame["year"]), reverse=True)
+    )
+    name = ws.get_name()
+    for k, key in enumerate(series_keys):
+        part = frame[frame["category"] == key] if stacked else frame[frame["year"] == key]
+        positions = [
+            rows[(int(c["year"]), c["group"], c["stat"], str(c["category"]), c["item"])] for _, c in part.iterrows()
+        ]
+        if not positions or max(positions) - min(positions) + 1 != len(positions):
+            return
+        label_col = 3 if single_item and not stacked else 2
+        label = cats.get(part["item"].iloc[0], {}).get(str(key), str(key)) if stacked else f"Monitor {key}"
+        chart.add_series(
             {
-                "name": f"Tabel_{spec['id']}",
-                "style": "Table Style Light 1",
-                "columns": [{"header": h} for h in headers],
-            },
+                "name": label,
+                "categories": [name, min(positions), label_col, max(positions), label_col],
+                "values": [name, min(positions), value_col, max(positions), value_col],
+                "fill": {"color": GREYS[k % len(GREYS)]},
+                "border": {"color": "black", "width": 0.5},
+            }
         )
-        ws.set_column(0, 0, 8)
-        ws.set_column(1, 3, 36)
-        ws.set_column(4, 10, 14)
-    _model_sheets(wb, cfg, models, fits, model_specs, big, fmt_mean)
-    cover.activate()
-    wb.close()
-    return buf.getvalue()
+    chart.set_title({"name": f"{spec.get('report', spec['id'])}: {spec['title']}", "name_font": {"size": 11}})
+    chart.set_x_axis({"name": "Percentage (%)", "num_format": "0"})
+    chart.set_y_axis({"reverse": True})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 720, "height": 60 + 26 * max(4, frame["item"].nunique() * (1 if stacked else 2))})
+    ws.insert_chart(1, anchor_col, chart, {"description": alt_text(frame, spec, items, cats, year)})
 
 
 def _model_sheets(
@@ -255,7 +406,12 @@ def _model_sheets(
             0,
             max(r, 2),
             len(headers) - 1,
-            {"name": f"Model_{m['id']}", "style": "Table Style Light 1", "columns": [{"header": h} for h in headers]},
+            {
+                "name": f"Model_{m['id']}",
+                "style": "Table Style Light 1",
+                "autofilter": False,
+                "columns": [{"header": h} for h in headers],
+            },
         )
         ws.set_column(1, 1, 48)
         ws.set_column(2, 6, 16)
@@ -274,7 +430,7 @@ def _model_sheets(
         ws.write_string(r, 2, fit_labels.get(f["statistic"], f["statistic"]))
         try:
             ws.write_number(r, 3, float(f["value"]), fmt)
-            ws.write_string(r, 4, "")
+            ws.write_string(r, 4, "geen")
         except (TypeError, ValueError):
             ws.write_string(r, 3, "[z]")
             ws.write_string(r, 4, str(f["value"]))
@@ -283,7 +439,12 @@ def _model_sheets(
         0,
         max(r, 2),
         len(head) - 1,
-        {"name": "Modelfit", "style": "Table Style Light 1", "columns": [{"header": h} for h in head]},
+        {
+            "name": "Modelfit",
+            "style": "Table Style Light 1",
+            "autofilter": False,
+            "columns": [{"header": h} for h in head],
+        },
     )
     ws.set_column(0, 4, 20)
 
