@@ -32,12 +32,14 @@ def _stage(task: Any, name: str, refresh: list[str]) -> Any:
 
 
 @flow(name="innomon-annual")
-def annual_flow(year: int, raw_root: str, store: str, refresh: list[str] | None = None) -> dict[str, Any]:
-    """Run one monitor year end to end and publish its bundle."""
+def annual_flow(
+    year: int, raw_root: str, store: str, refresh: list[str] | None = None, published_root: str | None = None
+) -> dict[str, Any]:
+    """Run one monitor year end to end and publish its bundle (the published zone may live elsewhere)."""
     refresh = list(refresh or [])
     raw_zone = storage.zone_root(store, "raw")
     processed = storage.zone_root(store, "processed")
-    published = storage.zone_root(store, "published")
+    published = storage.zone_root(store, "published", {"published": published_root or ""})
     run = configure_task(year, processed)
     validated: dict[int, dict[str, Any]] = {}
     inputs: dict[str, str] = {}
@@ -47,6 +49,8 @@ def annual_flow(year: int, raw_root: str, store: str, refresh: list[str] | None 
         raw = fetch_task(source_uri(raw_root, cfg_stub), y, raw_zone, run["pins"][str(y)])
         inputs[str(y)] = raw["sha256"]
         fixes = fetch_corrections_task(processed, y, run["corrections"][str(y)])
+        if fixes:  # corrections are an input like the export: they are part of the run id
+            inputs[f"{y}-corrections"] = fixes["sha256"]
         ingested = _stage(ingest_task, "ingest", refresh)(raw, cfg_ref, processed, fixes)
         derived = _stage(derive_task, "derive", refresh)(ingested, cfg_ref, processed)
         validated[y] = _stage(validate_task, "validate", refresh)(derived, cfg_ref, processed)

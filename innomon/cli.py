@@ -38,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--year", type=int, required=True)
     r.add_argument("--raw-root", default=os.environ.get("INNOMON_RAW_ROOT", "demo-output/exports"))
     r.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"))
+    r.add_argument(
+        "--published",
+        default=os.environ.get("INNOMON_PUBLISHED"),
+        help="root of the published zone if not STORE/published (e.g. a public bucket)",
+    )
     r.add_argument("--steps", default="", help=f"stages to re-run even if cached, comma-separated: {','.join(STAGES)}")
     d = sub.add_parser("demo", help="synthesise 2021-2023 and run all three years")
     d.add_argument("--out", default="demo-output")
@@ -71,7 +76,9 @@ def _quiet_known_errors() -> None:
                 handler.addFilter(_KnownErrorFilter())
 
 
-def run_year(year: int, raw_root: str, store: str, refresh: list[str] | None = None) -> dict[str, Any]:
+def run_year(
+    year: int, raw_root: str, store: str, refresh: list[str] | None = None, published: str | None = None
+) -> dict[str, Any]:
     """Run the annual flow with results persisted next to a local store (so cache and data agree)."""
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_RESULTS_PERSIST_BY_DEFAULT, temporary_settings
 
@@ -88,7 +95,13 @@ def run_year(year: int, raw_root: str, store: str, refresh: list[str] | None = N
 
         updates[PREFECT_LOCAL_STORAGE_PATH] = Path(urlparse(store_uri).path) / "processed" / "_prefect-results"
     with temporary_settings(updates=updates):
-        return annual_flow(year=year, raw_root=storage.as_uri(raw_root), store=store_uri, refresh=refresh or [])
+        return annual_flow(
+            year=year,
+            raw_root=storage.as_uri(raw_root),
+            store=store_uri,
+            refresh=refresh or [],
+            published_root=storage.as_uri(published) if published else None,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             summary = write_year(args.year, Path(args.out), args.n, args.seed)
             print(json.dumps(summary, indent=2, sort_keys=True))
         elif args.command == "run":
-            result = run_year(args.year, args.raw_root, args.store, _steps(args.steps))
+            result = run_year(args.year, args.raw_root, args.store, _steps(args.steps), args.published)
             print(json.dumps(result, indent=2, sort_keys=True))
         elif args.command == "demo":
             from innomon.synth.export import write_year
@@ -112,9 +125,10 @@ def main(argv: list[str] | None = None) -> int:
                 write_year(year, out / "exports")
             for year in (2021, 2022, 2023):
                 result = run_year(year, str(out / "exports"), str(out / "store"))
-            print(f"Workbook: {result['workbook']}")
+            print(f"Workbook: {result['links']['workbook']}")
             print(f"Bundle:   {result['release']}")
             print(f"Manifest: {result['manifest']}")
+            print(f"Index:    {result['links']['index']}")
         return 0
     except InnomonError as exc:
         print(f"innomon: {exc}", file=sys.stderr)

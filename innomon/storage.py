@@ -126,3 +126,15 @@ def zone_root(store_root: str, zone: str, overrides: dict[str, str] | None = Non
     if overrides and overrides.get(zone):
         return as_uri(overrides[zone])
     return join(as_uri(store_root), zone)
+
+
+def download_link(uri: str, expires_seconds: int) -> str:
+    """A link report authors can open: a presigned GET URL for `s3://`, the file URI for local files."""
+    if uri.startswith("s3://"):
+        bucket, key = _s3_parts(uri)
+        return str(
+            s3_client().generate_presigned_url(
+                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=int(expires_seconds)
+            )
+        )
+    return uri

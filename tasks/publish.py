@@ -14,6 +14,7 @@ from prefect import get_run_logger, task
 
 from innomon import refs, storage
 from innomon.hashing import canonical_json, sha256_bytes, sha256_json
+from tasks.index_page import write_index
 from tasks.workbook import build_workbook
 
 
@@ -108,7 +109,9 @@ def publish(files: dict[str, bytes], published_root: str, year: int, rid: str, m
         "manifest_sha256": sha256_bytes(manifest_bytes),
     }
     storage.write_bytes(storage.join(published_root, str(year), "latest.json"), canonical_json(pointer) + b"\n")
+    index = write_index(published_root, meta.get("site_title", "Innovatiemonitor"))
     return {
+        "index": index,
         "run_id": rid,
         "release": base,
         "new_release": not already,
@@ -142,6 +145,8 @@ def publish_task(
         "valid": current["facts"]["valid"],
         "counts": {str(x["year"]): x["facts"] for x in linked},
         "timestamps": {"fieldwork_close": cfg["fieldwork"]["close"]},
+        "publication_date": str(cfg["publish"].get("date") or cfg["fieldwork"]["close"][:10]),
+        "site_title": cfg["monitor"]["title"],
         "workbook": cfg["publish"]["workbook_name"].format(year=year),
     }
     files = bundle_files(
@@ -153,5 +158,19 @@ def publish_task(
         meta,
     )
     result = publish(files, published_root, year, rid, meta)
+    expiry = int(cfg["publish"].get("link_expiry_seconds", 7 * 24 * 3600))
+    result["links"] = {
+        "workbook": storage.download_link(result["workbook"], expiry),
+        "index": storage.download_link(result["index"], expiry),
+    }
+    from prefect.artifacts import create_link_artifact
+
+    create_link_artifact(
+        key=f"innomon-{year}-workbook",
+        link=result["links"]["workbook"],
+        link_text=f"Werkmap Innovatiemonitor {year}",
+        description=f"Release {rid}",
+    )
+    create_link_artifact(key="innomon-index", link=result["links"]["index"], link_text="Alle publicaties")
     get_run_logger().info("Published %s release %s (%s)", year, rid, "new" if result["new_release"] else "unchanged")
     return result
