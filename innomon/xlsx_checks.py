@@ -29,6 +29,14 @@ def check_workbook(path: Path, suppression_min_n: int = 10) -> list[str]:
     table_names: list[str] = []
     codes_used: set[str] = set()
     for ws in data_sheets:
+        if ws.merged_cells.ranges:
+            fails.append(f"X3 {ws.title}: merged cells")
+        if not ws["A1"].value:
+            fails.append(f"X5 {ws.title}: A1 is empty")
+        if ws.freeze_panes not in (None, "A1"):
+            fails.append(f"X10 {ws.title}: freeze panes {ws.freeze_panes}")
+        if getattr(ws, "_images", []):
+            fails.append(f"X10 {ws.title}: an image")
         if len(ws.tables) != 1:
             fails.append(f"X1 {ws.title}: {len(ws.tables)} tables, expected 1")
             continue
@@ -36,16 +44,12 @@ def check_workbook(path: Path, suppression_min_n: int = 10) -> list[str]:
         table_names.append(table.name)
         if not NAME_RE.match(table.name):
             fails.append(f"X2 {ws.title}: table name {table.name!r}")
-        if ws.merged_cells.ranges:
-            fails.append(f"X3 {ws.title}: merged cells")
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
         header = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
         if any(h in (None, "") for h in header) or len(set(header)) != len(header):
             fails.append(f"X4 {ws.title}: header not unique and complete: {header}")
         if any("Percentage" in str(h) and "(%)" not in str(h) for h in header):
             fails.append(f"X4 {ws.title}: a percentage header without its unit")
-        if not ws["A1"].value:
-            fails.append(f"X5 {ws.title}: A1 is empty")
         if min_col != 1 or min_row != 2:
             fails.append(f"X5 {ws.title}: table starts at {table.ref}, expected column A row 2")
         for r in range(min_row + 1, max_row + 1):
@@ -65,12 +69,8 @@ def check_workbook(path: Path, suppression_min_n: int = 10) -> list[str]:
         title = str(ws["A1"].value or "")
         if any(sym in title + " ".join(map(str, header)) for sym in ("*", "†", "‡")):
             fails.append(f"X7 {ws.title}: a symbol instead of [note n]")
-        if ws.freeze_panes not in (None, "A1"):
-            fails.append(f"X10 {ws.title}: freeze panes {ws.freeze_panes}")
         if ws.auto_filter.ref or table.autoFilter is not None:
             fails.append(f"X10 {ws.title}: a filter")
-        if getattr(ws, "_images", []):
-            fails.append(f"X10 {ws.title}: an image")
     if len(set(table_names)) != len(table_names):
         fails.append("X2 table names are not unique")
     notes = wb["Toelichting"] if "Toelichting" in names else None

@@ -32,9 +32,19 @@ def test_index_links_to_the_workbook(demo: dict, tmp_path: Path, mode: str) -> N
     url = f"{base}/index.html" if mode == "static_site" else (published / "index.html").as_uri()
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM,
+                headless=True,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-quic",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
+            )
             page = browser.new_context(accept_downloads=True).new_page()
             page.goto(url)
             assert "Monitor 2023" in page.content()

@@ -1,0 +1,100 @@
+"""The published bundle: accessible workbooks, chart assets with alt text, the same bytes for the
+same inputs, and no respondent identity anywhere under the published root."""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from innomon.cli import run_year
+from innomon.xlsx_checks import check_workbook
+from tests.helpers import latest_release
+
+
+@pytest.mark.parametrize("year", [2021, 2022, 2023])
+def test_workbooks_pass_x1_to_x13(demo: dict, year: int) -> None:
+    path = latest_release(demo["store"], year) / f"innovatiemonitor-{year}.xlsx"
+    assert check_workbook(path) == []
+
+
+def test_checker_catches_what_it_should(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    path = tmp_path / "bad.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Sheet1")
+    ws.write(1, 0, "a")
+    ws.merge_range(3, 0, 3, 2, "merged")
+    ws.freeze_panes(1, 0)
+    wb.close()
+    fails = " ".join(check_workbook(path))
+    for code in ("X1", "X3", "X5", "X9", "X10"):
+        assert code in fails
+
+
+def test_chart_assets_have_alt_text_and_the_table(demo: dict) -> None:
+    release = latest_release(demo["store"], 2023)
+    manifest = json.loads((release / "manifest.json").read_text())
+    charts = {c["id"]: c for c in manifest["charts"]}
+    assert {"T01", "T06", "T08", "T13", "T20", "F02", "T21"} <= set(charts)
+    paths = {f["path"] for f in manifest["files"]}
+    for c in charts.values():
+        assert c["png"] in paths and c["svg"] in paths
+        assert len(c["alt_text"]) > 40 and c["table"] in c["alt_text"]
+        svg = (release / c["svg"]).read_text()
+        assert "<svg" in svg and "Date" not in svg.split("</metadata>")[0]
+
+
+def test_same_inputs_give_the_same_bytes(demo: dict, tmp_path: Path) -> None:
+    result = run_year(2023, str(demo["exports"]), str(tmp_path / "store"))
+    ours = latest_release(demo["store"], 2023)
+    theirs = tmp_path / "store" / "published" / "2023" / "runs" / result["run_id"]
+    assert ours.name == theirs.name
+    files = sorted(p.relative_to(ours) for p in ours.rglob("*") if p.is_file())
+    assert len(files) >= 15
+    for rel in files:
+        assert (ours / rel).read_bytes() == (theirs / rel).read_bytes(), rel
+
+
+def _identities(store: Path) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {"name": set(), "kvk": set(), "email": set(), "postcode": set()}
+    for path in (store / "processed").rglob("identities-*.parquet"):
+        df = pd.read_parquet(path)
+        found["name"] |= {n for n in df["company_name"] if isinstance(n, str) and len(n) >= 6}
+        found["kvk"] |= {k for k in df["kvk_norm"].dropna()}
+        found["email"] |= {e for e in df["email"] if isinstance(e, str) and "@" in e}
+        for pc in df["postcode"].dropna():
+            compact = re.sub(r"\s", "", pc)
+            if re.fullmatch(r"\d{4}[A-Z]{2}", compact):
+                found["postcode"] |= {pc, compact}
+    return found
+
+
+def _published_text(root: Path) -> str:
+    parts = []
+    for path in root.rglob("*"):
+        if not path.is_file():
+            continue
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                parts += [z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml")]
+        elif path.suffix in (".csv", ".json", ".html", ".svg"):
+            parts.append(path.read_text("utf-8"))
+    return "\n".join(parts)
+
+
+def test_no_identity_reaches_the_published_zone(demo: dict) -> None:
+    ids = _identities(demo["store"])
+    assert len(ids["name"]) > 1000 and len(ids["kvk"]) > 1000 and len(ids["email"]) > 1000
+    text = _published_text(demo["store"] / "published")
+    assert len(text) > 100_000
+    for kind in ("name", "email", "postcode"):
+        leaked = [v for v in ids[kind] if v in text]
+        assert not leaked, (kind, leaked[:3])
+    digits = set(re.findall(r"(?<!\d)\d{8}(?!\d)", text))
+    assert not (digits & ids["kvk"])
