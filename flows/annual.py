@@ -55,7 +55,15 @@ def annual_flow(
         derived = _stage(derive_task, "derive", refresh)(ingested, cfg_ref, processed)
         validated[y] = _stage(validate_task, "validate", refresh)(derived, cfg_ref, processed)
         validation_artifact_task(validated[y])
-    linked = [_stage(link_task, "link", refresh)(validated[y], validated.get(y - 1), processed) for y in run["years"]]
+    linked_by_year: dict[int, dict[str, Any]] = {}
+    for y in sorted(run["years"]):  # oldest first: a firm's panel_id is inherited along the years
+        decisions = fetch_corrections_task(processed, y, run["reviewed"][str(y)])
+        if decisions:  # reviewers' link decisions change figures: part of the run id
+            inputs[f"{y}-reviewed-links"] = decisions["sha256"]
+        linked_by_year[y] = _stage(link_task, "link", refresh)(
+            validated[y], linked_by_year.get(y - 1), run["configs"][str(y)], processed, decisions
+        )
+    linked = [linked_by_year[y] for y in run["years"]]  # current year first
     cfg_ref = run["configs"][str(year)]
     previous = previous_publications_task(published, [y for y in run["years"] if y != year])
     tables = _stage(indicators_task, "indicators", refresh)(linked, cfg_ref, processed, previous)

@@ -47,4 +47,5 @@ def configure_task(year: int, processed_root: str) -> dict[str, Any]:
         "code_version": code_version(),
         "sources": {str(y): c["source"] for y, c in cfgs.items()},
         "corrections": {str(y): c.get("validation", {}).get("corrections_file") for y, c in cfgs.items()},
+        "reviewed": {str(y): c.get("linking", {}).get("reviewed_file") for y, c in cfgs.items()},
     }

@@ -38,8 +38,20 @@ def keyed_hash(values: pd.Series, key: bytes, prefix: str) -> pd.Series:
 
 def split_identities(mapped: pd.DataFrame, pc4_path: str, key: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(answers without identifying fields, identities table)."""
-    ident = mapped[["response_id", "company_name", "kvk_number", "email", "postcode"]].copy()
+    ident = mapped[
+        ["response_id", "company_name", "kvk_number", "email", "postcode", "sbi_code", "founding_year"]
+    ].copy()
     ident["pc4"] = normalise_postcode(ident["postcode"])
+    ident["postcode_norm"] = (
+        ident["postcode"]
+        .fillna("")
+        .astype(str)
+        .str.upper()
+        .str.replace(r"[\s\-.]", "", regex=True)
+        .where(lambda s: s.str.fullmatch(r"[1-9]\d{3}[A-Z]{2}"), None)
+    )
+    ident["email_domain"] = ident["email"].fillna("").astype(str).str.lower().str.extract(r"@([\w.-]+)$")[0]
+    ident["sbi4"] = ident["sbi_code"].fillna("").astype(str).str.replace(r"\D", "", regex=True).str[:4]
     ident["kvk_norm"] = normalise_kvk(ident["kvk_number"])
     ident["name_norm"] = normalise_name(ident["company_name"])
     by_name = ("name:" + ident["name_norm"].fillna("") + "|" + ident["pc4"].fillna("")).where(

@@ -1,14 +1,23 @@
-"""Stage `link`: link a year's firms to the previous year's and give every firm a `panel_id`.
+"""Stage `link`: link a year's firms to the previous year's and give every firm a stable `panel_id`.
 
-Issue 2 scope: exact match on a valid normalised KvK number. `panel_id` is a keyed hash
-(HMAC-SHA-256) of the KvK number, so it is the same for the same firm in every year and cannot be
-joined back to a firm without the key; a firm without KvK number gets a per-response pseudonym.
+First exact on a valid normalised KvK number; then probabilistic (Fellegi-Sunter, Splink on DuckDB)
+on normalised name, PC4 and full postcode, e-mail domain, SBI and founding year, with blocking so the
+cost grows with the data, not with the product of the two years' sizes. Pairs between the reject and
+accept thresholds go to a clerical-review file in the private zone; reviewed decisions (a CSV in the
+private zone) override the model on the next run.
+
+`panel_id` is a keyed hash (HMAC-SHA-256): a linked firm inherits the previous year's panel_id, a new
+firm gets the hash of its KvK number (or of its ResponseId), so processed or published data cannot
+be joined back to a firm without the key.
 """
 
 from __future__ import annotations
 
+import io
+import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from prefect import task
 
@@ -16,47 +25,217 @@ from innomon import refs, storage
 from innomon.prefect_support import cache_key, panel_key
 from tasks.ingest import keyed_hash
 
+LINK_COLUMNS = ["response_id", "previous_response_id", "match_probability", "method"]
+FIELDS = ["name_norm", "pc4", "postcode_norm", "email_domain", "sbi4", "founding_year", "kvk_norm"]
+
 
 def panel_ids(identities: pd.DataFrame, year: int, key: bytes) -> pd.Series:
-    """HMAC of the KvK number where valid, else of year + ResponseId."""
+    """HMAC of the KvK number where valid, else of year + ResponseId (for firms not linked)."""
     by_kvk = keyed_hash(identities["kvk_norm"], key, "kvk")
     by_response = keyed_hash(str(year) + ":" + identities["response_id"].astype(str), key, "response")
     return by_kvk.where(by_kvk.notna(), by_response)
 
 
-def link_years(
-    valid: pd.DataFrame, identities: pd.DataFrame, previous_identities: pd.DataFrame | None, year: int, key: bytes
-) -> tuple[pd.DataFrame, int]:
-    """Valid respondents with `panel_id` and `in_previous`; returns the table and the repeat count."""
-    ident = identities.set_index("response_id").loc[valid["response_id"]].reset_index()
+def exact_links(cur: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
+    """Pairs with the same valid KvK number (one to one)."""
+    a = cur.dropna(subset=["kvk_norm"])[["response_id", "kvk_norm"]]
+    b = prev.dropna(subset=["kvk_norm"])[["response_id", "kvk_norm"]].rename(
+        columns={"response_id": "previous_response_id"}
+    )
+    pairs = a.merge(b, on="kvk_norm").drop_duplicates("response_id").drop_duplicates("previous_response_id")
+    return pairs.assign(match_probability=1.0, method="kvk")[LINK_COLUMNS]
+
+
+def _frame(df: pd.DataFrame) -> pd.DataFrame:
+    out = df[["response_id", *FIELDS]].copy()
+    out = out.rename(columns={"response_id": "unique_id"})
+    out["founding_year"] = (
+        out["founding_year"].astype("Float64").astype(object).where(out["founding_year"].notna(), None)
+    )
+    out["founding_year"] = out["founding_year"].map(lambda v: None if v is None else str(int(v)))
+    for col in FIELDS:
+        out[col] = out[col].astype(object).where(out[col].notna() & (out[col].astype(str) != ""), None)
+    out["name_prefix"] = out["name_norm"].map(lambda v: v[:4] if isinstance(v, str) else None)
+    return out.reset_index(drop=True)
+
+
+def probabilistic_links(
+    cur: pd.DataFrame, prev: pd.DataFrame, seed: int = 42, em_min_records: int = 2000
+) -> pd.DataFrame:
+    """Splink link_only between the firms exact matching left over: scored candidate pairs."""
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    if cur.empty or prev.empty:
+        return pd.DataFrame(columns=LINK_COLUMNS)
+    left, right = _frame(cur), _frame(prev)
+    settings = SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name="unique_id",
+        probability_two_random_records_match=min(0.5, 1.0 / max(len(left), len(right))),
+        # m probabilities start from priors (how often a true repeat firm keeps each field); EM
+        # refines them where the data are large enough to estimate them (em_min_records).
+        comparisons=[
+            cl.JaroWinklerAtThresholds("name_norm", [0.97, 0.90]).configure(m_probabilities=[0.62, 0.16, 0.12, 0.10]),
+            cl.ExactMatch("postcode_norm").configure(m_probabilities=[0.78, 0.22]),
+            cl.ExactMatch("pc4").configure(m_probabilities=[0.80, 0.20]),
+            cl.ExactMatch("email_domain").configure(term_frequency_adjustments=True, m_probabilities=[0.70, 0.30]),
+            cl.ExactMatch("sbi4").configure(m_probabilities=[0.95, 0.05]),
+            cl.ExactMatch("founding_year").configure(m_probabilities=[0.99, 0.01]),
+            cl.LevenshteinAtThresholds("kvk_norm", [1]).configure(m_probabilities=[0.50, 0.45, 0.05]),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("pc4"),
+            block_on("name_prefix"),
+            block_on("email_domain"),
+            block_on("founding_year", "sbi4"),
+        ],
+        retain_matching_columns=False,
+    )
+    db = DuckDBAPI()
+    logging.getLogger("splink").setLevel(logging.WARNING)
+    linker = Linker([db.register(left), db.register(right)], settings, log_level=logging.WARNING)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e5, seed=seed)
+    if min(len(left), len(right)) >= em_min_records:
+        for rule in (block_on("pc4"), block_on("name_prefix")):
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(rule, fix_u_probabilities=True)
+            except ValueError:  # a level never observed in the block: keep the prior m probabilities
+                pass
+    scored = linker.inference.predict(threshold_match_probability=0.01).as_pandas_dataframe()
+    if scored.empty:
+        return pd.DataFrame(columns=LINK_COLUMNS)
+    cur_ids = set(left["unique_id"])
+    cur_col = np.where(scored["unique_id_l"].isin(cur_ids), "l", "r")
+    out = pd.DataFrame(
+        {
+            "response_id": np.where(cur_col == "l", scored["unique_id_l"], scored["unique_id_r"]),
+            "previous_response_id": np.where(cur_col == "l", scored["unique_id_r"], scored["unique_id_l"]),
+            "match_probability": scored["match_probability"].astype(float).round(6),
+            "method": "probabilistic",
+        }
+    )
+    return out.sort_values(["match_probability", "response_id"], ascending=[False, True], kind="mergesort")
+
+
+def one_to_one(pairs: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Greedy one-to-one assignment of pairs at or above the threshold, best first."""
+    chosen, used_cur, used_prev = [], set(), set()
+    ordered = pairs.sort_values(
+        ["match_probability", "response_id", "previous_response_id"], ascending=[False, True, True], kind="mergesort"
+    )
+    for row in ordered.itertuples(index=False):
+        if row.match_probability < threshold or row.response_id in used_cur or row.previous_response_id in used_prev:
+            continue
+        chosen.append(row)
+        used_cur.add(row.response_id)
+        used_prev.add(row.previous_response_id)
+    return pd.DataFrame(chosen, columns=LINK_COLUMNS)
+
+
+def link_firms(
+    cur: pd.DataFrame, prev: pd.DataFrame, accept: float, review: float, decisions: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(accepted links, pairs for clerical review). Reviewed decisions override the model."""
+    exact = exact_links(cur, prev)
+    rest_cur = cur[~cur["response_id"].isin(exact["response_id"])]
+    rest_prev = prev[~prev["response_id"].isin(exact["previous_response_id"])]
+    scored = probabilistic_links(rest_cur, rest_prev)
+    if decisions is not None and len(decisions):
+        key = decisions.set_index(["response_id", "previous_response_id"])["decision"].to_dict()
+        decided = [key.get((a, b)) for a, b in zip(scored["response_id"], scored["previous_response_id"], strict=True)]
+        scored = scored.assign(decision=decided)
+        scored.loc[scored["decision"] == "match", ["match_probability", "method"]] = [1.0, "reviewed"]
+        scored = scored[scored["decision"] != "non-match"].drop(columns="decision")
+        extra = decisions[
+            (decisions["decision"] == "match")
+            & ~decisions.set_index(["response_id", "previous_response_id"]).index.isin(
+                scored.set_index(["response_id", "previous_response_id"]).index
+            )
+        ]
+        extra = extra[
+            extra["response_id"].isin(rest_cur["response_id"])
+            & extra["previous_response_id"].isin(rest_prev["response_id"])
+        ]
+        scored = pd.concat([scored, extra.assign(match_probability=1.0, method="reviewed")[LINK_COLUMNS]])
+    accepted = one_to_one(scored, accept)
+    linked_cur = set(accepted["response_id"])
+    linked_prev = set(accepted["previous_response_id"])
+    review_pairs = scored[
+        (scored["match_probability"] >= review)
+        & (scored["match_probability"] < accept)
+        & ~scored["response_id"].isin(linked_cur)
+        & ~scored["previous_response_id"].isin(linked_prev)
+    ]
+    links = pd.concat([exact, accepted], ignore_index=True)
+    return links.sort_values("response_id", kind="mergesort").reset_index(drop=True), review_pairs
+
+
+def assign_panel(
+    valid: pd.DataFrame,
+    ident: pd.DataFrame,
+    links: pd.DataFrame,
+    previous_panel: pd.DataFrame | None,
+    year: int,
+    key: bytes,
+) -> pd.DataFrame:
+    """The respondent table with `panel_id` (inherited when linked) and `in_previous`."""
+    ident = ident.set_index("response_id").loc[valid["response_id"]].reset_index()
+    own = panel_ids(ident, year, key).to_numpy()
     out = valid.copy()
-    out["panel_id"] = panel_ids(ident, year, key).to_numpy()
-    if previous_identities is None:
+    out["panel_id"] = own
+    if previous_panel is None:
         out["in_previous"] = pd.NA
-        return out, -1
-    prev_kvk = set(previous_identities["kvk_norm"].dropna())
-    out["in_previous"] = ident["kvk_norm"].isin(prev_kvk).astype("int64").to_numpy()
-    return out, int(out["in_previous"].sum())
+        return out
+    inherited = links.merge(
+        previous_panel.rename(columns={"response_id": "previous_response_id", "panel_id": "inherited"}),
+        on="previous_response_id",
+    )
+    mapping = dict(zip(inherited["response_id"], inherited["inherited"], strict=True))
+    out["panel_id"] = [mapping.get(r, p) for r, p in zip(out["response_id"], out["panel_id"], strict=True)]
+    out["in_previous"] = out["response_id"].isin(mapping).astype("int64")
+    return out
 
 
 @task(name="link", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
-def link_task(validated: dict[str, Any], previous: dict[str, Any] | None, processed_root: str) -> dict[str, Any]:
-    """Prefect wrapper: valid respondents of a year -> the processed respondent table with panel_id."""
+def link_task(
+    validated: dict[str, Any],
+    previous: dict[str, Any] | None,
+    cfg_ref: dict[str, Any],
+    processed_root: str,
+    decisions: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Prefect wrapper: valid respondents of a year (+ the previous year's linked table) -> the
+    processed respondent table with panel_id, the links, and the clerical-review candidates."""
+    cfg = refs.get_json(cfg_ref)
     year = int(validated["year"])
     valid = refs.get_frame(validated["valid"])
     ident = refs.get_frame(validated["identities"])
-    prev_ident = None
-    if previous is not None:
-        prev_all = refs.get_frame(previous["identities"])
-        prev_valid = refs.get_frame(previous["valid"])[["response_id"]]
-        prev_ident = prev_all.merge(prev_valid, on="response_id")
-    table, repeats = link_years(valid, ident, prev_ident, year, panel_key())
-    table = table.drop(columns=["firm_hash"])
+    ident = ident[ident["response_id"].isin(valid["response_id"])]
     root = storage.join(processed_root, str(year))
-    facts = {**validated["counts"], "repeat": None if repeats < 0 else repeats}
+    links = pd.DataFrame(columns=LINK_COLUMNS)
+    review = pd.DataFrame(columns=LINK_COLUMNS)
+    previous_panel = None
+    if previous is not None:
+        prev_ident = refs.get_frame(previous["identities"])
+        prev_table = refs.get_frame(previous["respondents"])[["response_id", "panel_id"]]
+        prev_ident = prev_ident[prev_ident["response_id"].isin(prev_table["response_id"])]
+        linking = cfg.get("linking", {})
+        reviewed = pd.read_csv(io.BytesIO(refs.get_bytes(decisions)), dtype=str) if decisions else None
+        links, review = link_firms(
+            ident, prev_ident, float(linking.get("accept", 0.95)), float(linking.get("review", 0.5)), reviewed
+        )
+        previous_panel = prev_table
+    table = assign_panel(valid, ident, links, previous_panel, year, panel_key()).drop(columns=["firm_hash"])
+    repeats = None if previous is None else int(table["in_previous"].sum())
+    facts = {**validated["counts"], "repeat": repeats}
+    private = storage.join(root, "private")
     return {
         "year": year,
         "respondents": refs.put_frame(root, "respondents", table),
         "facts": facts,
         "report": validated["report"],
+        "identities": validated["identities"],
+        "links": refs.put_frame(private, "links", links),
+        "review": refs.put_bytes(private, "review-candidates", review.to_csv(index=False).encode(), "csv"),
     }

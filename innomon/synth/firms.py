@@ -100,8 +100,10 @@ def firm_names(rng: np.random.Generator, sectors: list[str], places: list[str], 
     return out
 
 
-def email_for(name: str) -> str:
-    """`info@bakkerijjansen.nl` from the name (legal form dropped)."""
+def email_for(name: str, place: str = "") -> str:
+    """`info@bakkerijjansenassen.nl`: name (legal form dropped) and town, so that two firms of the
+    same name in different towns have different domains, as real ones do."""
     base = name.replace("Holding", "").replace("B.V.", "").replace("V.O.F.", "").lower()
     local = "".join(ch for ch in base if ch.isalnum())
-    return f"info@{local[:40]}.nl"
+    town = "".join(ch for ch in place.lower() if ch.isalnum())[:8]
+    return f"info@{local[:40]}{town}.nl"

@@ -107,11 +107,8 @@ def _make_profiles(cfg: dict[str, Any], plan: Plan, previous: pd.DataFrame | Non
     forced: dict[str, list[Any]] = {"province": [None] * n, "sector": [None] * n, "age_class": [None] * n}
     carried = None
     if previous is not None and plan.repeats:
-        # Repeat firms are drawn among firms that gave a KvK number, so exact linking finds them all;
-        # linking noise (missing or mistyped numbers) is planted by the linkage work (issue 6).
-        with_kvk = previous[previous["kvk_number"] != ""]
-        pick = np.sort(rng.choice(len(with_kvk), size=min(plan.repeats, len(with_kvk)), replace=False))
-        carried = with_kvk.iloc[pick].reset_index(drop=True)
+        pick = np.sort(rng.choice(len(previous), size=min(plan.repeats, len(previous)), replace=False))
+        carried = previous.iloc[pick].reset_index(drop=True)
         for i, row in carried.iterrows():
             forced["province"][i] = row["province"]
             forced["sector"][i] = row["sector"]
@@ -152,7 +149,7 @@ def _make_profiles(cfg: dict[str, Any], plan: Plan, previous: pd.DataFrame | Non
                 "firm_id": f"F{year}-{i:06d}",
                 "company_name": names[j],
                 "kvk_number": f"{kvk_pool[j]:08d}" if has_kvk else "",
-                "email": firms.email_for(names[j]),
+                "email": firms.email_for(names[j], new_places[j]),
                 "postcode": new_postcodes[j],
                 "province": province[i],
                 "sector": sector[i],
@@ -164,10 +161,77 @@ def _make_profiles(cfg: dict[str, Any], plan: Plan, previous: pd.DataFrame | Non
         )
     new = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
     if carried is not None:
-        carried = carried.copy()
+        carried = add_identity_noise(_rng(plan.seed, 4), carried.copy(), pc4, cfg.get("synth", {}).get("noise"))
         carried["age_class"] = [_age_class(year - int(f)) for f in carried["founding_year"]]
         carried["repeat"] = 1
+        new = plant_namesakes(_rng(plan.seed, 5), new, carried)
         new = pd.concat([carried[PROFILE_COLUMNS], new], ignore_index=True)
+    return new
+
+
+NOISE = {"name_variant": 0.30, "no_kvk": 0.25, "kvk_typo": 0.05, "moved": 0.20, "new_email": 0.50, "namesakes": 0.10}
+
+
+def _name_variant(rng: np.random.Generator, name: str) -> str:
+    """Case, legal form or a typo: how a firm's name drifts between years."""
+    kind = int(rng.integers(3))
+    if kind == 0:
+        return name.lower()
+    if kind == 1:
+        for form in ("Holding B.V.", "B.V.", "V.O.F."):
+            if name.endswith(form):
+                return name[: -len(form)].strip() + (" BV" if form == "B.V." else "")
+        return f"{name} B.V."
+    letters = [i for i, ch in enumerate(name) if ch.isalpha()]
+    i = letters[int(rng.integers(1, len(letters) - 1))]
+    return name[:i] + name[i + 1] + name[i] + name[i + 2 :]  # two adjacent letters swapped
+
+
+def add_identity_noise(
+    rng: np.random.Generator, carried: pd.DataFrame, pc4: pd.DataFrame, shares: dict[str, float] | None = None
+) -> pd.DataFrame:
+    """Repeat firms as they answer a year later: name variants, a missing or mistyped KvK number, a
+    move within the region, a new e-mail address (shares in the year's `synth.noise`)."""
+    shares = {**NOISE, **(shares or {})}
+    n = len(carried)
+    order = rng.permutation(n)
+    n_blank = round(shares["no_kvk"] * n)
+    n_typo = round(shares["kvk_typo"] * n)
+    blank, typo = set(order[:n_blank]), set(order[n_blank : n_blank + n_typo])
+    for i in range(n):
+        row = carried.iloc[i]
+        if rng.random() < shares["name_variant"]:
+            carried.iat[i, carried.columns.get_loc("company_name")] = _name_variant(rng, row["company_name"])
+        kvk = row["kvk_number"]
+        if i in blank:
+            kvk = ""
+        elif i in typo and kvk:
+            pos = int(rng.integers(8))
+            kvk = kvk[:pos] + str((int(kvk[pos]) + 1 + int(rng.integers(9))) % 10) + kvk[pos + 1 :]
+        carried.iat[i, carried.columns.get_loc("kvk_number")] = kvk
+        if rng.random() < shares["moved"]:
+            pool = pc4[(pc4["province"] == row["province"]) & (pc4["pc4"] != row["postcode"][:4])]
+            pick = pool.iloc[int(rng.integers(len(pool)))]
+            letters = "".join(rng.choice(list("ABCDEGHJKLMNPRSTVWXZ"), size=2))
+            carried.iat[i, carried.columns.get_loc("postcode")] = f"{pick['pc4']} {letters}"
+        if rng.random() < shares["new_email"]:
+            local, domain = row["email"].split("@", 1)
+            carried.iat[i, carried.columns.get_loc("email")] = (
+                f"contact@{domain}" if rng.random() < 0.5 else f"{local}.{domain.split('.')[0]}@gmail.com"
+            )
+    return carried
+
+
+def plant_namesakes(
+    rng: np.random.Generator, new: pd.DataFrame, carried: pd.DataFrame, share: float = NOISE["namesakes"]
+) -> pd.DataFrame:
+    """Some new firms carry exactly the name of a repeat firm, in another town (and another firm)."""
+    k = min(len(new), max(1, round(share * len(carried))))
+    targets = rng.choice(len(new), size=k, replace=False)
+    sources = rng.choice(len(carried), size=k, replace=False)
+    for t_idx, s_idx in zip(targets, sources, strict=True):
+        if new.iloc[t_idx]["postcode"][:4] != carried.iloc[s_idx]["postcode"][:4]:
+            new.iat[t_idx, new.columns.get_loc("company_name")] = carried.iloc[s_idx]["company_name"]
     return new
 
 
