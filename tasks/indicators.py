@@ -202,6 +202,65 @@ def key_figures(spec: dict[str, Any], facts: dict[int, dict[str, Any]], ctx: dic
     return rows
 
 
+def panel_transitions(
+    spec: dict[str, Any], cur: pd.DataFrame, prev: pd.DataFrame, year: int, ctx: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Firms in both years: the distribution of this year's segment by last year's segment."""
+    item = spec["item"]
+    both = cur[["panel_id", item]].merge(prev[["panel_id", item]], on="panel_id", suffixes=("", "_previous"))
+    cats = ctx["derived_categories"].get(item) or sorted(both[item].dropna().unique())
+    rows = []
+    for origin in cats:
+        sub = both[both[f"{item}_previous"] == origin]
+        n = int(sub[item].notna().sum())
+        for cat in cats:
+            count = int((sub[item] == cat).sum())
+            value = 100.0 * count / n if n else None
+            lo, hi = wilson(count, n, ctx["confidence"]) if n else (None, None)
+            cell = _cell(
+                spec,
+                year,
+                f"{item}_previous={origin}",
+                f"{item}_previous",
+                item,
+                cat,
+                "pct",
+                value,
+                n,
+                lo,
+                hi,
+                "",
+                count,
+            )
+            cell["distribution"] = True
+            rows.append(cell)
+    return rows
+
+
+def panel_change(
+    spec: dict[str, Any], cur: pd.DataFrame, prev: pd.DataFrame, year: int, prev_year: int, ctx: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Key indicators for the panel (firms in both years) beside the full samples, both years."""
+    panel = set(cur["panel_id"]) & set(prev["panel_id"])
+    rows = []
+    for item in spec["items"]:
+        for sample, frames in (
+            ("panel", {year: cur[cur["panel_id"].isin(panel)], prev_year: prev[prev["panel_id"].isin(panel)]}),
+            ("all", {year: cur, prev_year: prev}),
+        ):
+            for y, frame in frames.items():
+                vals = frame[item].dropna() if item in frame.columns else pd.Series(dtype=float)
+                n = len(vals)
+                count = int((vals == 1).sum())
+                value = 100.0 * count / n if n else None
+                lo, hi = wilson(count, n, ctx["confidence"]) if n else (None, None)
+                flag = "" if n or item in frame.columns else "x"
+                rows.append(
+                    _cell(spec, y, f"sample={sample}", "sample", item, "1", "pct", value, n, lo, hi, flag, count)
+                )
+    return rows
+
+
 def suppress(cells: pd.DataFrame, min_n: int) -> pd.DataFrame:
     """Primary suppression of small bases ([c], n kept) and secondary suppression per breakdown."""
     cells = cells.copy()
@@ -280,6 +339,14 @@ def compute_tables(
             years = [y for y in years if y in spec["years"] or y == current]
         if spec.get("kind") == "key_figures":
             rows.extend(key_figures(spec, {y: facts[y] for y in years}, ctx))
+        elif spec.get("kind") in ("panel_transitions", "panel_change"):
+            prev_year = current - 1
+            if prev_year not in frames or "panel_id" not in frames[prev_year].columns:
+                continue  # no previous year in this run: no panel
+            if spec["kind"] == "panel_transitions":
+                rows.extend(panel_transitions(spec, frames[current], frames[prev_year], current, ctx))
+            else:
+                rows.extend(panel_change(spec, frames[current], frames[prev_year], current, prev_year, ctx))
         else:
             rows.extend(evaluate_table(spec, {y: frames[y] for y in years}, ctx))
     cells = pd.DataFrame(rows)

@@ -55,7 +55,6 @@ def _frame(df: pd.DataFrame) -> pd.DataFrame:
     out["founding_year"] = out["founding_year"].map(lambda v: None if v is None else str(int(v)))
     for col in FIELDS:
         out[col] = out[col].astype(object).where(out[col].notna() & (out[col].astype(str) != ""), None)
-    out["name_prefix"] = out["name_norm"].map(lambda v: v[:4] if isinstance(v, str) else None)
     return out.reset_index(drop=True)
 
 
@@ -84,11 +83,14 @@ def probabilistic_links(
             cl.ExactMatch("founding_year").configure(m_probabilities=[0.99, 0.01]),
             cl.LevenshteinAtThresholds("kvk_norm", [1]).configure(m_probabilities=[0.50, 0.45, 0.05]),
         ],
+        # Blocking keeps the candidate pairs proportional to the data: same PC4, same name, same
+        # founding year and SBI, or same e-mail domain and founding year (common domains alone
+        # such as gmail.com would make huge blocks).
         blocking_rules_to_generate_predictions=[
             block_on("pc4"),
-            block_on("name_prefix"),
-            block_on("email_domain"),
+            block_on("name_norm"),
             block_on("founding_year", "sbi4"),
+            block_on("email_domain", "founding_year"),
         ],
         retain_matching_columns=False,
     )
@@ -97,7 +99,7 @@ def probabilistic_links(
     linker = Linker([db.register(left), db.register(right)], settings, log_level=logging.WARNING)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e5, seed=seed)
     if min(len(left), len(right)) >= em_min_records:
-        for rule in (block_on("pc4"), block_on("name_prefix")):
+        for rule in (block_on("pc4"), block_on("founding_year", "sbi4")):
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(rule, fix_u_probabilities=True)
             except ValueError:  # a level never observed in the block: keep the prior m probabilities

@@ -261,7 +261,7 @@ def _table_sheet(
         fmt = fmts["pct"] if stat in ("pct", "pct_top") else fmts["mean"] if stat == "mean" else fmts["n"]
         flag = c["flag"] or ""
         ws.write_number(r, 0, int(c["year"]))
-        ws.write_string(r, 1, _group_label(c["group"], cats))
+        ws.write_string(r, 1, _group_label(c["group"], cats, items))
         ws.write_string(r, 2, items.get(c["item"], c["item"]))
         category = cats.get(c["item"], {}).get(str(c["category"]), str(c["category"] or ""))
         ws.write_string(r, 3, category or "[z]")
@@ -449,11 +449,11 @@ def _model_sheets(
     ws.set_column(0, 4, 20)
 
 
-def _group_label(group: str, cats: dict[str, dict[str, str]]) -> str:
+def _group_label(group: str, cats: dict[str, dict[str, str]], items: dict[str, str] | None = None) -> str:
     if group == "all":
         return "Alle bedrijven"
     dim, key = group.split("=", 1)
-    return f"{dim}: {cats.get(dim, {}).get(key, key)}"
+    return f"{(items or {}).get(dim, dim)}: {cats.get(dim, {}).get(key, key)}"
 
 
 def _num_or_code(ws: Any, r: int, c: int, value: Any, flag: str, fmt: Any) -> None:
