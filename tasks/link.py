@@ -59,7 +59,12 @@ def _frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def probabilistic_links(
-    cur: pd.DataFrame, prev: pd.DataFrame, seed: int = 42, em_min_records: int = 2000
+    cur: pd.DataFrame,
+    prev: pd.DataFrame,
+    seed: int = 42,
+    em_min_records: int | None = None,
+    repeat_share: float = 0.15,
+    min_probability: float = 0.5,
 ) -> pd.DataFrame:
     """Splink link_only between the firms exact matching left over: scored candidate pairs."""
     import splink.comparison_library as cl
@@ -71,7 +76,10 @@ def probabilistic_links(
     settings = SettingsCreator(
         link_type="link_only",
         unique_id_column_name="unique_id",
-        probability_two_random_records_match=min(0.5, 1.0 / max(len(left), len(right))),
+        # prior that two random records are the same firm: about `repeat_share` of the smaller year repeats
+        probability_two_random_records_match=min(
+            0.5, repeat_share * min(len(left), len(right)) / (len(left) * len(right))
+        ),
         # m probabilities start from priors (how often a true repeat firm keeps each field); EM
         # refines them where the data are large enough to estimate them (em_min_records).
         comparisons=[
@@ -98,13 +106,13 @@ def probabilistic_links(
     logging.getLogger("splink").setLevel(logging.WARNING)
     linker = Linker([db.register(left), db.register(right)], settings, log_level=logging.WARNING)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e5, seed=seed)
-    if min(len(left), len(right)) >= em_min_records:
+    if em_min_records is not None and min(len(left), len(right)) >= em_min_records:
         for rule in (block_on("pc4"), block_on("founding_year", "sbi4")):
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(rule, fix_u_probabilities=True)
             except ValueError:  # a level never observed in the block: keep the prior m probabilities
                 pass
-    scored = linker.inference.predict(threshold_match_probability=0.01).as_pandas_dataframe()
+    scored = linker.inference.predict(threshold_match_probability=min_probability).as_pandas_dataframe()
     if scored.empty:
         return pd.DataFrame(columns=LINK_COLUMNS)
     cur_ids = set(left["unique_id"])
@@ -136,13 +144,21 @@ def one_to_one(pairs: pd.DataFrame, threshold: float) -> pd.DataFrame:
 
 
 def link_firms(
-    cur: pd.DataFrame, prev: pd.DataFrame, accept: float, review: float, decisions: pd.DataFrame | None = None
+    cur: pd.DataFrame,
+    prev: pd.DataFrame,
+    accept: float,
+    review: float,
+    decisions: pd.DataFrame | None = None,
+    em_min_records: int | None = None,
+    repeat_share: float = 0.15,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(accepted links, pairs for clerical review). Reviewed decisions override the model."""
     exact = exact_links(cur, prev)
     rest_cur = cur[~cur["response_id"].isin(exact["response_id"])]
     rest_prev = prev[~prev["response_id"].isin(exact["previous_response_id"])]
-    scored = probabilistic_links(rest_cur, rest_prev)
+    scored = probabilistic_links(
+        rest_cur, rest_prev, em_min_records=em_min_records, repeat_share=repeat_share, min_probability=review
+    )
     if decisions is not None and len(decisions):
         key = decisions.set_index(["response_id", "previous_response_id"])["decision"].to_dict()
         decided = [key.get((a, b)) for a, b in zip(scored["response_id"], scored["previous_response_id"], strict=True)]
@@ -225,7 +241,13 @@ def link_task(
         linking = cfg.get("linking", {})
         reviewed = pd.read_csv(io.BytesIO(refs.get_bytes(decisions)), dtype=str) if decisions else None
         links, review = link_firms(
-            ident, prev_ident, float(linking.get("accept", 0.95)), float(linking.get("review", 0.5)), reviewed
+            ident,
+            prev_ident,
+            float(linking.get("accept", 0.95)),
+            float(linking.get("review", 0.5)),
+            reviewed,
+            linking.get("em_min_records"),
+            float(linking.get("expected_repeat_share", 0.15)),
         )
         previous_panel = prev_table
     table = assign_panel(valid, ident, links, previous_panel, year, panel_key()).drop(columns=["firm_hash"])

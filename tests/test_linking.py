@@ -99,9 +99,11 @@ def test_reviewed_decisions_override_the_model(demo: dict, tmp_path: Path) -> No
     folder.mkdir(parents=True)
     (folder / "reviewed-2023.csv").write_text(
         "response_id,previous_response_id,decision,reviewer\n"
-        f"{probabilistic['response_id']},{probabilistic['previous_response_id']},non-match,team\n")
+        f"{probabilistic['response_id']},{probabilistic['previous_response_id']},non-match,team\n"
+    )
     run_year(2023, str(demo["exports"]), str(store))
     k01 = read_tables(latest_release(store, 2023))
-    repeat = k01[(k01.table_id == "K01") & (k01.year == 2023) & (k01["item"] == "repeat_respondents")
-                 & (k01.stat == "n")]["value"].iloc[0]
+    repeat = k01[
+        (k01.table_id == "K01") & (k01.year == 2023) & (k01["item"] == "repeat_respondents") & (k01.stat == "n")
+    ]["value"].iloc[0]
     assert repeat == 64
