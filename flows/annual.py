@@ -20,6 +20,7 @@ from tasks.ingest import ingest_task
 from tasks.link import link_task
 from tasks.models import models_task
 from tasks.publish import publish_task
+from tasks.qa import qa_artifacts_task
 from tasks.revisions import previous_publications_task
 from tasks.universe import validate_task, validation_artifact_task
 
@@ -46,7 +47,7 @@ def annual_flow(
     for y in run["years"]:
         cfg_ref = run["configs"][str(y)]
         cfg_stub = {"year": y, "source": run["sources"][str(y)]}
-        raw = fetch_task(source_uri(raw_root, cfg_stub), y, raw_zone, run["pins"][str(y)])
+        raw = fetch_task(source_uri(raw_root, cfg_stub), y, raw_zone, run["pins"][str(y)], run["sources"][str(y)])
         inputs[str(y)] = raw["sha256"]
         fixes = fetch_corrections_task(processed, y, run["corrections"][str(y)])
         if fixes:  # corrections are an input like the export: they are part of the run id
@@ -68,4 +69,5 @@ def annual_flow(
     previous = previous_publications_task(published, [y for y in run["years"] if y != year])
     tables = _stage(indicators_task, "indicators", refresh)(linked, cfg_ref, processed, previous)
     models = _stage(models_task, "models", refresh)(linked[0], cfg_ref, processed)
+    qa_artifacts_task(tables, cfg_ref)
     return publish_task(tables, models, linked, cfg_ref, inputs, run["code_version"], published)

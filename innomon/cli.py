@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
         help="root of the published zone if not STORE/published (e.g. a public bucket)",
     )
     r.add_argument("--steps", default="", help=f"stages to re-run even if cached, comma-separated: {','.join(STAGES)}")
+    b = sub.add_parser("rollback", help="point a year's latest release back at an earlier release")
+    b.add_argument("--year", type=int, required=True)
+    b.add_argument("--to", required=True, dest="run_id", help="RUN_ID of the earlier release")
+    b.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"))
+    b.add_argument("--published", default=os.environ.get("INNOMON_PUBLISHED"))
     d = sub.add_parser("demo", help="synthesise 2021-2023 and run all three years")
     d.add_argument("--out", default="demo-output")
     return p
@@ -117,6 +122,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "run":
             result = run_year(args.year, args.raw_root, args.store, _steps(args.steps), args.published)
             print(json.dumps(result, indent=2, sort_keys=True))
+        elif args.command == "rollback":
+            from innomon import storage
+            from tasks.publish import rollback
+
+            root = storage.as_uri(args.published) if args.published else storage.zone_root(args.store, "published")
+            print(json.dumps(rollback(root, args.year, args.run_id), indent=2, sort_keys=True))
         elif args.command == "demo":
             from innomon.synth.export import write_year
 

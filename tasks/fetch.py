@@ -16,18 +16,36 @@ from innomon.hashing import sha256_bytes
 
 
 def source_uri(raw_root: str, cfg: dict[str, Any]) -> str:
-    """Where a year's export is: `RAW_ROOT/YEAR/<filename>` (or the config's explicit `source.uri`)."""
+    """Where a year's export is: `RAW_ROOT/YEAR/<filename>`, the config's explicit `source.uri`, or
+    `qualtrics://SURVEY_ID` for the survey platform's export API (`source.kind: qualtrics`)."""
+    if cfg["source"].get("kind") == "qualtrics":
+        return f"qualtrics://{cfg['source']['survey_id']}"
     if cfg["source"].get("uri"):
         return storage.as_uri(cfg["source"]["uri"])
     return storage.join(storage.as_uri(raw_root), str(cfg["year"]), cfg["source"]["filename"])
 
 
-def fetch(uri: str, year: int, raw_zone: str, pinned_sha256: str | None = None) -> dict[str, Any]:
+def fetch(
+    uri: str, year: int, raw_zone: str, pinned_sha256: str | None = None, source: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Read the export, check a pinned SHA-256, archive it at `raw/YEAR/<sha256>.<ext>`."""
     name = uri.rsplit("/", 1)[-1]
-    if not storage.exists(uri):
-        raise InputError("The export does not exist or cannot be reached.", file=uri, rule="missing_file")
-    data = storage.read_bytes(uri)
+    if uri.startswith("qualtrics://"):
+        from tasks.qualtrics import QualtricsClient, api_token
+
+        src = source or {}
+        client = QualtricsClient(
+            src["base_url"],
+            api_token(src),
+            timeout=float(src.get("timeout", 600)),
+            poll_interval=float(src.get("poll_interval", 2)),
+        )
+        data = client.export_csv(uri.removeprefix("qualtrics://"))
+        name = src.get("filename", f"innovatiemonitor-{year}.csv")
+    else:
+        if not storage.exists(uri):
+            raise InputError("The export does not exist or cannot be reached.", file=uri, rule="missing_file")
+        data = storage.read_bytes(uri)
     digest = sha256_bytes(data)
     if pinned_sha256 and digest != pinned_sha256:
         raise InputError(
@@ -42,10 +60,24 @@ def fetch(uri: str, year: int, raw_zone: str, pinned_sha256: str | None = None) 
     return {"uri": archive, "sha256": digest, "size": len(data), "name": name, "source": uri}
 
 
-@task(name="fetch", retries=2, retry_delay_seconds=[2, 10])
-def fetch_task(uri: str, year: int, raw_zone: str, pinned_sha256: str | None = None) -> dict[str, Any]:
-    """Prefect wrapper: never cached (the source may have changed); retried (it may be remote)."""
-    ref = fetch(uri, year, raw_zone, pinned_sha256)
+def _retry_unless_input_error(task: Any, task_run: Any, state: Any) -> bool:
+    """Network trouble is retried; a broken or frozen export is not (it would fail the same way)."""
+    try:
+        state.result()
+    except InputError:
+        return False
+    except Exception:
+        return True
+    return False
+
+
+@task(name="fetch", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_unless_input_error)
+def fetch_task(
+    uri: str, year: int, raw_zone: str, pinned_sha256: str | None = None, source: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Prefect wrapper: never cached (the source may have changed); retried with backoff (it may be
+    remote)."""
+    ref = fetch(uri, year, raw_zone, pinned_sha256, source)
     get_run_logger().info("Fetched %s for %s: sha256 %s, %d bytes", ref["name"], year, ref["sha256"], ref["size"])
     return ref
 

@@ -174,3 +174,29 @@ def publish_task(
     create_link_artifact(key="innomon-index", link=result["links"]["index"], link_text="Alle publicaties")
     get_run_logger().info("Published %s release %s (%s)", year, rid, "new" if result["new_release"] else "unchanged")
     return result
+
+
+def rollback(published_root: str, year: int, run_id: str) -> dict[str, Any]:
+    """Point `latest` of a year back at an earlier release, after verifying that release against its
+    manifest; regenerates index.html. Releases are immutable, so nothing else changes."""
+    from innomon.errors import ConfigError
+
+    base = storage.join(published_root, str(year), "runs", run_id)
+    manifest_uri = storage.join(base, "manifest.json")
+    if not storage.exists(manifest_uri):
+        raise ConfigError(f"Year {year} has no release {run_id!r} under {published_root}.")
+    manifest_bytes = storage.read_bytes(manifest_uri)
+    manifest = json.loads(manifest_bytes)
+    for entry in manifest["files"]:
+        got = storage.read_bytes(storage.join(base, entry["path"]))
+        if sha256_bytes(got) != entry["sha256"]:
+            raise RuntimeError(f"Release {run_id} is damaged: {entry['path']} does not match its manifest.")
+    pointer = {
+        "year": year,
+        "run_id": run_id,
+        "manifest": f"runs/{run_id}/manifest.json",
+        "manifest_sha256": sha256_bytes(manifest_bytes),
+    }
+    storage.write_bytes(storage.join(published_root, str(year), "latest.json"), canonical_json(pointer) + b"\n")
+    index = write_index(published_root, manifest.get("site_title", "Innovatiemonitor"))
+    return {"year": year, "run_id": run_id, "release": base, "index": index}

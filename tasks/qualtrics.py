@@ -1,0 +1,103 @@
+"""A client for the survey platform's response-export API (Qualtrics v3): start an export, poll its
+progress, download the ZIP and take the CSV out of it.
+
+Honours `Retry-After` on 429, gives up after a timeout, and turns a refused token into one clear
+sentence. The token comes from an environment variable or a Prefect Secret block, never from config.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from innomon.errors import ConfigError, InnomonError, InputError
+
+
+def api_token(source: dict[str, Any]) -> str:
+    """The API token: the Secret block `source.token_secret` or the variable `source.token_env`."""
+    if source.get("token_secret"):
+        from prefect.blocks.system import Secret
+
+        return str(Secret.load(source["token_secret"]).get())
+    env = source.get("token_env", "QUALTRICS_API_TOKEN")
+    token = os.environ.get(env)
+    if not token:
+        raise ConfigError(f"No survey-platform API token: set {env} or configure source.token_secret.")
+    return token
+
+
+class QualtricsClient:
+    """Three endpoints of the v3 API, with polite retries."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        max_retries: int = 5,
+    ) -> None:
+        self.base = base_url.rstrip("/")
+        self.headers = {"X-API-TOKEN": token, "Content-Type": "application/json"}
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.sleep = sleep
+        self.max_retries = max_retries
+        self.http = httpx.Client(timeout=60.0)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        for _ in range(self.max_retries + 1):
+            response = self.http.request(method, f"{self.base}{path}", headers=self.headers, **kwargs)
+            if response.status_code == 429:
+                self.sleep(float(response.headers.get("Retry-After", "5")))
+                continue
+            if response.status_code in (401, 403):
+                raise ConfigError(
+                    f"The survey platform refused the API token ({response.status_code}): it has "
+                    "expired or lacks access to this survey; renew it."
+                )
+            if response.status_code >= 400:
+                raise InnomonError(f"The survey platform answered {response.status_code} to {method} {path}.")
+            return response
+        raise InnomonError(f"The survey platform kept answering 429 (too many requests) to {path}.")
+
+    def export_csv(self, survey_id: str) -> bytes:
+        """Start an export, wait until it is complete, download and unzip it; returns the CSV bytes."""
+        path = f"/API/v3/surveys/{survey_id}/export-responses"
+        start = self._request("POST", path, json={"format": "csv", "useLabels": False}).json()["result"]
+        progress_id = start["progressId"]
+        deadline = time.monotonic() + self.timeout
+        while True:
+            status = self._request("GET", f"{path}/{progress_id}").json()["result"]
+            if status["status"] == "complete":
+                file_id = status["fileId"]
+                break
+            if status["status"] == "failed":
+                raise InnomonError(f"The survey platform's export {progress_id} failed.")
+            if time.monotonic() > deadline:
+                raise InnomonError(f"The survey platform's export did not complete within {self.timeout:.0f} s.")
+            self.sleep(self.poll_interval)
+        data = self._request("GET", f"{path}/{file_id}/file").content
+        return unzip_single_csv(data, f"export {file_id}")
+
+
+def unzip_single_csv(data: bytes, name: str) -> bytes:
+    """The one CSV inside the platform's ZIP; anything else is refused."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise InputError("The platform's download is not a ZIP archive.", file=name, rule="not_an_export") from exc
+    csvs = [n for n in archive.namelist() if n.lower().endswith(".csv")]
+    if len(csvs) != 1:
+        raise InputError(
+            f"The platform's ZIP holds {len(csvs)} CSV files, expected one.", file=name, rule="not_an_export"
+        )
+    return archive.read(csvs[0])

@@ -1,0 +1,91 @@
+"""Operator tools: rollback of a release, the key-figure and QA-diff artifacts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from innomon.cli import main, run_year
+from tasks.qa import qa_diff
+
+
+def test_rollback_points_latest_back_and_refuses_unknown_runs(demo: dict, tmp_path: Path, capsys) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(demo["store"], store)
+    first = json.loads((store / "published" / "2023" / "latest.json").read_text())["run_id"]
+    folder = store / "processed" / "corrections"
+    folder.mkdir(parents=True)
+    raw = demo["exports"] / "2023" / "innovatiemonitor-2023.csv"
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(raw.read_text("utf-8-sig"), newline="")))
+    rid, value = rows[3][rows[0].index("ResponseId")], rows[3][rows[0].index("Q9_1")]
+    (folder / "corrections-2023.csv").write_text(
+        "response_id,variable,old_value,new_value,reason,author\n"
+        f"{rid},inno_goods,{value},{3 - int(value)},check,team\n"
+    )
+    second = run_year(2023, str(demo["exports"]), str(store))["run_id"]
+    assert second != first
+    assert main(["rollback", "--year", "2023", "--to", first, "--store", str(store)]) == 0
+    assert json.loads((store / "published" / "2023" / "latest.json").read_text())["run_id"] == first
+    assert f"2023/runs/{first}/" in (store / "published" / "index.html").read_text()
+    capsys.readouterr()
+    assert main(["rollback", "--year", "2023", "--to", "nosuchrun", "--store", str(store)]) == 2
+    assert "no release 'nosuchrun'" in capsys.readouterr().err
+
+
+def test_qa_diff_flags_moves_beyond_tolerance_with_reliable_bases() -> None:
+    rows = []
+    for year, a, b, c in ((2023, 60.0, 30.0, 2.5), (2022, 50.0, 28.0, 2.0)):
+        rows += [
+            {
+                "table_id": "T",
+                "year": year,
+                "group": "all",
+                "item": "a",
+                "category": "1",
+                "stat": "pct",
+                "value": a,
+                "n": 400,
+                "sig": "",
+            },
+            {
+                "table_id": "T",
+                "year": year,
+                "group": "all",
+                "item": "b",
+                "category": "1",
+                "stat": "pct",
+                "value": b,
+                "n": 400,
+                "sig": "",
+            },
+            {
+                "table_id": "T",
+                "year": year,
+                "group": "all",
+                "item": "c",
+                "category": "",
+                "stat": "mean",
+                "value": c,
+                "n": 40,
+                "sig": "",
+            },
+        ]
+    diff = qa_diff(pd.DataFrame(rows), 2023, 5.0, 0.10, 50)
+    assert [d["item"] for d in diff] == ["a"]  # b moved 2 points; c's base of 40 is below 50
+    assert diff[0]["change"] == 10.0
+
+
+def test_key_figure_and_qa_artifacts_exist(demo: dict) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    keys = ["innomon-2023-key-figures", "innomon-2023-qa-diff", "innomon-2023-workbook", "innomon-index"]
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
+    assert {a.key for a in found} == set(keys)

@@ -1,0 +1,110 @@
+"""The survey platform's export API client against a small local server implementing the three
+Qualtrics v3 endpoints: a slow export, a 429 with Retry-After, an expired token."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import zipfile
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from innomon.errors import ConfigError
+from tasks.qualtrics import QualtricsClient
+
+CSV = b'\xef\xbb\xbfResponseId,Q1\r\nResponse ID,Naam\r\n{"ImportId":"_recordId"},{"ImportId":"QID1_TEXT"}\r\nR_1,x\r\n'
+
+
+class Platform(BaseHTTPRequestHandler):
+    """Scenario state lives on the server object: polls before completion, a 429 on the first poll."""
+
+    def log_message(self, *args: object) -> None:  # keep test output clean
+        pass
+
+    def _send(self, code: int, body: bytes, ctype: str = "application/json", headers: dict | None = None) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _auth(self) -> bool:
+        if self.headers.get("X-API-TOKEN") != "good-token":
+            self._send(401, b'{"meta": {"error": {"errorMessage": "token expired"}}}')
+            return False
+        return True
+
+    def do_POST(self) -> None:
+        if not self._auth():
+            return
+        self.server.calls.append("start")
+        self._send(
+            200, json.dumps({"result": {"progressId": "ES_1", "percentComplete": 0, "status": "inProgress"}}).encode()
+        )
+
+    def do_GET(self) -> None:
+        if not self._auth():
+            return
+        if re.search(r"/export-responses/ES_1$", self.path):
+            self.server.calls.append("poll")
+            if self.server.throttle:
+                self.server.throttle = False
+                self._send(429, b"{}", headers={"Retry-After": "3"})
+                return
+            self.server.polls_left -= 1
+            done = self.server.polls_left <= 0
+            body = (
+                {"status": "complete", "percentComplete": 100, "fileId": "F_1"}
+                if done
+                else {"status": "inProgress", "percentComplete": 50}
+            )
+            self._send(200, json.dumps({"result": body}).encode())
+        elif self.path.endswith("/export-responses/F_1/file"):
+            self.server.calls.append("download")
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w") as z:
+                z.writestr("Innovatiemonitor 2023.csv", CSV)
+            self._send(200, buf.getvalue(), "application/zip")
+        else:
+            self._send(404, b"{}")
+
+
+@pytest.fixture()
+def platform():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Platform)
+    server.calls, server.polls_left, server.throttle = [], 3, True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+
+
+def test_slow_export_with_429_is_downloaded_and_unzipped(platform) -> None:
+    slept: list[float] = []
+    client = QualtricsClient(
+        f"http://127.0.0.1:{platform.server_address[1]}", "good-token", poll_interval=0.5, sleep=slept.append
+    )
+    assert client.export_csv("SV_abc") == CSV
+    assert platform.calls == ["start", "poll", "poll", "poll", "poll", "download"]
+    assert slept[0] == 3.0  # honoured Retry-After
+    assert slept.count(0.5) == 2  # two polls found the export still running
+
+
+def test_expired_token_is_one_clear_sentence(platform) -> None:
+    client = QualtricsClient(f"http://127.0.0.1:{platform.server_address[1]}", "expired", sleep=lambda s: None)
+    with pytest.raises(ConfigError) as err:
+        client.export_csv("SV_abc")
+    assert "refused the API token (401)" in str(err.value)
+
+
+def test_export_that_never_completes_times_out(platform) -> None:
+    platform.polls_left = 10**6
+    client = QualtricsClient(
+        f"http://127.0.0.1:{platform.server_address[1]}", "good-token", timeout=0.0, sleep=lambda s: None
+    )
+    with pytest.raises(Exception, match="did not complete"):
+        client.export_csv("SV_abc")
