@@ -394,7 +394,8 @@ def _stage_task():
         order = sorted(frames, reverse=True)
         cells = compute_tables({y: frames[y] for y in order}, facts, cfg, cfg["tables"])
         published = {int(y): read_tables_csv(refs.get_bytes(r)) for y, r in (previous or {}).items() if r}
-        cells = mark_revisions(cells, published)
+        panel_tables = {t["id"] for t in cfg["tables"]["tables"] if str(t.get("kind", "")).startswith("panel")}
+        cells = mark_revisions(cells, published, panel_tables)
         root = storage.join(processed_root, str(cfg["year"]))
         return {"tables_csv": refs.put_bytes(root, "tables", to_csv_bytes(cells), "csv")}
 

@@ -44,10 +44,17 @@ def read_tables_csv(data: bytes) -> pd.DataFrame:
     )
 
 
-def mark_revisions(cells: pd.DataFrame, previous: dict[int, pd.DataFrame]) -> pd.DataFrame:
-    """Add `r` to comparison-year cells whose value differs from that year's own last publication."""
+def mark_revisions(
+    cells: pd.DataFrame, previous: dict[int, pd.DataFrame], not_comparable: set[str] | frozenset[str] = frozenset()
+) -> pd.DataFrame:
+    """Add `r` to comparison-year cells whose value differs from that year's own last publication.
+
+    Tables in `not_comparable` are skipped: a panel table's previous-year column describes the firms
+    in both this and the previous year, a different panel from the one the previous release showed.
+    """
     cells = cells.copy()
     for year, pub in previous.items():
+        pub = pub[~pub["table_id"].isin(not_comparable)]
         own = pub[pub["year"] == year][[*KEYS, "value"]].rename(columns={"value": "published"})
         mine = cells[cells["year"] == year].reset_index().merge(own, on=KEYS, how="inner")
         ours = mine["value"].astype(float).round(6)
