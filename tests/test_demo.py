@@ -187,3 +187,8 @@ def test_models_and_fit_statistics_complete(demo) -> None:
     m1 = models[models.model_id == "M1"]
     assert "province[T.Drenthe]" in set(m1["term"]) and "sector[T.bouw]" in set(m1["term"])
     assert not any("Friesland" in t or "overig" in t for t in m1["term"])  # the reference categories
+
+
+def test_unchanged_code_reproduces_its_own_publications(tables) -> None:
+    # The 2023 run recomputes 2021 and 2022 with the code that published them: nothing is revised.
+    assert not tables["flag"].str.contains("r").any()
