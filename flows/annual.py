@@ -12,6 +12,7 @@ from typing import Any
 from prefect import flow
 
 from innomon import storage
+from tasks.approval import approval_gate
 from tasks.configure import configure_task
 from tasks.derive import derive_task
 from tasks.fetch import fetch_corrections_task, fetch_task, source_uri
@@ -19,7 +20,7 @@ from tasks.indicators import indicators_task
 from tasks.ingest import ingest_task
 from tasks.link import link_task
 from tasks.models import models_task
-from tasks.publish import publish_task
+from tasks.publish import promote_task, publish_task
 from tasks.qa import qa_artifacts_task
 from tasks.revisions import previous_publications_task
 from tasks.universe import validate_task, validation_artifact_task
@@ -70,4 +71,11 @@ def annual_flow(
     tables = _stage(indicators_task, "indicators", refresh)(linked, cfg_ref, processed, previous)
     models = _stage(models_task, "models", refresh)(linked[0], cfg_ref, processed)
     qa_artifacts_task(tables, cfg_ref)
-    return publish_task(tables, models, linked, cfg_ref, inputs, run["code_version"], published)
+    gate = run["approval_required"]
+    release = publish_task(tables, models, linked, cfg_ref, inputs, run["code_version"], published, not gate)
+    if not gate or release["is_latest"]:  # no gate, or this very release was approved before
+        return release
+    decision = approval_gate(year, release, run["approval_timeout"])  # pauses the flow run
+    if not decision["approved"]:
+        return {**release, "promoted": False, "approval": decision}
+    return {**promote_task(release, published, year), "approval": decision}

@@ -48,4 +48,6 @@ def configure_task(year: int, processed_root: str) -> dict[str, Any]:
         "sources": {str(y): c["source"] for y, c in cfgs.items()},
         "corrections": {str(y): c.get("validation", {}).get("corrections_file") for y, c in cfgs.items()},
         "reviewed": {str(y): c.get("linking", {}).get("reviewed_file") for y, c in cfgs.items()},
+        "approval_required": bool(cfgs[year]["publish"].get("approval_required", False)),
+        "approval_timeout": int(cfgs[year]["publish"].get("approval_timeout_seconds", 7 * 24 * 3600)),
     }

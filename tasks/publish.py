@@ -84,8 +84,22 @@ def chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, by
     return files, entries
 
 
-def publish(files: dict[str, bytes], published_root: str, year: int, rid: str, meta: dict[str, Any]) -> dict[str, Any]:
-    """Write, verify, then point `latest` at the release."""
+def promote(published_root: str, year: int, rid: str, manifest_bytes: bytes, title: str) -> str:
+    """Point `published/YEAR/latest.json` at a written and verified release; regenerate index.html."""
+    pointer = {
+        "year": year,
+        "run_id": rid,
+        "manifest": f"runs/{rid}/manifest.json",
+        "manifest_sha256": sha256_bytes(manifest_bytes),
+    }
+    storage.write_bytes(storage.join(published_root, str(year), "latest.json"), canonical_json(pointer) + b"\n")
+    return write_index(published_root, title)
+
+
+def publish(
+    files: dict[str, bytes], published_root: str, year: int, rid: str, meta: dict[str, Any], promote_now: bool = True
+) -> dict[str, Any]:
+    """Write, verify, then (unless an approval comes first) point `latest` at the release."""
     base = storage.join(published_root, str(year), "runs", rid)
     manifest = {
         **meta,
@@ -102,16 +116,18 @@ def publish(files: dict[str, bytes], published_root: str, year: int, rid: str, m
             if len(got) != entry["size"] or sha256_bytes(got) != entry["sha256"]:
                 raise RuntimeError(f"Published object {entry['path']} does not match the manifest.")
         storage.write_bytes(manifest_uri, manifest_bytes)
-    pointer = {
-        "year": year,
-        "run_id": rid,
-        "manifest": f"runs/{rid}/manifest.json",
-        "manifest_sha256": sha256_bytes(manifest_bytes),
-    }
-    storage.write_bytes(storage.join(published_root, str(year), "latest.json"), canonical_json(pointer) + b"\n")
-    index = write_index(published_root, meta.get("site_title", "Innovatiemonitor"))
+    pointer_uri = storage.join(published_root, str(year), "latest.json")
+    was_latest = storage.exists(pointer_uri) and json.loads(storage.read_bytes(pointer_uri)).get("run_id") == rid
+    title = meta.get("site_title", "Innovatiemonitor")
+    index = (
+        promote(published_root, year, rid, manifest_bytes, title)
+        if promote_now
+        else storage.join(published_root, "index.html")
+    )
     return {
         "index": index,
+        "promoted": promote_now,
+        "is_latest": promote_now or was_latest,
         "run_id": rid,
         "release": base,
         "new_release": not already,
@@ -129,9 +145,11 @@ def publish_task(
     inputs: dict[str, str],
     code_version: str,
     published_root: str,
+    promote_now: bool = True,
 ) -> dict[str, Any]:
     """Prefect wrapper: never cached (it touches the published zone, which may have changed);
-    idempotent instead."""
+    idempotent instead. With `promote_now=False` the release is written and verified but `latest`
+    waits for an approval (`promote_task`)."""
     cfg = refs.get_json(cfg_ref)
     year = int(cfg["year"])
     rid = run_id(inputs, cfg["hash"], code_version)
@@ -157,7 +175,7 @@ def publish_task(
         cfg,
         meta,
     )
-    result = publish(files, published_root, year, rid, meta)
+    result = publish(files, published_root, year, rid, meta, promote_now)
     expiry = int(cfg["publish"].get("link_expiry_seconds", 7 * 24 * 3600))
     result["links"] = {
         "workbook": storage.download_link(result["workbook"], expiry),
@@ -174,6 +192,15 @@ def publish_task(
     create_link_artifact(key="innomon-index", link=result["links"]["index"], link_text="Alle publicaties")
     get_run_logger().info("Published %s release %s (%s)", year, rid, "new" if result["new_release"] else "unchanged")
     return result
+
+
+@task(name="promote", retries=2, retry_delay_seconds=[2, 10])
+def promote_task(release: dict[str, Any], published_root: str, year: int) -> dict[str, Any]:
+    """Prefect wrapper: move `latest` to an approved release (after re-reading its manifest)."""
+    manifest_bytes = storage.read_bytes(release["manifest"])
+    title = json.loads(manifest_bytes).get("site_title", "Innovatiemonitor")
+    index = promote(published_root, year, release["run_id"], manifest_bytes, title)
+    return {**release, "promoted": True, "index": index}
 
 
 def rollback(published_root: str, year: int, run_id: str) -> dict[str, Any]:

@@ -1,0 +1,67 @@
+"""Approval before release: the flow writes the release, pauses, and moves `latest` only when an
+approver accepts (answered here through the API, as the UI does)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from innomon import config
+from innomon.cli import run_year
+
+
+def _gated_configs(tmp_path: Path) -> Path:
+    cdir = tmp_path / "configs"
+    shutil.copytree(config.config_dir(), cdir)
+    base = yaml.safe_load((cdir / "base.yaml").read_text())
+    base["publish"]["approval_required"] = True
+    base["publish"]["approval_timeout_seconds"] = 120
+    (cdir / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    return cdir
+
+
+def _paused_run_id(deadline: float) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            runs = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+                )
+            )
+            if runs:
+                return str(runs[0].id)
+            time.sleep(1)
+    raise AssertionError("no paused flow run appeared")
+
+
+@pytest.mark.parametrize("approved", [True, False])
+def test_release_waits_for_approval(demo: dict, tmp_path: Path, monkeypatch, approved: bool) -> None:
+    from prefect.flow_runs import resume_flow_run
+
+    monkeypatch.setenv("INNOMON_CONFIG_DIR", str(_gated_configs(tmp_path)))
+    store = tmp_path / "store"
+    result: dict = {}
+    worker = threading.Thread(target=lambda: result.update(run_year(2023, str(demo["exports"]), str(store))))
+    worker.start()
+    run_id = _paused_run_id(time.monotonic() + 240)
+    pointer = store / "published" / "2023" / "latest.json"
+    release_dirs = list((store / "published" / "2023" / "runs").iterdir())
+    assert len(release_dirs) == 1 and not pointer.exists()  # written and verified, not yet latest
+    resume_flow_run(run_id, run_input={"approved": approved, "note": "checked by the monitor lead"})
+    worker.join(timeout=240)
+    assert not worker.is_alive()
+    assert result["approval"]["approved"] is approved
+    if approved:
+        assert json.loads(pointer.read_text())["run_id"] == release_dirs[0].name
+    else:
+        assert not pointer.exists()
