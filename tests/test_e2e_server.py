@@ -1,0 +1,181 @@
+"""End to end against a real Prefect server: deploy, worker, a failed publish, Retry through the API
+(as the UI's button does), approval through the API, and a stage re-run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from innomon import config
+
+PROJECT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, timeout: float, what: str, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def server(demo: dict, tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("prefect-server")
+    cdir = root / "configs"  # the monitor lead's approval gate is on for this test
+    shutil.copytree(config.config_dir(), cdir)
+    base = yaml.safe_load((cdir / "base.yaml").read_text())
+    base["publish"]["approval_required"] = True
+    (cdir / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    port = _port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(root / "home"),
+        PREFECT_API_URL=api,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_WORKER_QUERY_SECONDS="2",
+        INNOMON_HOME=str(PROJECT),
+        INNOMON_CONFIG_DIR=str(cdir),
+        INNOMON_RAW_ROOT=str(demo["exports"]),
+        INNOMON_STORE=str(root / "store"),
+        PREFECT_LOGGING_LEVEL="INFO",
+    )
+    logs = {n: open(root / f"{n}.log", "wb") for n in ("server", "worker")}
+    srv = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=logs["server"],
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    worker = None
+    try:
+        _wait(lambda: _healthy(api), 120, "the Prefect server")
+        subprocess.run(
+            [str(BIN / "prefect"), "work-pool", "create", "innomon", "--type", "process"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [str(BIN / "prefect"), "--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"],
+            env=env,
+            cwd=PROJECT,
+            check=True,
+            capture_output=True,
+        )
+        worker = subprocess.Popen(
+            [str(BIN / "prefect"), "worker", "start", "--pool", "innomon"],
+            env=env,
+            stdout=logs["worker"],
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        yield {"api": api, "root": root, "store": root / "store"}
+    finally:
+        if worker is not None:  # the worker stops on SIGINT, and before the server
+            worker.send_signal(signal.SIGINT)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        srv.terminate()
+        try:
+            srv.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+
+
+def _healthy(api: str) -> bool:
+    try:
+        return httpx.get(f"{api}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _run(api: str, deployment: str, parameters: dict) -> str:
+    dep = httpx.get(f"{api}/deployments/name/innomon-annual/{deployment}", timeout=10).json()
+    run = httpx.post(
+        f"{api}/deployments/{dep['id']}/create_flow_run", json={"parameters": parameters}, timeout=10
+    ).json()
+    return run["id"]
+
+
+def _state(api: str, run_id: str) -> tuple[str, str]:
+    state = httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()["state"]
+    return state["type"], state["name"]
+
+
+def _task_states(api: str, run_id: str, since: str) -> dict[str, str]:
+    """States of the task runs of a flow run created after `since` (an ISO time), by task name."""
+    runs = httpx.post(f"{api}/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}, timeout=10).json()
+    out: dict[str, set[str]] = {}
+    for r in runs:
+        if r["created"] > since:
+            out.setdefault(r["name"].rsplit("-", 1)[0], set()).add(r["state"]["name"])
+    return {k: ",".join(sorted(v)) for k, v in out.items()}
+
+
+def _now(api: str, run_id: str) -> str:
+    return httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()["updated"]
+
+
+def test_failed_publish_is_retried_from_cache_approved_and_published_once(server: dict) -> None:
+    api, store = server["api"], server["store"]
+    published = server["root"] / "published"
+    published.mkdir()
+    (published / "2023").write_text("a file where the year's folder belongs: the store is unreachable")
+    run_id = _run(api, "annual", {"published_root": str(published)})
+    _wait(lambda: _state(api, run_id)[0] in ("FAILED", "CRASHED"), 300, "the run to fail", 2)
+
+    (published / "2023").unlink()  # the operator fixes the cause and presses Retry
+    since = _now(api, run_id)
+    httpx.post(
+        f"{api}/flow_runs/{run_id}/set_state",
+        json={"state": {"type": "SCHEDULED", "name": "AwaitingRetry"}, "force": True},
+        timeout=10,
+    ).raise_for_status()
+    _wait(lambda: _state(api, run_id)[0] == "PAUSED", 300, "the approval pause", 2)
+    states = _task_states(api, run_id, since)
+    for stage in ("ingest", "derive", "validate", "link", "indicators", "models"):
+        assert states[stage] == "Cached", (stage, states)
+    releases = list((published / "2023" / "runs").iterdir())
+    assert len(releases) == 1 and not (published / "2023" / "latest.json").exists()
+
+    httpx.post(
+        f"{api}/flow_runs/{run_id}/resume", json={"run_input": {"approved": True, "note": "akkoord"}}, timeout=10
+    ).raise_for_status()
+    _wait(lambda: _state(api, run_id)[0] == "COMPLETED", 300, "the run to complete", 2)
+    import json
+
+    assert json.loads((published / "2023" / "latest.json").read_text())["run_id"] == releases[0].name
+    assert len(list((published / "2023" / "runs").iterdir())) == 1
+
+    # The stage deployment "publish" alone: nothing upstream is recomputed.
+    stage_run = _run(api, "stage-publish", {"published_root": str(published)})
+    _wait(lambda: _state(api, stage_run)[0] == "COMPLETED", 300, "the publish stage", 2)
+    states = _task_states(api, stage_run, "")
+    assert states["indicators"] == "Cached" and states["models"] == "Cached"
+    assert states["publish"] == "Completed"
+    assert len(list((published / "2023" / "runs").iterdir())) == 1
+    assert store.exists()
