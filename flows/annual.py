@@ -28,6 +28,16 @@ from tasks.universe import validate_task, validation_artifact_task
 STAGES = ("fetch", "ingest", "derive", "validate", "link", "indicators", "models", "publish")
 
 
+def monitor_year_of_schedule() -> int:
+    """The calendar year of the flow run's scheduled start (Europe/Amsterdam), e.g. 2024 for July 2024."""
+    from zoneinfo import ZoneInfo
+
+    from prefect.runtime import flow_run
+
+    start = flow_run.scheduled_start_time
+    return int(start.astimezone(ZoneInfo("Europe/Amsterdam")).year)
+
+
 def _stage(task: Any, name: str, refresh: list[str]) -> Any:
     """A task, forced to recompute when the operator asked to re-run its stage."""
     return task.with_options(refresh_cache=True) if name in refresh else task
@@ -35,9 +45,16 @@ def _stage(task: Any, name: str, refresh: list[str]) -> Any:
 
 @flow(name="innomon-annual")
 def annual_flow(
-    year: int, raw_root: str, store: str, refresh: list[str] | None = None, published_root: str | None = None
+    year: int | None = None,
+    raw_root: str = "",
+    store: str = "",
+    refresh: list[str] | None = None,
+    published_root: str | None = None,
 ) -> dict[str, Any]:
-    """Run one monitor year end to end and publish its bundle (the published zone may live elsewhere)."""
+    """Run one monitor year end to end and publish its bundle (the published zone may live elsewhere).
+
+    Without `year` (the yearly schedule), the monitor year is the year the run was scheduled in."""
+    year = year or monitor_year_of_schedule()
     refresh = list(refresh or [])
     raw_zone = storage.zone_root(store, "raw")
     processed = storage.zone_root(store, "processed")

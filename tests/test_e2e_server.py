@@ -145,7 +145,7 @@ def test_failed_publish_is_retried_from_cache_approved_and_published_once(server
     published = server["root"] / "published"
     published.mkdir()
     (published / "2023").write_text("a file where the year's folder belongs: the store is unreachable")
-    run_id = _run(api, "annual", {"published_root": str(published)})
+    run_id = _run(api, "annual", {"year": 2023, "published_root": str(published)})
     _wait(lambda: _state(api, run_id)[0] in ("FAILED", "CRASHED"), 300, "the run to fail", 2)
 
     (published / "2023").unlink()  # the operator fixes the cause and presses Retry

@@ -89,3 +89,18 @@ def test_key_figure_and_qa_artifacts_exist(demo: dict) -> None:
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
     assert {a.key for a in found} == set(keys)
+
+
+def test_scheduled_run_without_year_takes_the_year_it_runs_in() -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from prefect import flow
+
+    from flows.annual import monitor_year_of_schedule
+
+    @flow
+    def probe() -> int:
+        return monitor_year_of_schedule()
+
+    assert probe() == dt.datetime.now(ZoneInfo("Europe/Amsterdam")).year
