@@ -77,9 +77,16 @@ def server(demo: dict, tmp_path_factory: pytest.TempPathFactory):
             check=True,
             capture_output=True,
         )
+        hook = _WebhookSink()
+        block = (
+            "from prefect.blocks.notifications import CustomWebhookNotificationBlock as B; "
+            f"B(name='innomon-ops', url='{hook.url}', json_data={{'text': '{{{{subject}}}}'}})"
+            ".save('innomon-ops')"
+        )
+        subprocess.run([sys.executable, "-c", block], env=env, check=True, capture_output=True)
         subprocess.run(
-            [str(BIN / "prefect"), "--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"],
-            env=env,
+            [sys.executable, "deployments/deploy.py"],
+            env={**env, "INNOMON_NOTIFY_BLOCK": "custom-webhook/innomon-ops"},
             cwd=PROJECT,
             check=True,
             capture_output=True,
@@ -91,7 +98,7 @@ def server(demo: dict, tmp_path_factory: pytest.TempPathFactory):
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        yield {"api": api, "root": root, "store": root / "store"}
+        yield {"api": api, "root": root, "store": root / "store", "hook": hook}
     finally:
         if worker is not None:  # the worker stops on SIGINT, and before the server
             worker.send_signal(signal.SIGINT)
@@ -104,6 +111,30 @@ def server(demo: dict, tmp_path_factory: pytest.TempPathFactory):
             srv.wait(timeout=30)
         except subprocess.TimeoutExpired:
             srv.kill()
+
+
+class _WebhookSink:
+    """A local HTTP endpoint that records what the notification block posts."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        received: list[bytes] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.received = received
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
 
 def _healthy(api: str) -> bool:
@@ -147,6 +178,9 @@ def test_failed_publish_is_retried_from_cache_approved_and_published_once(server
     (published / "2023").write_text("a file where the year's folder belongs: the store is unreachable")
     run_id = _run(api, "annual", {"year": 2023, "published_root": str(published)})
     _wait(lambda: _state(api, run_id)[0] in ("FAILED", "CRASHED"), 300, "the run to fail", 2)
+    # The failure automation created by deployments/deploy.py notifies the operators.
+    _wait(lambda: server["hook"].received, 120, "the failure notification", 2)
+    assert b"Failed" in server["hook"].received[0]
 
     (published / "2023").unlink()  # the operator fixes the cause and presses Retry
     since = _now(api, run_id)

@@ -1,0 +1,77 @@
+"""Apply the deployments and the failure automation: what operators run instead of a bare deploy.
+
+    INNOMON_HOME=$PWD INNOMON_RAW_ROOT=... INNOMON_STORE=... INNOMON_NOTIFY_BLOCK=custom-webhook/ops \\
+        python deployments/deploy.py
+
+`INNOMON_NOTIFY_BLOCK` names a notification block saved on the server (`<block-type-slug>/<name>`,
+e.g. a Slack, Teams or custom webhook); the automation notifies it whenever a run of these
+deployments ends Failed or Crashed. Re-running replaces the automation (same name).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+AUTOMATION = "innomon-run-failed"
+
+
+def apply_deployments() -> None:
+    prefect = str(Path(sys.executable).parent / "prefect")
+    subprocess.run(
+        [prefect, "--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"],
+        cwd=PROJECT,
+        check=True,
+    )
+
+
+def apply_failure_automation(block_ref: str) -> str:
+    """Create (or replace) the automation that notifies `block_ref` on Failed or Crashed runs."""
+    from prefect.automations import Automation, EventTrigger, SendNotification
+    from prefect.blocks.core import Block
+    from prefect.client.orchestration import get_client
+
+    block = Block.load(block_ref)
+    with get_client(sync_client=True) as client:
+        deployments = [d for d in client.read_deployments() if d.name == "annual" or d.name.startswith("stage-")]
+        for existing in client.read_automations_by_name(AUTOMATION):
+            client.delete_automation(existing.id)
+    automation = Automation(
+        name=AUTOMATION,
+        description="Notify the operators when a run of the innomon deployments fails or crashes.",
+        trigger=EventTrigger(
+            expect={"prefect.flow-run.Failed", "prefect.flow-run.Crashed"},
+            match={"prefect.resource.id": "prefect.flow-run.*"},
+            match_related={
+                "prefect.resource.id": [f"prefect.deployment.{d.id}" for d in deployments],
+                "prefect.resource.role": "deployment",
+            },
+            posture="Reactive",
+            threshold=1,
+        ),
+        actions=[
+            SendNotification(
+                block_document_id=block._block_document_id,
+                subject="innomon: {{ flow_run.name }} ended {{ flow_run.state.name }}",
+                body="Flow run {{ flow_run.name }} of deployment {{ deployment.name }} ended "
+                "{{ flow_run.state.name }}: {{ flow_run.state.message }}",
+            )
+        ],
+    ).create()
+    return str(automation.id)
+
+
+def main() -> None:
+    apply_deployments()
+    block_ref = os.environ.get("INNOMON_NOTIFY_BLOCK")
+    if block_ref:
+        print(f"automation {apply_failure_automation(block_ref)} notifies {block_ref} on failed runs")
+    else:
+        print("INNOMON_NOTIFY_BLOCK not set: no failure notification configured")
+
+
+if __name__ == "__main__":
+    main()
