@@ -19,12 +19,26 @@ PROJECT = Path(__file__).resolve().parent.parent
 AUTOMATION = "innomon-run-failed"
 
 
+def schedule_env() -> dict[str, str]:
+    """The annual schedule (cron, timezone) of the newest configured year, for prefect.yaml."""
+    sys.path.insert(0, str(PROJECT))
+    from innomon import config
+
+    newest = config.load(config.available_years()[-1])
+    schedule = newest.get("schedule") or {}
+    return {
+        "INNOMON_SCHEDULE_CRON": str(schedule.get("cron", "0 6 15 7 *")),
+        "INNOMON_SCHEDULE_TZ": str(schedule.get("timezone", "Europe/Amsterdam")),
+    }
+
+
 def apply_deployments() -> None:
     prefect = str(Path(sys.executable).parent / "prefect")
     subprocess.run(
         [prefect, "--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"],
         cwd=PROJECT,
         check=True,
+        env={**os.environ, **schedule_env()},
     )
 
 

@@ -171,6 +171,14 @@ def _now(api: str, run_id: str) -> str:
     return httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()["updated"]
 
 
+def test_annual_deployment_is_scheduled_from_the_config(server: dict) -> None:
+    dep = httpx.get(f"{server['api']}/deployments/name/innomon-annual/annual", timeout=10).json()
+    schedule = dep["schedules"][0]["schedule"]
+    cfg = config.load(config.available_years()[-1])
+    assert schedule["cron"] == cfg["schedule"]["cron"] and schedule["timezone"] == cfg["schedule"]["timezone"]
+    assert "year" not in dep["parameters"]  # a scheduled run takes the year it runs in
+
+
 def test_failed_publish_is_retried_from_cache_approved_and_published_once(server: dict) -> None:
     api, store = server["api"], server["store"]
     published = server["root"] / "published"
