@@ -218,12 +218,5 @@ def rollback(published_root: str, year: int, run_id: str) -> dict[str, Any]:
         got = storage.read_bytes(storage.join(base, entry["path"]))
         if sha256_bytes(got) != entry["sha256"]:
             raise RuntimeError(f"Release {run_id} is damaged: {entry['path']} does not match its manifest.")
-    pointer = {
-        "year": year,
-        "run_id": run_id,
-        "manifest": f"runs/{run_id}/manifest.json",
-        "manifest_sha256": sha256_bytes(manifest_bytes),
-    }
-    storage.write_bytes(storage.join(published_root, str(year), "latest.json"), canonical_json(pointer) + b"\n")
-    index = write_index(published_root, manifest.get("site_title", "Innovatiemonitor"))
+    index = promote(published_root, year, run_id, manifest_bytes, manifest.get("site_title", "Innovatiemonitor"))
     return {"year": year, "run_id": run_id, "release": base, "index": index}
