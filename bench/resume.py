@@ -16,6 +16,18 @@ from pathlib import Path
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
+def _publish_task_seconds() -> float:
+    """`total_run_time` of the publish task in the latest flow run."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0]
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+    return max(t.total_run_time.total_seconds() for t in tasks if t.name.startswith("publish"))
+
+
 def main() -> None:
     from innomon.cli import main as cli
     from innomon.cli import run_year
@@ -41,6 +53,7 @@ def main() -> None:
     print(f"full run of 2023 up to the failed publish (exit {code}, incl. 2 publish retries): {failed:.1f} s")
     print(f"resumed run (all but publish from cache): {resumed:.1f} s")
     print(f"run with only publish recomputed: {publish_only:.1f} s")
+    print(f"the publish step's own time (task run, last run): {_publish_task_seconds():.1f} s")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
 
 
