@@ -15,7 +15,7 @@ from innomon import storage
 from tasks.approval import approval_gate
 from tasks.configure import configure_task
 from tasks.derive import derive_task
-from tasks.fetch import fetch_corrections_task, fetch_task, source_uri
+from tasks.fetch import fetch_private_file_task, fetch_task, source_uri
 from tasks.indicators import indicators_task
 from tasks.ingest import ingest_task
 from tasks.link import link_task
@@ -67,7 +67,7 @@ def annual_flow(
         cfg_stub = {"year": y, "source": run["sources"][str(y)]}
         raw = fetch_task(source_uri(raw_root, cfg_stub), y, raw_zone, run["pins"][str(y)], run["sources"][str(y)])
         inputs[str(y)] = raw["sha256"]
-        fixes = fetch_corrections_task(processed, y, run["corrections"][str(y)])
+        fixes = fetch_private_file_task(processed, y, run["corrections"][str(y)])
         if fixes:  # corrections are an input like the export: they are part of the run id
             inputs[f"{y}-corrections"] = fixes["sha256"]
         ingested = _stage(ingest_task, "ingest", refresh)(raw, cfg_ref, processed, fixes)
@@ -76,7 +76,7 @@ def annual_flow(
         validation_artifact_task(validated[y])
     linked_by_year: dict[int, dict[str, Any]] = {}
     for y in sorted(run["years"]):  # oldest first: a firm's panel_id is inherited along the years
-        decisions = fetch_corrections_task(processed, y, run["reviewed"][str(y)])
+        decisions = fetch_private_file_task(processed, y, run["reviewed"][str(y)])
         if decisions:  # reviewers' link decisions change figures: part of the run id
             inputs[f"{y}-reviewed-links"] = decisions["sha256"]
         linked_by_year[y] = _stage(link_task, "link", refresh)(

@@ -94,7 +94,8 @@ def corrections_ref(processed_root: str, cfg: dict[str, Any]) -> dict[str, Any] 
     return {"uri": uri, "sha256": sha256_bytes(data), "size": len(data), "name": uri.rsplit("/", 1)[-1]}
 
 
-@task(name="fetch-corrections")
-def fetch_corrections_task(processed_root: str, year: int, pattern: str | None) -> dict[str, Any] | None:
-    """Prefect wrapper: never cached (the survey team edits the file); its SHA-256 keys the ingest cache."""
+@task(name="fetch-private-file")
+def fetch_private_file_task(processed_root: str, year: int, pattern: str | None) -> dict[str, Any] | None:
+    """Prefect wrapper for the files the survey team edits in the private zone (corrections, reviewed
+    link decisions): never cached; their SHA-256 keys the steps that use them and the run id."""
     return corrections_ref(processed_root, {"year": year, "validation": {"corrections_file": pattern}})

@@ -403,3 +403,18 @@ def _stage_task():
 
 
 indicators_task = _stage_task()
+
+
+def read_csv_bytes(data: bytes) -> pd.DataFrame:
+    """Read a tables.csv written by `to_csv_bytes`: text keys, float values, empty flags as ""."""
+    import io
+
+    cells = pd.read_csv(
+        io.BytesIO(data),
+        dtype={"category": str, "group": str, "flag": str, "sig": str},
+        keep_default_na=False,
+        na_values={"value": [""], "n": [""], "ci_low": [""], "ci_high": [""]},
+    )
+    cells["flag"] = cells["flag"].fillna("")
+    cells["sig"] = cells["sig"].fillna("")
+    return cells

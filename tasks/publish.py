@@ -15,6 +15,7 @@ from prefect import get_run_logger, task
 from innomon import refs, storage
 from innomon.hashing import canonical_json, sha256_bytes, sha256_json
 from tasks.index_page import write_index
+from tasks.indicators import read_csv_bytes
 from tasks.workbook import build_workbook
 
 
@@ -32,14 +33,7 @@ def bundle_files(
     meta: dict[str, Any],
 ) -> dict[str, bytes]:
     """Every file of the bundle except the manifest, by relative path."""
-    cells = pd.read_csv(
-        io.BytesIO(tables_csv),
-        dtype={"category": str, "flag": str, "sig": str, "group": str},
-        keep_default_na=False,
-        na_values={"value": [""], "n": [""], "ci_low": [""], "ci_high": [""]},
-    )
-    cells["flag"] = cells["flag"].fillna("")
-    cells["sig"] = cells["sig"].fillna("")
+    cells = read_csv_bytes(tables_csv)
     models = pd.read_csv(io.BytesIO(models_csv))
     fits = pd.read_csv(io.BytesIO(fit_csv), dtype={"value": str}, keep_default_na=False)
     workbook = build_workbook(cells, cfg, meta, models, fits)

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pandas as pd
 from prefect import task
 
 from innomon import refs
+from tasks.indicators import read_csv_bytes
 
 KEY_TABLES = ("K01", "K02", "K03")
 
@@ -70,12 +70,7 @@ def qa_artifacts_task(tables: dict[str, Any], cfg_ref: dict[str, Any]) -> dict[s
 
     cfg = refs.get_json(cfg_ref)
     year = int(cfg["year"])
-    cells = pd.read_csv(
-        io.BytesIO(refs.get_bytes(tables["tables_csv"])),
-        dtype={"category": str, "group": str},
-        keep_default_na=False,
-        na_values={"value": [""], "n": [""]},
-    )
+    cells = read_csv_bytes(refs.get_bytes(tables["tables_csv"]))
     qa = cfg.get("qa", {})
     diff = qa_diff(
         cells,

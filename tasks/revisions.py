@@ -7,7 +7,6 @@ so report authors see that a published number was revised.
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
@@ -35,13 +34,10 @@ def latest_tables_ref(published_root: str, year: int) -> dict[str, Any] | None:
 
 
 def read_tables_csv(data: bytes) -> pd.DataFrame:
-    """A published tables.csv with text keys and float values."""
-    return pd.read_csv(
-        io.BytesIO(data),
-        dtype={"category": str, "group": str, "flag": str, "sig": str},
-        keep_default_na=False,
-        na_values={"value": [""], "n": [""], "ci_low": [""], "ci_high": [""]},
-    )
+    """A published tables.csv (the engine's own reader)."""
+    from tasks.indicators import read_csv_bytes
+
+    return read_csv_bytes(data)
 
 
 def mark_revisions(

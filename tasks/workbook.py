@@ -122,18 +122,7 @@ def build_workbook(
         contents.write_url(2 + n_links, 0, "internal:'Modelfit'!A1", link, "Modelfit")
         contents.write_string(2 + n_links, 1, "Fitstatistieken van de modellen")
         n_links += 1
-    contents.add_table(
-        1,
-        0,
-        1 + n_links,
-        1,
-        {
-            "name": "Inhoud",
-            "style": "Table Style Light 1",
-            "autofilter": False,
-            "columns": [{"header": "Blad"}, {"header": "Titel"}],
-        },
-    )
+    _add_table(contents, 1 + n_links, [{"header": "Blad"}, {"header": "Titel"}], "Inhoud")
     contents.set_column(0, 0, 10)
     contents.set_column(1, 1, 90)
 
@@ -165,18 +154,7 @@ def build_workbook(
     for i, (k, v) in enumerate(note_rows, start=2):
         notes.write_string(i, 0, k)
         notes.write_string(i, 1, v, wrap)
-    notes.add_table(
-        1,
-        0,
-        1 + len(note_rows),
-        1,
-        {
-            "name": "Toelichting",
-            "style": "Table Style Light 1",
-            "autofilter": False,
-            "columns": [{"header": "Begrip"}, {"header": "Toelichting"}],
-        },
-    )
+    _add_table(notes, 1 + len(note_rows), [{"header": "Begrip"}, {"header": "Toelichting"}], "Toelichting")
     notes.set_column(0, 0, 26)
     notes.set_column(1, 1, 100)
 
@@ -278,18 +256,7 @@ def _table_sheet(
         _num_or_code(ws, r, col + 2, c["ci_high"], flag, fmt)
         ws.write_string(r, col + 3, "".join(f"[{f}]" for f in flag) or "geen")
         ws.write_string(r, col + 4, f"[{c['sig']}]" if c["sig"] else "[z]")
-    ws.add_table(
-        1,
-        0,
-        max(r, 2),
-        len(headers) - 1,
-        {
-            "name": f"Tabel_{spec['id']}",
-            "style": "Table Style Light 1",
-            "autofilter": False,
-            "columns": [{"header": h} for h in headers],
-        },
-    )
+    _add_table(ws, max(r, 2), [{"header": h} for h in headers], f"Tabel_{spec['id']}")
     ws.set_column(0, 0, 8)
     ws.set_column(1, 3, 36)
     ws.set_column(4, len(headers) - 1, 16)
@@ -401,18 +368,7 @@ def _model_sheets(
             ws.write_string(r, 1, labels.get(t["term"], t["term"]))
             for c, col in enumerate(["estimate", "std_error", "p_value", "ci_low", "ci_high"], start=2):
                 ws.write_number(r, c, float(t[col]), fmt3)
-        ws.add_table(
-            1,
-            0,
-            max(r, 2),
-            len(headers) - 1,
-            {
-                "name": f"Model_{m['id']}",
-                "style": "Table Style Light 1",
-                "autofilter": False,
-                "columns": [{"header": h} for h in headers],
-            },
-        )
+        _add_table(ws, max(r, 2), [{"header": h} for h in headers], f"Model_{m['id']}")
         ws.set_column(1, 1, 48)
         ws.set_column(2, 6, 16)
     if fits is None or not len(fits):
@@ -434,19 +390,19 @@ def _model_sheets(
         except (TypeError, ValueError):
             ws.write_string(r, 3, "[z]")
             ws.write_string(r, 4, str(f["value"]))
+    _add_table(ws, max(r, 2), [{"header": h} for h in head], "Modelfit")
+    ws.set_column(0, 4, 20)
+
+
+def _add_table(ws: Any, last_row: int, columns: list[dict[str, str]], name: str) -> None:
+    """The one way a table is marked up: from A2, one header row, no filter buttons (AF guidance)."""
     ws.add_table(
         1,
         0,
-        max(r, 2),
-        len(head) - 1,
-        {
-            "name": "Modelfit",
-            "style": "Table Style Light 1",
-            "autofilter": False,
-            "columns": [{"header": h} for h in head],
-        },
+        last_row,
+        len(columns) - 1,
+        {"name": name, "style": "Table Style Light 1", "autofilter": False, "columns": columns},
     )
-    ws.set_column(0, 4, 20)
 
 
 def _group_label(group: str, cats: dict[str, dict[str, str]], items: dict[str, str] | None = None) -> str:
