@@ -284,3 +284,33 @@ def pyramid(df: pd.DataFrame) -> pd.Series:
 
 
 IDENTIFYING = ["company_name", "kvk_number", "email", "postcode", "pc4", "kvk_norm", "name_norm", "external_reference"]
+
+
+def _stage_task():  # defined lazily so the plain functions above import without Prefect machinery
+    from prefect import task
+
+    from innomon import config as config_mod
+    from innomon import refs, storage
+    from innomon.prefect_support import cache_key
+
+    @task(name="derive", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+    def derive_task(ingested: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
+        """Prefect wrapper: answers -> answers with every derived variable."""
+        cfg = refs.get_json(cfg_ref)
+        df, issues = derive(
+            refs.get_frame(ingested["answers"]),
+            cfg,
+            str(config_mod.reference_path(cfg, "pc4")),
+            str(config_mod.reference_path(cfg, "sbi")),
+        )
+        root = storage.join(processed_root, str(cfg["year"]))
+        return {
+            **ingested,
+            "derived": refs.put_frame(root, "derived", df),
+            "derive_issues": refs.put_frame(storage.join(root, "private"), "derive-issues", issues),
+        }
+
+    return derive_task
+
+
+derive_task = _stage_task()
