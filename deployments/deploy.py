@@ -6,6 +6,10 @@
 `INNOMON_NOTIFY_BLOCK` names a notification block saved on the server (`<block-type-slug>/<name>`,
 e.g. a Slack, Teams or custom webhook); the automation notifies it whenever a run of these
 deployments ends Failed or Crashed. Re-running replaces the automation (same name).
+
+`INNOMON_RESULTS_URI` (`s3://bucket/folder`) saves an S3 result-storage block and makes it the
+server's default, so workers on several machines share task results (Retry and caching work
+whichever worker picks the run up). Unset, results stay on the worker's disk.
 """
 
 from __future__ import annotations
@@ -79,6 +83,12 @@ def apply_failure_automation(block_ref: str) -> str:
 
 
 def main() -> None:
+    results_uri = os.environ.get("INNOMON_RESULTS_URI")
+    if results_uri:
+        sys.path.insert(0, str(PROJECT))
+        from innomon import result_storage
+
+        print(f"task results go to {results_uri} (block {result_storage.configure(results_uri)})")
     apply_deployments()
     block_ref = os.environ.get("INNOMON_NOTIFY_BLOCK")
     if block_ref:

@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--to", required=True, dest="run_id", help="RUN_ID of the earlier release")
     b.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"))
     b.add_argument("--published", default=os.environ.get("INNOMON_PUBLISHED"))
+    rs = sub.add_parser(
+        "result-storage", help="keep Prefect task results in S3 (server default) so any worker can resume a run"
+    )
+    rs.add_argument("uri", nargs="?", help="s3://bucket/folder for the results")
+    rs.add_argument("--endpoint", default=None, help="S3 endpoint URL (default: AWS_ENDPOINT_URL)")
+    rs.add_argument("--clear", action="store_true", help="back to local result storage")
     d = sub.add_parser("demo", help="synthesise 2021-2023 and run all three years")
     d.add_argument("--out", default="demo-output")
     return p
@@ -128,6 +134,14 @@ def main(argv: list[str] | None = None) -> int:
 
             root = storage.as_uri(args.published) if args.published else storage.zone_root(args.store, "published")
             print(json.dumps(rollback(root, args.year, args.run_id), indent=2, sort_keys=True))
+        elif args.command == "result-storage":
+            from innomon import result_storage
+
+            if args.clear:
+                result_storage.clear_server_default()
+            elif args.uri:
+                print(f"saved {result_storage.configure(args.uri, args.endpoint)} as the server's result storage")
+            print(f"results of new runs go to {result_storage.describe()}")
         elif args.command == "demo":
             from innomon.synth.export import write_year
 

@@ -11,7 +11,7 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from innomon import config as config_mod
-from innomon import refs, storage
+from innomon import refs, result_storage, storage
 from innomon.codeversion import code_version
 from innomon.errors import ConfigError
 
@@ -38,7 +38,11 @@ def configure_task(year: int, processed_root: str) -> dict[str, Any]:
     stored = {str(y): refs.put_json(storage.join(processed_root, "config"), f"config-{y}", c) for y, c in cfgs.items()}
     pins = {str(y): c["source"].get("sha256") for y, c in cfgs.items()}
     get_run_logger().info(
-        "Run of %s with code %s; config hashes %s", year, code_version(), {y: c["hash"][:12] for y, c in cfgs.items()}
+        "Run of %s with code %s; config hashes %s; task results in %s",
+        year,
+        code_version(),
+        {y: c["hash"][:12] for y, c in cfgs.items()},
+        result_storage.describe(),
     )
     return {
         "years": [int(y) for y in cfgs],

@@ -11,6 +11,8 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
+from tests import s3server
+
 SHARED = Path(__file__).resolve().parent / "data"
 
 
@@ -42,6 +44,28 @@ def demo(exports: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     store = tmp_path_factory.mktemp("store")
     results = {year: run_year(year, str(exports), str(store)) for year in (2021, 2022, 2023)}
     return {"store": store, "exports": exports, "results": results}
+
+
+S3_BUCKET = s3server.BUCKET
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory: pytest.TempPathFactory):
+    """A real SeaweedFS S3 server with keys, its bucket created; the AWS environment points at it."""
+    from innomon import storage
+
+    server = s3server.start(tmp_path_factory.mktemp("seaweed"))
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AWS_ENDPOINT_URL", server.endpoint)
+    mp.setenv("AWS_ACCESS_KEY_ID", s3server.ACCESS_KEY)
+    mp.setenv("AWS_SECRET_ACCESS_KEY", s3server.SECRET_KEY)
+    mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    storage._s3_client.cache_clear()
+    server.client().create_bucket(Bucket=S3_BUCKET)
+    yield server
+    mp.undo()
+    storage._s3_client.cache_clear()
+    server.stop()
 
 
 def copy_exports(src: Path, dst: Path) -> Path:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 ACCESS_KEY = "innomon-test-access"
 SECRET_KEY = "innomon-test-secret-0123456789"
+BUCKET = "innomon-test"
 
 
 def _free_port() -> int:

@@ -14,23 +14,7 @@ from innomon import storage
 from innomon.cli import main, run_year
 from tests import s3server
 
-BUCKET = "innomon-test"
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory):
-    server = s3server.start(tmp_path_factory.mktemp("seaweed"))
-    mp = pytest.MonkeyPatch()
-    mp.setenv("AWS_ENDPOINT_URL", server.endpoint)
-    mp.setenv("AWS_ACCESS_KEY_ID", s3server.ACCESS_KEY)
-    mp.setenv("AWS_SECRET_ACCESS_KEY", s3server.SECRET_KEY)
-    mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    storage._s3_client.cache_clear()
-    server.client().create_bucket(Bucket=BUCKET)
-    yield server
-    mp.undo()
-    storage._s3_client.cache_clear()
-    server.stop()
+BUCKET = s3server.BUCKET
 
 
 def _objects(client, prefix: str) -> dict[str, bytes]:
