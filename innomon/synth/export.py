@@ -134,13 +134,33 @@ def _cell(value: Any, typ: str) -> Any:
     return float(value) if isinstance(value, (float, np.floating)) else value
 
 
+def _column_cells(values: pd.Series, typ: str) -> np.ndarray:
+    """One export column as cells: None for missing, text for text, whole numbers as int."""
+    n = len(values)
+    out = np.full(n, None, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        ok = values.notna().to_numpy()
+        out[ok] = values[ok].dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(dtype=object)
+        return out
+    if typ not in ("text", "id") and pd.api.types.is_numeric_dtype(values):
+        a = values.to_numpy(dtype=float, na_value=np.nan)
+        finite = ~np.isnan(a)
+        whole = finite & (a == np.floor(a))
+        out[whole] = a[whole].astype(np.int64).astype(object)
+        frac = finite & ~whole
+        out[frac] = a[frac].astype(object)
+        return out
+    return np.array([_cell(v, typ) for v in values.to_numpy(dtype=object)], dtype=object)
+
+
 def export_frame(records: pd.DataFrame, cfg: dict[str, Any]) -> list[list[Any]]:
-    """Rows of export cells in datamap column order."""
-    dm = cfg["datamap_rows"]
-    out = []
-    for _, rec in records.iterrows():
-        out.append([_cell(rec.get(r["variable"]), r["type"]) for r in dm])
-    return out
+    """Rows of export cells in datamap column order (built column by column)."""
+    n = len(records)
+    columns = [
+        _column_cells(records[r["variable"]], r["type"]) if r["variable"] in records else np.full(n, None, dtype=object)
+        for r in cfg["datamap_rows"]
+    ]
+    return np.column_stack(columns).tolist() if columns else [[] for _ in range(n)]
 
 
 def write_qualtrics_csv(rows: list[list[Any]], cfg: dict[str, Any]) -> bytes:

@@ -74,11 +74,23 @@ SECTOR_SECTIONS = {
 }
 
 
-def sbi_code_for(rng: np.random.Generator, sector: str, codes: pd.DataFrame) -> str:
-    """A 4- or 5-digit SBI code of the sector (never division 77 outside verhuur_vervoer)."""
-    pool = codes[codes["sectie"].isin(SECTOR_SECTIONS[sector]) & codes["niveau"].isin(["klasse", "subklasse"])]
-    pool = pool[~pool["code_cijfers"].str.startswith("77")]
-    return str(pool["code_cijfers"].iloc[int(rng.integers(len(pool)))])
+def sbi_pools(codes: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per sector, the 4- and 5-digit SBI codes to draw from (never division 77 outside verhuur_vervoer)."""
+    detailed = codes[codes["niveau"].isin(["klasse", "subklasse"]) & ~codes["code_cijfers"].str.startswith("77")]
+    return {
+        sector: detailed.loc[detailed["sectie"].isin(sections), "code_cijfers"].to_numpy(dtype=object)
+        for sector, sections in SECTOR_SECTIONS.items()
+    }
+
+
+def sbi_codes_for(rng: np.random.Generator, sectors: np.ndarray, codes: pd.DataFrame) -> np.ndarray:
+    """An SBI code of each firm's sector, drawn for all firms of a sector at once."""
+    pools = sbi_pools(codes)
+    out = np.empty(len(sectors), dtype=object)
+    for sector in sorted(set(sectors.tolist())):
+        idx = np.flatnonzero(sectors == sector)
+        out[idx] = pools[sector][rng.integers(len(pools[sector]), size=len(idx))]
+    return out
 
 
 def firm_names(rng: np.random.Generator, sectors: list[str], places: list[str], taken: set[str]) -> list[str]:
