@@ -83,7 +83,8 @@ def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Text -> float; returns (values, unparseable mask). Accepts a decimal comma."""
     text = raw.astype(str).str.strip()
     text = text.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
-    text = text.str.lower().map(lambda v: TRUE_FALSE.get(v, v))
+    lowered = text.str.lower()
+    text = lowered.where(~lowered.isin(list(TRUE_FALSE)), lowered.map(TRUE_FALSE))
     blank = text == ""
     values = pd.to_numeric(text.where(~blank, None), errors="coerce").astype("float64")
     bad = values.isna() & ~blank
