@@ -50,16 +50,18 @@ def annual_flow(
     store: str = "",
     refresh: list[str] | None = None,
     published_root: str | None = None,
+    region: str | None = None,
 ) -> dict[str, Any]:
     """Run one monitor year end to end and publish its bundle (the published zone may live elsewhere).
 
-    Without `year` (the yearly schedule), the monitor year is the year the run was scheduled in."""
+    Without `year` (the yearly schedule), the monitor year is the year the run was scheduled in.
+    `region` names a region profile (`configs/regions/`); None is the base region."""
     year = year or monitor_year_of_schedule()
     refresh = list(refresh or [])
     raw_zone = storage.zone_root(store, "raw")
     processed = storage.zone_root(store, "processed")
     published = storage.zone_root(store, "published", {"published": published_root or ""})
-    run = configure_task(year, processed)
+    run = configure_task(year, processed, region)
     validated: dict[int, dict[str, Any]] = {}
     inputs: dict[str, str] = {}
     for y in run["years"]:

@@ -28,6 +28,11 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="innomon", description="Noord-Nederlandse Innovatiemonitor pipeline")
+    p.add_argument(
+        "--region",
+        default=None,
+        help="region profile in configs/regions/ (e.g. national); default INNOMON_REGION or the base region",
+    )
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     s = sub.add_parser("synth", help="write a synthetic survey export for a year")
     s.add_argument("--year", type=int, required=True)
@@ -97,7 +102,8 @@ def run_year(
     from innomon import config as config_mod
     from innomon import storage
 
-    config_mod.load(year)  # configuration errors surface before Prefect starts
+    region = config_mod.current_region()
+    config_mod.load(year, region=region)  # configuration errors surface before Prefect starts
     _quiet_known_errors()
     store_uri = storage.as_uri(store)
     updates: dict[Any, Any] = {PREFECT_RESULTS_PERSIST_BY_DEFAULT: True}
@@ -112,6 +118,7 @@ def run_year(
             store=store_uri,
             refresh=refresh or [],
             published_root=storage.as_uri(published) if published else None,
+            region=region,
         )
 
 
@@ -119,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if args.region:  # one region for everything this process does (synth, run, rollback)
+        os.environ["INNOMON_REGION"] = args.region
     try:
         if args.command == "synth":
             from innomon.synth.export import write_year

@@ -1,5 +1,9 @@
 """Per-year configuration: `configs/base.yaml` merged with `configs/YEAR.yaml`, plus the files they name.
 
+A region profile (`configs/regions/NAME.yaml`, chosen with `--region` or `INNOMON_REGION`) is merged
+last: which provinces form the monitor's region, the models' province reference, the publication's
+title. Without one, the base configuration's region (the three northern provinces) applies.
+
 The resolved configuration is plain JSON-able data. Its hash (over the YAML and every datamap,
 reference table and table/model spec it names) goes into cache keys and the run id, so a changed
 config recomputes exactly what depends on it.
@@ -69,20 +73,52 @@ def read_datamap(path: Path) -> list[dict[str, str]]:
 REQUIRED_KEYS = ("year", "source", "datamap", "fieldwork", "comparison_years", "region", "sectors")
 
 
+def region_profiles(cdir: Path | None = None) -> list[str]:
+    """Names of the region profiles (`configs/regions/*.yaml`)."""
+    return sorted(p.stem for p in ((cdir or config_dir()) / "regions").glob("*.yaml"))
+
+
+def _apply_region(cfg: dict[str, Any]) -> None:
+    """The models' reference categories and province term labels follow the configured region."""
+    region = cfg["region"]
+    provinces = [str(p) for p in region["provinces"]]
+    ref = str(region.get("model_reference") or provinces[0])
+    if ref not in provinces:
+        raise ConfigError(f"region.model_reference {ref!r} is not one of the region's provinces {provinces}.")
+    models = cfg.get("models")
+    if not models:
+        return
+    references = models.setdefault("references", {})
+    references["province"] = ref
+    references["sector"] = str(cfg["sectors"].get("model_reference", references.get("sector", "overig")))
+    labels = models.setdefault("term_labels", {})
+    for prov in provinces:
+        if prov != ref:
+            labels.setdefault(f"province[T.{prov}]", f"Provincie {prov} (t.o.v. {ref})")
+
+
 @lru_cache(maxsize=32)
-def _load_cached(year: int, cdir_text: str) -> dict[str, Any]:
+def _load_cached(year: int, cdir_text: str, region: str | None = None) -> dict[str, Any]:
     cdir = Path(cdir_text)
     path = cdir / f"{year}.yaml"
     if not path.exists():
         years = ", ".join(str(y) for y in available_years(cdir)) or "none"
         raise ConfigError(f"No configuration for monitor year {year} (configured years: {years}).")
     cfg = _deep_merge(_read_yaml(cdir / "base.yaml"), _read_yaml(path))
+    files: dict[str, str] = {}
+    if region:
+        profile = cdir / "regions" / f"{region}.yaml"
+        if not profile.exists():
+            known = ", ".join(region_profiles(cdir)) or "none"
+            raise ConfigError(f"No region profile {region!r} (profiles: {known}).")
+        cfg = _deep_merge(cfg, _read_yaml(profile))
+        cfg["region"]["profile"] = region
+        files[f"regions/{region}.yaml"] = sha256_bytes(profile.read_bytes())
     for key in REQUIRED_KEYS:
         if key not in cfg:
             raise ConfigError(f"Configuration {path} lacks the key {key!r}.")
     if int(cfg["year"]) != year:
         raise ConfigError(f"Configuration {path} says year {cfg['year']}, expected {year}.")
-    files: dict[str, str] = {}
     datamap_path = cdir / cfg["datamap"]
     if not datamap_path.exists():
         raise ConfigError(f"Datamap {datamap_path} named in {path} does not exist.")
@@ -98,17 +134,25 @@ def _load_cached(year: int, cdir_text: str) -> dict[str, Any]:
             spec_path = cdir / cfg[key]
             cfg[key.replace("_file", "")] = _read_yaml(spec_path)
             files[cfg[key]] = sha256_bytes(spec_path.read_bytes())
+    _apply_region(cfg)
     cfg["files"] = files
     cfg["comparison_years"] = [int(y) for y in cfg.get("comparison_years") or []]
     cfg["hash"] = sha256_json({k: v for k, v in cfg.items() if k != "hash"})
     return cfg
 
 
-def load(year: int, cdir: Path | None = None) -> dict[str, Any]:
-    """The resolved configuration of one monitor year (a fresh copy each call)."""
+def current_region() -> str | None:
+    """The region profile chosen for this process (`INNOMON_REGION`), or None for the base region."""
+    return os.environ.get("INNOMON_REGION") or None
+
+
+def load(year: int, cdir: Path | None = None, region: str | None = None) -> dict[str, Any]:
+    """The resolved configuration of one monitor year (a fresh copy each call).
+
+    `region` names a profile in `configs/regions/`; None takes `INNOMON_REGION`, then the base."""
     import copy
 
-    return copy.deepcopy(_load_cached(int(year), str(cdir or config_dir())))
+    return copy.deepcopy(_load_cached(int(year), str(cdir or config_dir()), region or current_region()))
 
 
 def reference_path(cfg: dict[str, Any], name: str, cdir: Path | None = None) -> Path:

@@ -16,15 +16,15 @@ from innomon.codeversion import code_version
 from innomon.errors import ConfigError
 
 
-def resolve(year: int) -> dict[int, dict[str, Any]]:
-    """Configs of the year and every comparison year, current year first."""
-    cfg = config_mod.load(year)
+def resolve(year: int, region: str | None = None) -> dict[int, dict[str, Any]]:
+    """Configs of the year and every comparison year, current year first (one region profile)."""
+    cfg = config_mod.load(year, region=region)
     years = [year] + [y for y in cfg["comparison_years"] if y != year]
     out = {year: cfg}
     for y in years[1:]:
         if y not in config_mod.available_years():
             raise ConfigError(f"Comparison year {y} of {year} has no configuration.")
-        out[y] = config_mod.load(y)
+        out[y] = config_mod.load(y, region=region)
     # Items asked only in a comparison year (e.g. the 2021-2022 subsidy schemes) take their codes and
     # labels from that year's datamap; the current year's instrument wins where both have an item.
     cfg["comparison_datamap_rows"] = {str(y): out[y]["datamap_rows"] for y in years[1:]}
@@ -32,9 +32,9 @@ def resolve(year: int) -> dict[int, dict[str, Any]]:
 
 
 @task(name="configure")
-def configure_task(year: int, processed_root: str) -> dict[str, Any]:
+def configure_task(year: int, processed_root: str, region: str | None = None) -> dict[str, Any]:
     """Prefect wrapper: never cached; logs the resolved config hashes at the start of the run."""
-    cfgs = resolve(year)
+    cfgs = resolve(year, region)
     stored = {str(y): refs.put_json(storage.join(processed_root, "config"), f"config-{y}", c) for y, c in cfgs.items()}
     pins = {str(y): c["source"].get("sha256") for y, c in cfgs.items()}
     get_run_logger().info(

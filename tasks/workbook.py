@@ -96,7 +96,7 @@ def build_workbook(
         ("Monitorjaar", str(cfg["year"])),
         ("Referentieperiode", str(cfg.get("reference_period", ""))),
         ("Geldige respondenten", str(meta["valid"])),
-        ("Bron", "Enquête Noord-Nederlandse Innovatiemonitor; eigen bewerking (innomon)"),
+        ("Bron", f"Enquête {cfg['monitor']['title']}; eigen bewerking (innomon)"),
         ("Run", meta["run_id"]),
         ("Codeversie", meta["code_version"]),
         ("Contact", cfg["monitor"]["contact"]),

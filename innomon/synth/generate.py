@@ -80,21 +80,21 @@ def _rng(seed: int, *salt: int) -> np.random.Generator:
 
 
 @lru_cache(maxsize=16)
-def _profiles_cached(year: int, n: int | None, seed: int | None, cdir: str) -> pd.DataFrame:
-    cfg = config_mod.load(year)
+def _profiles_cached(year: int, n: int | None, seed: int | None, cdir: str, region: str | None) -> pd.DataFrame:
+    cfg = config_mod.load(year, region=region)
     plan = plan_for(cfg, n, seed)
     previous = None
     if plan.repeats > 0 and (year - 1) in config_mod.available_years():
-        prev_cfg = config_mod.load(year - 1)
+        prev_cfg = config_mod.load(year - 1, region=region)
         prev_seed = None if seed is None else seed - 1
         prev_n = None if n is None else round(n * plan_for(prev_cfg).n_valid / plan_for(cfg).n_valid)
-        previous = _profiles_cached(year - 1, prev_n, prev_seed, cdir)
+        previous = _profiles_cached(year - 1, prev_n, prev_seed, cdir, region)
     return _make_profiles(cfg, plan, previous)
 
 
 def profiles(year: int, n: int | None = None, seed: int | None = None) -> pd.DataFrame:
     """Valid firms of a year with identity and profile; repeat firms carried over from year - 1."""
-    return _profiles_cached(year, n, seed, str(config_mod.config_dir())).copy()
+    return _profiles_cached(year, n, seed, str(config_mod.config_dir()), config_mod.current_region()).copy()
 
 
 def _make_profiles(cfg: dict[str, Any], plan: Plan, previous: pd.DataFrame | None) -> pd.DataFrame:
@@ -113,7 +113,12 @@ def _make_profiles(cfg: dict[str, Any], plan: Plan, previous: pd.DataFrame | Non
         forced["province"][:n_c] = carried["province"].tolist()
         forced["sector"][:n_c] = carried["sector"].tolist()
         forced["age_class"][:n_c] = [_age_class(year - int(f)) for f in carried["founding_year"]]
-    prov_p = targets.distribution("province", provinces, [1 / 3] * 3)
+    pc4 = reference.pc4_table(str(config_mod.reference_path(cfg, "pc4")))
+    if cfg.get("synth", {}).get("province_shares") == "pc4":  # e.g. the national profile
+        counts = pc4["province"].value_counts()
+        prov_p = [float(counts.get(p, 0)) / float(counts.reindex(provinces).sum()) for p in provinces]
+    else:  # the report's Tabel 4 shares (the default region)
+        prov_p = targets.distribution("province", provinces, [1 / len(provinces)] * len(provinces))
     province = allocate(rng, n, provinces, prov_p, forced["province"])
     eight = sectors[:-1]
     sector_p = [p * (1 - plan.overig_share) for p in targets.distribution("sector", eight, [1 / 8] * 8)]
@@ -122,7 +127,6 @@ def _make_profiles(cfg: dict[str, Any], plan: Plan, previous: pd.DataFrame | Non
     age_class = allocate(
         rng, n, age_keys, targets.distribution("age_class", age_keys, [0.07, 0.11, 0.16, 0.66]), forced["age_class"]
     )
-    pc4 = reference.pc4_table(str(config_mod.reference_path(cfg, "pc4")))
     sbi_codes = pd.read_csv(config_mod.reference_path(cfg, "sbi"), dtype=str, keep_default_na=False)
     taken: set[str] = set()
     if carried is not None:
