@@ -58,17 +58,26 @@ def category_keys(item: str, spec: dict[str, Any], ctx: dict[str, Any]) -> list[
     return list(ctx["codes"].get(item, {}).keys())
 
 
+def _conv_key(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def _as_key(series: pd.Series) -> pd.Series:
-    """Values as category keys: codes `1.0` -> `1`, text unchanged."""
-
-    def conv(v: Any) -> Any:
-        if v is None or (isinstance(v, float) and math.isnan(v)):
-            return None
-        if isinstance(v, (float, np.floating)) and float(v).is_integer():
-            return str(int(v))
-        return str(v)
-
-    return series.map(conv)
+    """Values as category keys: codes `1.0` -> `1`, text unchanged (numeric columns in bulk)."""
+    if pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
+        a = series.to_numpy(dtype=float, na_value=np.nan)
+        out = np.full(len(a), None, dtype=object)
+        finite = np.isfinite(a)
+        whole = finite & (a == np.floor(a)) & (np.abs(a) < 2**53)
+        out[whole] = a[whole].astype(np.int64).astype(str).astype(object)
+        rest = finite & ~whole
+        out[rest] = [_conv_key(float(v)) for v in a[rest]]
+        return pd.Series(out, index=series.index, dtype=object)
+    return series.map(_conv_key)
 
 
 def _groups(
@@ -117,14 +126,15 @@ def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: d
                     sub = universe[item][mask]
                     valid = sub.dropna()
                     n = len(valid)
+                    counts = keys[mask].value_counts() if keys is not None else None  # one pass per group
                     for cat in cats:
-                        if stat == "mean":
+                        if counts is None:
                             vals = valid.to_numpy(dtype=float)
                             value = float(vals.mean()) if n else None
                             lo, hi = t_interval(vals, conf) if n else (None, None)
                             count = None
                         else:
-                            count = int((keys[mask] == cat).sum())
+                            count = int(counts.get(cat, 0))
                             value = 100.0 * count / n if n else None
                             lo, hi = wilson(count, n, conf) if n else (None, None)
                         cell = _cell(spec, year, label, dim, item, cat, stat, value, n, lo, hi, flag, count)
