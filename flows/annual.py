@@ -11,6 +11,7 @@ from typing import Any
 
 from prefect import flow
 
+from flows.compute import compute_flow, dask_runner
 from innomon import storage
 from tasks.approval import approval_gate
 from tasks.configure import configure_task
@@ -87,8 +88,14 @@ def annual_flow(
     linked = [linked_by_year[y] for y in run["years"]]  # current year first
     cfg_ref = run["configs"][str(year)]
     previous = previous_publications_task(published, [y for y in run["years"] if y != year])
-    tables = _stage(indicators_task, "indicators", refresh)(linked, cfg_ref, processed, previous)
-    models = _stage(models_task, "models", refresh)(linked[0], cfg_ref, processed)
+    if run["execution"]["task_runner"] == "dask":  # one task per table and per model, on Dask
+        runner = dask_runner(run["execution"])
+        tables, models = compute_flow.with_options(task_runner=runner)(
+            linked, cfg_ref, processed, previous, run["table_ids"], run["model_ids"], refresh
+        )
+    else:
+        tables = _stage(indicators_task, "indicators", refresh)(linked, cfg_ref, processed, previous)
+        models = _stage(models_task, "models", refresh)(linked[0], cfg_ref, processed)
     qa_artifacts_task(tables, cfg_ref)
     gate = run["approval_required"]
     release = publish_task(tables, models, linked, cfg_ref, inputs, run["code_version"], published, not gate)

@@ -137,7 +137,8 @@ def _load_cached(year: int, cdir_text: str, region: str | None = None) -> dict[s
     _apply_region(cfg)
     cfg["files"] = files
     cfg["comparison_years"] = [int(y) for y in cfg.get("comparison_years") or []]
-    cfg["hash"] = sha256_json({k: v for k, v in cfg.items() if k != "hash"})
+    # Where the work runs (`execution`) never changes a figure: it stays out of the hash.
+    cfg["hash"] = sha256_json({k: v for k, v in cfg.items() if k not in ("hash", "execution")})
     return cfg
 
 

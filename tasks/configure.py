@@ -31,10 +31,27 @@ def resolve(year: int, region: str | None = None) -> dict[int, dict[str, Any]]:
     return out
 
 
+def execution_settings(execution: dict[str, Any]) -> dict[str, Any]:
+    """The task runner settings, with the environment's overrides (`INNOMON_TASK_RUNNER`,
+    `INNOMON_DASK_ADDRESS`) applied."""
+    import os
+
+    dask = dict(execution.get("dask") or {})
+    if os.environ.get("INNOMON_DASK_ADDRESS"):
+        dask["address"] = os.environ["INNOMON_DASK_ADDRESS"]
+    runner = os.environ.get("INNOMON_TASK_RUNNER") or execution.get("task_runner") or "default"
+    if runner not in ("default", "dask"):
+        raise ConfigError(f"execution.task_runner must be 'default' or 'dask', not {runner!r}.")
+    return {"task_runner": runner, "dask": dask}
+
+
 @task(name="configure")
 def configure_task(year: int, processed_root: str, region: str | None = None) -> dict[str, Any]:
     """Prefect wrapper: never cached; logs the resolved config hashes at the start of the run."""
     cfgs = resolve(year, region)
+    execution = execution_settings(cfgs[year].get("execution") or {})
+    for c in cfgs.values():  # where the work runs is not an input of any figure (nor of a cache key)
+        c.pop("execution", None)
     stored = {str(y): refs.put_json(storage.join(processed_root, "config"), f"config-{y}", c) for y, c in cfgs.items()}
     pins = {str(y): c["source"].get("sha256") for y, c in cfgs.items()}
     get_run_logger().info(
@@ -52,6 +69,9 @@ def configure_task(year: int, processed_root: str, region: str | None = None) ->
         "sources": {str(y): c["source"] for y, c in cfgs.items()},
         "corrections": {str(y): c.get("validation", {}).get("corrections_file") for y, c in cfgs.items()},
         "reviewed": {str(y): c.get("linking", {}).get("reviewed_file") for y, c in cfgs.items()},
+        "execution": execution,
+        "table_ids": [t["id"] for t in cfgs[year]["tables"]["tables"]],
+        "model_ids": [m["id"] for m in cfgs[year]["models"]["models"]],
         "approval_required": bool(cfgs[year]["publish"].get("approval_required", False)),
         "approval_timeout": int(cfgs[year]["publish"].get("approval_timeout_seconds", 7 * 24 * 3600)),
     }

@@ -336,40 +336,62 @@ def context(cfg: dict[str, Any], tables_spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def compute_tables(
-    frames: dict[int, pd.DataFrame], facts: dict[int, dict[str, Any]], cfg: dict[str, Any], tables_spec: dict[str, Any]
-) -> pd.DataFrame:
-    """Every table of the spec for the current year and its comparison years, as tidy cells."""
-    ctx = context(cfg, tables_spec)
-    rows: list[dict[str, Any]] = []
+def table_years(spec: dict[str, Any], frames: dict[int, pd.DataFrame], cfg: dict[str, Any]) -> list[int]:
+    """The years a table covers: the current year and the comparison years it asks for."""
     current = int(cfg["year"])
-    for spec in tables_spec["tables"]:
-        years = [y for y in frames if y == current or y in cfg["comparison_years"]]
-        if spec.get("years"):
-            years = [y for y in years if y in spec["years"] or y == current]
-        if spec.get("kind") == "key_figures":
-            rows.extend(key_figures(spec, {y: facts[y] for y in years}, ctx))
-        elif spec.get("kind") in ("panel_transitions", "panel_change"):
-            prev_year = current - 1
-            if prev_year not in frames or "panel_id" not in frames[prev_year].columns:
-                continue  # no previous year in this run: no panel
-            if spec["kind"] == "panel_transitions":
-                rows.extend(panel_transitions(spec, frames[current], frames[prev_year], current, ctx))
-            else:
-                rows.extend(panel_change(spec, frames[current], frames[prev_year], current, prev_year, ctx))
-        else:
-            rows.extend(evaluate_table(spec, {y: frames[y] for y in years}, ctx))
+    years = [y for y in frames if y == current or y in cfg["comparison_years"]]
+    if spec.get("years"):
+        years = [y for y in years if y in spec["years"] or y == current]
+    return years
+
+
+def table_rows(
+    spec: dict[str, Any],
+    frames: dict[int, pd.DataFrame],
+    facts: dict[int, dict[str, Any]],
+    cfg: dict[str, Any],
+    ctx: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """The unsuppressed cells of one table spec (the unit of work of a per-table task)."""
+    current = int(cfg["year"])
+    years = table_years(spec, frames, cfg)
+    if spec.get("kind") == "key_figures":
+        return key_figures(spec, {y: facts[y] for y in years}, ctx)
+    if spec.get("kind") in ("panel_transitions", "panel_change"):
+        prev_year = current - 1
+        if prev_year not in frames or "panel_id" not in frames[prev_year].columns:
+            return []  # no previous year in this run: no panel
+        if spec["kind"] == "panel_transitions":
+            return panel_transitions(spec, frames[current], frames[prev_year], current, ctx)
+        return panel_change(spec, frames[current], frames[prev_year], current, prev_year, ctx)
+    return evaluate_table(spec, {y: frames[y] for y in years}, ctx)
+
+
+def finish_tables(rows: list[dict[str, Any]], frames_years: list[int], cfg: dict[str, Any]) -> pd.DataFrame:
+    """Suppression, significance and the output schema over the cells of every table."""
+    current = int(cfg["year"])
     cells = pd.DataFrame(rows)
     cells["distribution"] = cells["distribution"].fillna(False).astype(bool)
     th = cfg["thresholds"]
     cells = suppress(cells, int(th["suppression_min_n"]))
-    previous = current - 1 if current - 1 in frames and current - 1 in cfg["comparison_years"] else None
+    previous = current - 1 if current - 1 in frames_years and current - 1 in cfg["comparison_years"] else None
     cells = significance(cells, current, previous, int(th["reliability_min_n"]), float(th["alpha"]))
     check = cells.copy()
     check["value"] = check["value"].astype(float)
     check["n"] = check["n"].astype(float)
     validate_lazy(TABLES_SCHEMA, check, "data/tables.csv", "tables")
     return cells[COLUMNS].reset_index(drop=True)
+
+
+def compute_tables(
+    frames: dict[int, pd.DataFrame], facts: dict[int, dict[str, Any]], cfg: dict[str, Any], tables_spec: dict[str, Any]
+) -> pd.DataFrame:
+    """Every table of the spec for the current year and its comparison years, as tidy cells."""
+    ctx = context(cfg, tables_spec)
+    rows: list[dict[str, Any]] = []
+    for spec in tables_spec["tables"]:
+        rows.extend(table_rows(spec, frames, facts, cfg, ctx))
+    return finish_tables(rows, list(frames), cfg)
 
 
 def to_csv_bytes(cells: pd.DataFrame) -> bytes:
@@ -381,10 +403,33 @@ def to_csv_bytes(cells: pd.DataFrame) -> bytes:
     return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
+def load_linked(linked: list[dict[str, Any]]) -> tuple[dict[int, pd.DataFrame], dict[int, dict[str, Any]]]:
+    """Respondent frames (current year first, then older) and facts of the linked years."""
+    from innomon import refs
+
+    frames = {int(x["year"]): refs.get_frame(x["respondents"]) for x in linked}
+    facts = {int(x["year"]): dict(x["facts"]) for x in linked}
+    return {y: frames[y] for y in sorted(frames, reverse=True)}, facts
+
+
+def store_tables(
+    cells: pd.DataFrame, cfg: dict[str, Any], processed_root: str, previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Mark revisions against the published comparison years and store tables.csv."""
+    from innomon import refs, storage
+    from tasks.revisions import mark_revisions, read_tables_csv
+
+    published = {int(y): read_tables_csv(refs.get_bytes(r)) for y, r in (previous or {}).items() if r}
+    panel_tables = {t["id"] for t in cfg["tables"]["tables"] if str(t.get("kind", "")).startswith("panel")}
+    cells = mark_revisions(cells, published, panel_tables)
+    root = storage.join(processed_root, str(cfg["year"]))
+    return {"tables_csv": refs.put_bytes(root, "tables", to_csv_bytes(cells), "csv")}
+
+
 def _stage_task():
     from prefect import task
 
-    from innomon import refs, storage
+    from innomon import refs
     from innomon.prefect_support import cache_key
 
     @task(name="indicators", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
@@ -396,23 +441,57 @@ def _stage_task():
     ) -> dict[str, Any]:
         """Prefect wrapper: respondent tables of the year and its comparison years -> tables.csv.
         `previous` references each comparison year's last published tables.csv (for the `r` flag)."""
-        from tasks.revisions import mark_revisions, read_tables_csv
-
         cfg = refs.get_json(cfg_ref)
-        frames = {int(x["year"]): refs.get_frame(x["respondents"]) for x in linked}
-        facts = {int(x["year"]): dict(x["facts"]) for x in linked}
-        order = sorted(frames, reverse=True)
-        cells = compute_tables({y: frames[y] for y in order}, facts, cfg, cfg["tables"])
-        published = {int(y): read_tables_csv(refs.get_bytes(r)) for y, r in (previous or {}).items() if r}
-        panel_tables = {t["id"] for t in cfg["tables"]["tables"] if str(t.get("kind", "")).startswith("panel")}
-        cells = mark_revisions(cells, published, panel_tables)
-        root = storage.join(processed_root, str(cfg["year"]))
-        return {"tables_csv": refs.put_bytes(root, "tables", to_csv_bytes(cells), "csv")}
+        frames, facts = load_linked(linked)
+        cells = compute_tables(frames, facts, cfg, cfg["tables"])
+        return store_tables(cells, cfg, processed_root, previous)
 
     return indicators_task
 
 
+def _per_table_tasks():
+    """The same stage split per table, for a distributed task runner (Dask): one task per table,
+    then one that suppresses, tests and stores them all. Same cells, byte for byte."""
+    import pickle
+
+    from prefect import task
+
+    from innomon import refs, storage
+    from innomon.prefect_support import cache_key
+
+    @task(name="table", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+    def table_task(
+        table_id: str, linked: list[dict[str, Any]], cfg_ref: dict[str, Any], processed_root: str
+    ) -> dict[str, Any]:
+        """The unsuppressed cells of one table, stored (pickled rows keep their exact types)."""
+        cfg = refs.get_json(cfg_ref)
+        spec = next(t for t in cfg["tables"]["tables"] if t["id"] == table_id)
+        frames, facts = load_linked(linked)
+        rows = table_rows(spec, frames, facts, cfg, context(cfg, cfg["tables"]))
+        root = storage.join(processed_root, str(cfg["year"]), "table-cells")
+        return refs.put_bytes(root, table_id, pickle.dumps(rows, protocol=5), "pkl")
+
+    @task(name="tables-assemble", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+    def tables_assemble_task(
+        table_refs: list[dict[str, Any]],
+        linked: list[dict[str, Any]],
+        cfg_ref: dict[str, Any],
+        processed_root: str,
+        previous: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """All tables in spec order -> suppression, significance, revisions -> tables.csv."""
+        cfg = refs.get_json(cfg_ref)
+        rows: list[dict[str, Any]] = []
+        for ref in table_refs:
+            rows.extend(pickle.loads(refs.get_bytes(ref)))
+        years = sorted((int(x["year"]) for x in linked), reverse=True)
+        return store_tables(finish_tables(rows, years, cfg), cfg, processed_root, previous)
+
+    return table_task, tables_assemble_task
+
+
 indicators_task = _stage_task()
+table_task, tables_assemble_task = _per_table_tasks()
 
 
 def read_csv_bytes(data: bytes) -> pd.DataFrame:

@@ -145,10 +145,21 @@ def to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return out.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
+def store_models(terms: pd.DataFrame, fits: pd.DataFrame, cfg: dict[str, Any], processed_root: str) -> dict[str, Any]:
+    """models.csv and model_fit.csv in the processed zone."""
+    from innomon import refs, storage
+
+    root = storage.join(processed_root, str(cfg["year"]))
+    return {
+        "models_csv": refs.put_bytes(root, "models", to_csv_bytes(terms), "csv"),
+        "model_fit_csv": refs.put_bytes(root, "model_fit", to_csv_bytes(fits), "csv"),
+    }
+
+
 def _stage_task():
     from prefect import task
 
-    from innomon import refs, storage
+    from innomon import refs
     from innomon.prefect_support import cache_key
 
     @task(name="models", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
@@ -156,13 +167,44 @@ def _stage_task():
         """Prefect wrapper: the year's respondent table -> models.csv and model_fit.csv."""
         cfg = refs.get_json(cfg_ref)
         terms, fits = fit_all(refs.get_frame(linked["respondents"]), cfg["models"], int(cfg["year"]))
-        root = storage.join(processed_root, str(cfg["year"]))
-        return {
-            "models_csv": refs.put_bytes(root, "models", to_csv_bytes(terms), "csv"),
-            "model_fit_csv": refs.put_bytes(root, "model_fit", to_csv_bytes(fits), "csv"),
-        }
+        return store_models(terms, fits, cfg, processed_root)
 
     return models_task
 
 
+def _per_model_tasks():
+    """The same stage split per model, for a distributed task runner (Dask)."""
+    import pickle
+
+    from prefect import task
+
+    from innomon import refs, storage
+    from innomon.prefect_support import cache_key
+
+    @task(name="model", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+    def model_task(model_id: str, linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict:
+        """One model's term and fit rows, stored (pickled rows keep their exact types)."""
+        cfg = refs.get_json(cfg_ref)
+        model = next(m for m in cfg["models"]["models"] if m["id"] == model_id)
+        rows = fit_model(refs.get_frame(linked["respondents"]), model, cfg["models"], int(cfg["year"]))
+        root = storage.join(processed_root, str(cfg["year"]), "model-rows")
+        return refs.put_bytes(root, model_id, pickle.dumps(rows, protocol=5), "pkl")
+
+    @task(name="models-assemble", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+    def models_assemble_task(model_refs: list[dict], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
+        """All models in spec order -> models.csv and model_fit.csv."""
+        cfg = refs.get_json(cfg_ref)
+        terms: list[dict] = []
+        fits: list[dict] = []
+        for ref in model_refs:
+            t, f = pickle.loads(refs.get_bytes(ref))
+            terms += t
+            fits += f
+        frames = pd.DataFrame(terms, columns=MODEL_COLUMNS), pd.DataFrame(fits, columns=FIT_COLUMNS)
+        return store_models(*frames, cfg, processed_root)
+
+    return model_task, models_assemble_task
+
+
 models_task = _stage_task()
+model_task, models_assemble_task = _per_model_tasks()
