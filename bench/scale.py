@@ -131,10 +131,11 @@ def _child(mode: str, n: int, root: Path, env: dict[str, str]) -> dict[str, Any]
         [sys.executable, __file__, "--child", mode, "--root", str(root), str(n)],
         env=env,
         cwd=PROJECT,
-        check=True,
         capture_output=True,
         text=True,
     )
+    if out.returncode != 0:
+        raise SystemExit(f"{mode} of n={n} failed (exit {out.returncode}):\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -165,6 +166,7 @@ def main() -> None:
         warm = work / "warm"
         _child("synth", 60, warm, env)  # warm the server (and the file cache) with a small run
         _child("run", 60, warm, env)
+    sys.stdout.reconfigure(line_buffering=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"Prefect API: {'real server ' + env['PREFECT_API_URL'] if server else 'ephemeral'}")
     results = {}

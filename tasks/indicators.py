@@ -94,6 +94,16 @@ def _groups(
     return out
 
 
+def _universe_mask(frame: pd.DataFrame, year: int, expr: str, ctx: dict[str, Any]) -> pd.Series:
+    """Rows of a year's frame in a universe expression, evaluated once per year and expression
+    (`DataFrame.eval` costs more than the counting it selects for)."""
+    cache = ctx.setdefault("_masks", {})
+    key = (year, expr)
+    if key not in cache:
+        cache[key] = frame.eval(expr).astype(bool)
+    return cache[key]
+
+
 def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: dict[str, Any]) -> list[dict[str, Any]]:
     """All cells of one table spec over every year in `frames` (current year first)."""
     conf = ctx["confidence"]
@@ -106,10 +116,17 @@ def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: d
                 asked = item in frame.columns and frame[item].notna().any()
                 if spec.get("by_only"):  # a table that exists only as a breakdown needs its dimension
                     asked = asked and any(d in frame.columns and frame[d].notna().any() for d in spec["by"])
-                universe = frame
-                for expr in (ctx["universes"].get(spec.get("universe", "valid")), item_universe):
-                    if expr and asked:
-                        universe = universe[universe.eval(expr)]
+                # Only the columns this cell block reads: filtering the whole frame is the cost.
+                cols = list(dict.fromkeys([item, *[d for d in spec.get("by", []) if d in frame.columns]]))
+                universe = frame[cols] if item in frame.columns else frame
+                if asked:
+                    mask = None
+                    for expr in (ctx["universes"].get(spec.get("universe", "valid")), item_universe):
+                        if expr:
+                            m = _universe_mask(frame, year, expr, ctx)
+                            mask = m if mask is None else mask & m
+                    if mask is not None:
+                        universe = universe[mask]
                 if stat == "pct":
                     cats = category_keys(item, spec, ctx)
                 elif stat == "pct_top":

@@ -80,13 +80,20 @@ def parse_codes(text: str) -> CodeSpec:
 
 
 def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Text -> float; returns (values, unparseable mask). Accepts a decimal comma."""
-    text = raw.astype(str).str.strip()
-    text = text.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
-    lowered = text.str.lower()
-    text = lowered.where(~lowered.isin(list(TRUE_FALSE)), lowered.map(TRUE_FALSE))
-    blank = text == ""
-    values = pd.to_numeric(text.where(~blank, None), errors="coerce").astype("float64")
+    """Text -> float; returns (values, unparseable mask). Accepts a decimal comma and true/false."""
+    # Plain numbers parse in one vectorised call; only the rest (blank, decimal comma, true/false,
+    # garbage) takes the text route.
+    values = pd.to_numeric(raw, errors="coerce").astype("float64")
+    rest = values.isna().to_numpy()
+    blank = pd.Series(False, index=raw.index)
+    if rest.any():
+        text = raw[rest].astype(str).str.strip()
+        text = text.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
+        lowered = text.str.lower()
+        text = lowered.where(~lowered.isin(list(TRUE_FALSE)), lowered.map(TRUE_FALSE))
+        blank_rest = text == ""
+        values.loc[rest] = pd.to_numeric(text.where(~blank_rest, None), errors="coerce").astype("float64")
+        blank.loc[rest] = blank_rest.to_numpy()
     bad = values.isna() & ~blank
     return values, bad
 
