@@ -44,6 +44,23 @@ def sizes_for(n: int) -> dict[int, int]:
     return {y: round(n * REPORT_SIZES[y] / 423) for y in YEARS}
 
 
+def scaled_configs(n: int, folder: Path) -> Path:
+    """A copy of `configs/` whose invitation counts grow with the sample (a response rate above
+    100% is refused by the output schema, rightly)."""
+    import yaml
+
+    target = folder / "configs"
+    shutil.copytree(PROJECT / "configs", target)
+    for year, size in sizes_for(n).items():
+        path = target / f"{year}.yaml"
+        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if cfg.get("invited"):
+            text = path.read_text(encoding="utf-8")
+            scaled = round(int(cfg["invited"]) * size / REPORT_SIZES[year])
+            path.write_text(text.replace(f"invited: {cfg['invited']}", f"invited: {scaled}", 1), encoding="utf-8")
+    return target
+
+
 def synthesise(n: int, root: Path) -> None:
     """Write the three years' exports (child process entry)."""
     from innomon.synth.export import write_year
@@ -173,8 +190,9 @@ def main() -> None:
     try:
         for n in args.sizes:
             root = work / f"n{n}"
-            synth = _child("synth", n, root, env)
-            res = _child("run", n, root, env)
+            size_env = {**env, "INNOMON_CONFIG_DIR": str(scaled_configs(n, root))}
+            synth = _child("synth", n, root, size_env)
+            res = _child("run", n, root, size_env)
             results[n] = res
             stages = ", ".join(f"{k} {v:.2f}" for k, v in res["stages_s"].items())
             print(

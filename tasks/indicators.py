@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
+from innomon.errors import ConfigError
 from schemas import validate_lazy
 from schemas.outputs import TABLES_SCHEMA
 
@@ -224,6 +225,11 @@ def key_figures(spec: dict[str, Any], facts: dict[int, dict[str, Any]], ctx: dic
                 if num is None or not den:
                     rows.append(_cell(spec, year, "all", "", name, "", "pct", None, None, None, None, "x"))
                     continue
+                if num > den:  # e.g. more valid responses than firms invited: the config is wrong
+                    raise ConfigError(
+                        f"{year}: {figure['numerator']} ({num}) exceeds {figure['denominator']} ({den}); "
+                        f"check `{figure['denominator']}` in configs/{year}.yaml."
+                    )
                 lo, hi = wilson(int(num), int(den), conf)
                 rows.append(_cell(spec, year, "all", "", name, "", "pct", 100.0 * num / den, int(den), lo, hi, ""))
     return rows

@@ -98,3 +98,19 @@ def test_significance_only_with_reliable_bases() -> None:
     assert out.loc[0, "sig"] == "s"  # p = 0.0047
     assert out.loc[2, "sig"] == ""  # bases of 40 are below the reliability threshold
     assert round(two_proportion_p(60, 100, 40, 100), 4) == 0.0047
+
+
+def test_response_rate_above_100_percent_is_a_config_error() -> None:
+    import pytest
+
+    from innomon.errors import ConfigError
+    from tasks.indicators import key_figures
+
+    spec = {
+        "id": "K01",
+        "figures": [{"item": "response_rate", "stat": "pct", "numerator": "valid", "denominator": "invited"}],
+    }
+    ok = key_figures(spec, {2023: {"valid": 400, "invited": 500}}, {"confidence": 0.95})
+    assert ok[0]["value"] == 80.0
+    with pytest.raises(ConfigError, match=r"2023: valid \(500\) exceeds invited \(400\)"):
+        key_figures(spec, {2023: {"valid": 500, "invited": 400}}, {"confidence": 0.95})
