@@ -175,13 +175,22 @@ def _to_text_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def read_xlsx_export(data: bytes, name: str) -> Export:
     """Excel workbook, first sheet, one header row of column ids."""
+    import fastexcel
+    import pyarrow.compute as pc
+
     try:
-        # calamine (Rust) reads a 100,000-row export in seconds where openpyxl takes minutes.
-        df = pd.read_excel(io.BytesIO(data), sheet_name=0, header=0, engine="calamine")
+        # fastexcel (calamine in Rust, straight to Arrow) reads a 100,000-row export in seconds;
+        # every cell is read as text, the form all readers hand to the datamap mapping.
+        sheet = fastexcel.read_excel(data).load_sheet(0, header_row=0, dtypes="string")
+        table = sheet.to_arrow()
     except Exception as exc:  # the reader raises many kinds; one sentence for the operator
         raise InputError(f"The Excel export cannot be read: {exc}", file=name, rule="unreadable_file") from exc
-    df.columns = [str(c).strip() for c in df.columns]
-    return Export(frame=_to_text_frame(df), format="xlsx", details={"sheet": 0, "header_rows": 1})
+    columns = {}
+    for col_name, column in zip(table.column_names, table.columns, strict=True):
+        text = pc.fill_null(pc.utf8_trim_whitespace(column.cast("string")), "")
+        columns[str(col_name).strip()] = text.to_numpy(zero_copy_only=False).astype(object)
+    frame = pd.DataFrame(columns, dtype=object)
+    return Export(frame=frame, format="xlsx", details={"sheet": 0, "header_rows": 1})
 
 
 def read_sav_export(data: bytes, name: str) -> Export:

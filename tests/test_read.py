@@ -71,3 +71,26 @@ def test_zip_that_is_not_a_workbook_is_refused() -> None:
     with pytest.raises(InputError) as err:
         detect_format(buf.getvalue(), "export.zip")
     assert err.value.rule == "not_an_export"
+
+
+def test_xlsx_text_cells_keep_leading_zeros_and_numbers_lose_their_point() -> None:
+    """An SBI code typed as text ("01242", agriculture) must not become the number 1242."""
+    import io
+
+    import xlsxwriter
+
+    from tasks.read import read_xlsx_export
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, ["Q24", "Q1", "Q2"])
+    ws.write_string(1, 0, "01242")
+    ws.write_number(1, 1, 3.0)
+    ws.write_number(1, 2, 12.5)
+    ws.write_string(2, 0, " 4711 ")
+    wb.close()
+    frame = read_xlsx_export(buf.getvalue(), "x.xlsx").frame
+    assert frame["Q24"].tolist() == ["01242", "4711"]
+    assert frame["Q1"].tolist() == ["3", ""]
+    assert frame["Q2"].tolist() == ["12.5", ""]
