@@ -7,6 +7,7 @@ allowed range) are cleared and counted by rule; "weet ik niet" codes become miss
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -79,22 +80,41 @@ def parse_codes(text: str) -> CodeSpec:
     return CodeSpec(frozenset(codes), low, high, frozenset(missing), labels)
 
 
+_DECIMAL_COMMA = re.compile(r"(-?\d+),(\d+)")
+
+
+def _parse_text(v: Any) -> tuple[float, bool]:
+    """(number, blank) of one distinct text cell: decimal comma, true/false; NaN if not a number."""
+    t = str(v).strip()
+    if t == "":
+        return math.nan, True
+    m = _DECIMAL_COMMA.fullmatch(t)
+    if m:
+        t = f"{m.group(1)}.{m.group(2)}"
+    t = TRUE_FALSE.get(t.lower(), t)
+    if "_" in t:  # float() would accept 1_000; an export never means that
+        return math.nan, False
+    try:
+        return float(t), False
+    except ValueError:
+        return math.nan, False
+
+
 def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Text -> float; returns (values, unparseable mask). Accepts a decimal comma and true/false."""
-    # Plain numbers parse in one vectorised call; only the rest (blank, decimal comma, true/false,
-    # garbage) takes the text route.
+    # Plain numbers parse in one vectorised call; the rest (blank, decimal comma, true/false,
+    # garbage) is parsed once per distinct text, which is few texts however many rows.
     values = pd.to_numeric(raw, errors="coerce").astype("float64")
     rest = values.isna().to_numpy()
-    blank = pd.Series(False, index=raw.index)
+    blank = np.zeros(len(raw), dtype=bool)
     if rest.any():
-        text = raw[rest].astype(str).str.strip()
-        text = text.str.replace(r"^(-?\d+),(\d+)$", r"\1.\2", regex=True)
-        lowered = text.str.lower()
-        text = lowered.where(~lowered.isin(list(TRUE_FALSE)), lowered.map(TRUE_FALSE))
-        blank_rest = text == ""
-        values.loc[rest] = pd.to_numeric(text.where(~blank_rest, None), errors="coerce").astype("float64")
-        blank.loc[rest] = blank_rest.to_numpy()
-    bad = values.isna() & ~blank
+        codes, distinct = pd.factorize(raw.to_numpy(dtype=object)[rest], use_na_sentinel=False)
+        parsed = [_parse_text(v) for v in distinct]
+        numbers = np.array([p[0] for p in parsed], dtype="float64")
+        blanks = np.array([p[1] for p in parsed], dtype=bool)
+        values.iloc[np.flatnonzero(rest)] = numbers[codes]
+        blank[rest] = blanks[codes]
+    bad = values.isna() & ~pd.Series(blank, index=raw.index)
     return values, bad
 
 

@@ -36,9 +36,10 @@ def bundle_files(
     cells = read_csv_bytes(tables_csv)
     models = pd.read_csv(io.BytesIO(models_csv))
     fits = pd.read_csv(io.BytesIO(fit_csv), dtype={"value": str}, keep_default_na=False)
+    charts = start_chart_assets(cells, cfg)  # drawn in worker processes while the workbook is built
     workbook = build_workbook(cells, cfg, meta, models, fits)
     validation = {"year": cfg["year"], "years": sorted(reports, key=lambda r: -int(r["year"]))}
-    chart_files, meta["charts"] = chart_assets(cells, cfg)
+    chart_files, meta["charts"] = charts()
     return {
         **chart_files,
         cfg["publish"]["workbook_name"].format(year=cfg["year"]): workbook,
@@ -49,33 +50,45 @@ def bundle_files(
     }
 
 
-def chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, bytes], list[dict[str, str]]]:
-    """`charts/ID.png` and `charts/ID.svg` per chart spec, and their manifest entries with alt text."""
-    from tasks.charts import chart_frame, render
+def start_chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> Any:
+    """Start drawing `charts/ID.png` and `charts/ID.svg` per chart spec; the returned callable gives
+    the files and their manifest entries with alt text."""
+    from tasks.charts import Rendering, chart_frame
     from tasks.workbook import item_labels
 
     labels, cats = item_labels(cfg)
-    files: dict[str, bytes] = {}
-    entries: list[dict[str, str]] = []
+    year = int(cfg["year"])
+    specs = []
     for spec in cfg["tables"]["tables"]:
-        if not spec.get("chart"):
-            continue
-        frame = chart_frame(cells, spec, int(cfg["year"]))
-        if frame.empty:
-            continue
-        png, svg, alt = render(frame, spec, labels, cats, int(cfg["year"]))
-        files[f"charts/{spec['id']}.png"] = png
-        files[f"charts/{spec['id']}.svg"] = svg
-        entries.append(
-            {
-                "id": spec["id"],
-                "png": f"charts/{spec['id']}.png",
-                "svg": f"charts/{spec['id']}.svg",
-                "alt_text": alt,
-                "table": spec["id"],
-            }
-        )
-    return files, entries
+        if spec.get("chart"):
+            frame = chart_frame(cells, spec, year)
+            if not frame.empty:
+                specs.append((spec, frame))
+    rendering = Rendering([(frame, spec, labels, cats, year) for spec, frame in specs])
+
+    def collect() -> tuple[dict[str, bytes], list[dict[str, str]]]:
+        files: dict[str, bytes] = {}
+        entries: list[dict[str, str]] = []
+        for (spec, _), (png, svg, alt) in zip(specs, rendering.result(), strict=True):
+            files[f"charts/{spec['id']}.png"] = png
+            files[f"charts/{spec['id']}.svg"] = svg
+            entries.append(
+                {
+                    "id": spec["id"],
+                    "png": f"charts/{spec['id']}.png",
+                    "svg": f"charts/{spec['id']}.svg",
+                    "alt_text": alt,
+                    "table": spec["id"],
+                }
+            )
+        return files, entries
+
+    return collect
+
+
+def chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, bytes], list[dict[str, str]]]:
+    """`charts/ID.png` and `charts/ID.svg` per chart spec, and their manifest entries with alt text."""
+    return start_chart_assets(cells, cfg)()
 
 
 def promote(published_root: str, year: int, rid: str, manifest_bytes: bytes, title: str) -> str:

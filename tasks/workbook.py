@@ -232,7 +232,7 @@ def _table_sheet(
     ws.write_row(1, 0, headers)
     r = 1
     rows: dict[tuple, int] = {}
-    for _, c in block.iterrows():
+    for c in block.to_dict("records"):  # plain dicts: iterrows builds a Series per row
         r += 1
         rows[(int(c["year"]), c["group"], c["stat"], str(c["category"]), c["item"])] = r
         stat = c["stat"]
