@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    if args.region:  # one region for everything this process does (synth, run, rollback)
+    before = os.environ.get("INNOMON_REGION")
+    if args.region:  # one region for everything this command does (synth, run, rollback)
         os.environ["INNOMON_REGION"] = args.region
     try:
         if args.command == "synth":
@@ -172,6 +173,12 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("INNOMON_DEBUG"):
             raise
         return 1
+    finally:  # an in-process caller (a test, a notebook) keeps its own region setting
+        if args.region:
+            if before is None:
+                os.environ.pop("INNOMON_REGION", None)
+            else:
+                os.environ["INNOMON_REGION"] = before
 
 
 if __name__ == "__main__":

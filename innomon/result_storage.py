@@ -34,14 +34,19 @@ def s3_bucket_block(uri: str, endpoint: str | None = None):  # -> prefect_aws.S3
     return S3Bucket(bucket_name=parts.netloc, bucket_folder=parts.path.strip("/"), credentials=credentials)
 
 
-def configure(uri: str, endpoint: str | None = None, name: str = BLOCK_NAME, server_default: bool = True) -> str:
-    """Save the S3 result-storage block (overwriting) and, by default, make it the server's default.
+def configure(uri: str, endpoint: str | None = None, name: str | None = None, server_default: bool = True) -> str:
+    """Save the S3 result-storage block and, by default, make it the server's default.
 
+    The block is named after the location (`innomon-results-<hash>`): Prefect caches a resolved
+    default storage per block id, so a new location must be a new block, not an overwritten one.
     Returns the block slug (`s3-bucket/NAME`), which `PREFECT_RESULTS_DEFAULT_STORAGE_BLOCK` also
     accepts for a single process.
     """
     from prefect.client.orchestration import get_client
 
+    from innomon.hashing import sha256_json
+
+    name = name or f"{BLOCK_NAME}-{sha256_json([uri, endpoint or os.environ.get('AWS_ENDPOINT_URL')])[:10]}"
     block = s3_bucket_block(uri, endpoint)
     block_id = block.save(name, overwrite=True)
     if server_default:
