@@ -14,6 +14,7 @@ from innomon import config as config_mod
 from innomon import refs, result_storage, storage
 from innomon.codeversion import code_version
 from innomon.errors import ConfigError
+from tasks import chart_workers
 
 
 def resolve(year: int, region: str | None = None) -> dict[int, dict[str, Any]]:
@@ -49,6 +50,7 @@ def execution_settings(execution: dict[str, Any]) -> dict[str, Any]:
 def configure_task(year: int, processed_root: str, region: str | None = None) -> dict[str, Any]:
     """Prefect wrapper: never cached; logs the resolved config hashes at the start of the run."""
     cfgs = resolve(year, region)
+    chart_workers.prestart()  # the chart workers import matplotlib on another core meanwhile
     execution = execution_settings(cfgs[year].get("execution") or {})
     for c in cfgs.values():  # where the work runs is not an input of any figure (nor of a cache key)
         c.pop("execution", None)

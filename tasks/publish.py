@@ -53,7 +53,8 @@ def bundle_files(
 def start_chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> Any:
     """Start drawing `charts/ID.png` and `charts/ID.svg` per chart spec; the returned callable gives
     the files and their manifest entries with alt text."""
-    from tasks.charts import Rendering, chart_frame
+    from tasks.chart_workers import Rendering
+    from tasks.charts import chart_frame
     from tasks.workbook import item_labels
 
     labels, cats = item_labels(cfg)
