@@ -16,6 +16,7 @@ from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
 from innomon.errors import ConfigError
+from innomon.numtext import number_text
 from schemas import validate_lazy
 from schemas.outputs import TABLES_SCHEMA
 
@@ -77,14 +78,7 @@ def _conv_key(v: Any) -> Any:
 def _as_key(series: pd.Series) -> pd.Series:
     """Values as category keys: codes `1.0` -> `1`, text unchanged (numeric columns in bulk)."""
     if pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
-        a = series.to_numpy(dtype=float, na_value=np.nan)
-        out = np.full(len(a), None, dtype=object)
-        finite = np.isfinite(a)
-        whole = finite & (a == np.floor(a)) & (np.abs(a) < 2**53)
-        out[whole] = a[whole].astype(np.int64).astype(str).astype(object)
-        rest = finite & ~whole
-        out[rest] = [_conv_key(float(v)) for v in a[rest]]
-        return pd.Series(out, index=series.index, dtype=object)
+        return pd.Series(number_text(series, None), index=series.index, dtype=object)
     return series.map(_conv_key)
 
 

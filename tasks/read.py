@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from innomon.errors import InputError
+from innomon.numtext import number_text
 
 FORMATS = ("qualtrics_csv", "sav", "xlsx")
 
@@ -157,14 +158,7 @@ def _cell_text(value: Any) -> str:
 def _column_text(col: pd.Series) -> np.ndarray:
     """One column as text cells, like `_cell_text`; numeric columns are converted in bulk."""
     if pd.api.types.is_float_dtype(col) or pd.api.types.is_integer_dtype(col):
-        a = col.to_numpy(dtype=float, na_value=np.nan)
-        out = np.full(len(a), "", dtype=object)
-        finite = np.isfinite(a)
-        whole = finite & (a == np.floor(a)) & (np.abs(a) < 2**53)
-        out[whole] = a[whole].astype(np.int64).astype(str).astype(object)
-        rest = finite & ~whole
-        out[rest] = [_cell_text(float(v)) for v in a[rest]]
-        return out
+        return number_text(col, "")
     return np.array([_cell_text(v) for v in col.tolist()], dtype=object)
 
 
