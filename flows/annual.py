@@ -86,7 +86,7 @@ def annual_flow(
             validated[y], linked_by_year.get(y - 1), run["configs"][str(y)], processed, decisions
         )
     linked = [linked_by_year[y] for y in run["years"]]  # current year first
-    cfg_ref = run["configs"][str(year)]
+    cfg_ref = run["current"]  # the current year's config with its comparison years' datamaps
     previous = previous_publications_task(published, [y for y in run["years"] if y != year])
     if run["execution"]["task_runner"] == "dask":  # one task per table and per model, on Dask
         runner = dask_runner(run["execution"])

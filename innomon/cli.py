@@ -29,6 +29,9 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="innomon", description="Noord-Nederlandse Innovatiemonitor pipeline")
     p.add_argument(
+        "-v", "--verbose", action="store_true", help="also show Prefect's own log lines (task and flow run chatter)"
+    )
+    p.add_argument(
         "--region",
         default=None,
         help="region profile in configs/regions/ (e.g. national); default INNOMON_REGION or the base region",
@@ -49,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         help="root of the published zone if not STORE/published (e.g. a public bucket)",
     )
     r.add_argument("--steps", default="", help=f"stages to re-run even if cached, comma-separated: {','.join(STAGES)}")
+    r.add_argument("--json", action="store_true", help="print the run's result as JSON (for scripts)")
     b = sub.add_parser("rollback", help="point a year's latest release back at an earlier release")
     b.add_argument("--year", type=int, required=True)
     b.add_argument("--to", required=True, dest="run_id", help="RUN_ID of the earlier release")
@@ -92,18 +96,59 @@ def _quiet_known_errors() -> None:
                 handler.addFilter(_KnownErrorFilter())
 
 
+def _console(verbose: bool) -> None:
+    """What a person sees: one line per stage (`innomon.stages`); Prefect's INFO lines only with -v.
+
+    Prefect's console handler is raised to WARNING through its own environment setting (read when
+    Prefect configures logging), so the runs' logs still reach the API at INFO for the UI."""
+    from innomon import stage_report
+
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    if not any(getattr(h, "_innomon_console", False) for h in stage_report.LOGGER.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._innomon_console = True  # type: ignore[attr-defined]
+        stage_report.LOGGER.addHandler(handler)
+    stage_report.LOGGER.setLevel(logging.INFO)
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 def run_year(
-    year: int, raw_root: str, store: str, refresh: list[str] | None = None, published: str | None = None
+    year: int,
+    raw_root: str,
+    store: str,
+    refresh: list[str] | None = None,
+    published: str | None = None,
+    api: Any = None,
 ) -> dict[str, Any]:
-    """Run the annual flow with results persisted next to a local store (so cache and data agree)."""
+    """Run the annual flow with results persisted next to a local store (so cache and data agree).
+
+    `api` is an entered `innomon.api.PrefectApi`; without one, the configured API is used or a
+    local one is started for this call."""
+    from innomon import config as config_mod
+
+    config_mod.load(year, region=config_mod.current_region())  # configuration errors surface before Prefect
+    if api is None:
+        from innomon.api import PrefectApi
+
+        with PrefectApi(notify=_say):
+            return _run_flow(year, raw_root, store, refresh, published)
+    return _run_flow(year, raw_root, store, refresh, published)
+
+
+def _run_flow(
+    year: int, raw_root: str, store: str, refresh: list[str] | None, published: str | None
+) -> dict[str, Any]:
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_RESULTS_PERSIST_BY_DEFAULT, temporary_settings
 
     from flows.annual import annual_flow
     from innomon import config as config_mod
     from innomon import storage
 
-    region = config_mod.current_region()
-    config_mod.load(year, region=region)  # configuration errors surface before Prefect starts
     _quiet_known_errors()
     store_uri = storage.as_uri(store)
     updates: dict[Any, Any] = {PREFECT_RESULTS_PERSIST_BY_DEFAULT: True}
@@ -118,14 +163,26 @@ def run_year(
             store=store_uri,
             refresh=refresh or [],
             published_root=storage.as_uri(published) if published else None,
-            region=region,
+            region=config_mod.current_region(),
         )
+
+
+def _preload() -> None:
+    """Import the flow and its libraries (while the local API starts on the other core)."""
+    import flows.annual  # noqa: F401
+
+
+def _print_links(result: dict[str, Any]) -> None:
+    print(f"Workbook: {result['links']['workbook']}")
+    print(f"Index:    {result['links']['index']}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    if args.command in ("run", "demo"):
+        _console(args.verbose)
     before = os.environ.get("INNOMON_REGION")
     if args.region:  # one region for everything this command does (synth, run, rollback)
         os.environ["INNOMON_REGION"] = args.region
@@ -136,8 +193,20 @@ def main(argv: list[str] | None = None) -> int:
             summary = write_year(args.year, Path(args.out), args.n, args.seed)
             print(json.dumps(summary, indent=2, sort_keys=True))
         elif args.command == "run":
-            result = run_year(args.year, args.raw_root, args.store, _steps(args.steps), args.published)
-            print(json.dumps(result, indent=2, sort_keys=True))
+            from innomon import config as config_mod
+            from innomon.api import PrefectApi
+
+            steps = _steps(args.steps)
+            config_mod.load(args.year, region=config_mod.current_region())  # config errors before anything starts
+            api = PrefectApi(notify=_say)  # a local API boots on the other core meanwhile
+            _preload()
+            with api:
+                _say(f"innomon run {args.year}: Prefect {api.description}")
+                result = run_year(args.year, args.raw_root, args.store, steps, args.published, api=api)
+            if args.json:
+                print(json.dumps(result, indent=2, sort_keys=True))
+            else:
+                _print_links(result)
         elif args.command == "rollback":
             from innomon import storage
             from tasks.publish import rollback
@@ -146,24 +215,31 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(rollback(root, args.year, args.run_id), indent=2, sort_keys=True))
         elif args.command == "result-storage":
             from innomon import result_storage
+            from innomon.api import PrefectApi
 
-            if args.clear:
-                result_storage.clear_server_default()
-            elif args.uri:
-                print(f"saved {result_storage.configure(args.uri, args.endpoint)} as the server's result storage")
-            print(f"results of new runs go to {result_storage.describe()}")
+            with PrefectApi(notify=_say):
+                if args.clear:
+                    result_storage.clear_server_default()
+                elif args.uri:
+                    print(f"saved {result_storage.configure(args.uri, args.endpoint)} as the server's result storage")
+                print(f"results of new runs go to {result_storage.describe()}")
         elif args.command == "demo":
+            from innomon.api import PrefectApi
             from innomon.synth.export import write_year
 
             out = Path(args.out)
+            api = PrefectApi(notify=_say)  # boots while the exports are synthesised
             for year in (2021, 2022, 2023):
                 write_year(year, out / "exports")
-            for year in (2021, 2022, 2023):
-                result = run_year(year, str(out / "exports"), str(out / "store"))
-            print(f"Workbook: {result['links']['workbook']}")
+            _say(f"innomon demo: synthetic exports of 2021-2023 in {out / 'exports'}")
+            _preload()
+            with api:
+                _say(f"innomon demo: Prefect {api.description}")
+                for year in (2021, 2022, 2023):
+                    result = run_year(year, str(out / "exports"), str(out / "store"), api=api)
+            _print_links(result)
             print(f"Bundle:   {result['release']}")
             print(f"Manifest: {result['manifest']}")
-            print(f"Index:    {result['links']['index']}")
         return 0
     except InnomonError as exc:
         print(f"innomon: {exc}", file=sys.stderr)

@@ -7,6 +7,7 @@ import matplotlib into the flow's process.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -16,6 +17,7 @@ from typing import Any
 # flow's process with its threads). Same code, same rcParams: the same bytes. Any failure of the
 # pool falls back to drawing in this process.
 _POOL: ProcessPoolExecutor | None = None
+_LOCK = threading.Lock()  # the prestart thread and a publish may ask for the pool at once
 
 
 def _pool() -> ProcessPoolExecutor | None:
@@ -23,16 +25,17 @@ def _pool() -> ProcessPoolExecutor | None:
     workers = min(4, os.cpu_count() or 1)
     if workers < 2 or os.environ.get("INNOMON_CHART_PROCESSES") == "0":
         return None
-    if _POOL is None:
-        import multiprocessing
+    with _LOCK:
+        if _POOL is None:
+            import multiprocessing
 
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["tasks.charts"])
-        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-        import atexit
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["tasks.charts"])
+            _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+            import atexit
 
-        atexit.register(_POOL.shutdown, wait=True, cancel_futures=True)
-    return _POOL
+            atexit.register(_POOL.shutdown, wait=True, cancel_futures=True)
+        return _POOL
 
 
 def _ready() -> bool:
@@ -40,14 +43,17 @@ def _ready() -> bool:
 
 
 def prestart() -> None:
-    """Start the worker processes now (in the background, on another core), so they have imported
-    matplotlib by the time a run publishes."""
-    pool = _pool()
-    if pool is not None:
-        try:
-            pool.submit(_ready)
-        except Exception:  # no pool: charts are drawn in-process later
-            pass
+    """Start the worker processes now, from a background thread (starting the forkserver takes a
+    second or two), so they have imported matplotlib by the time a run publishes."""
+    def start() -> None:
+        pool = _pool()
+        if pool is not None:
+            try:
+                pool.submit(_ready)
+            except Exception:  # no pool: charts are drawn in-process later
+                pass
+
+    threading.Thread(target=start, name="chart-workers-prestart", daemon=True).start()
 
 
 class Rendering:

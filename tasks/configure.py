@@ -14,7 +14,6 @@ from innomon import config as config_mod
 from innomon import refs, result_storage, storage
 from innomon.codeversion import code_version
 from innomon.errors import ConfigError
-from tasks import chart_workers
 
 
 def resolve(year: int, region: str | None = None) -> dict[int, dict[str, Any]]:
@@ -26,10 +25,20 @@ def resolve(year: int, region: str | None = None) -> dict[int, dict[str, Any]]:
         if y not in config_mod.available_years():
             raise ConfigError(f"Comparison year {y} of {year} has no configuration.")
         out[y] = config_mod.load(y, region=region)
-    # Items asked only in a comparison year (e.g. the 2021-2022 subsidy schemes) take their codes and
-    # labels from that year's datamap; the current year's instrument wins where both have an item.
-    cfg["comparison_datamap_rows"] = {str(y): out[y]["datamap_rows"] for y in years[1:]}
     return out
+
+
+def with_comparison_datamaps(cfgs: dict[int, dict[str, Any]], year: int) -> dict[str, Any]:
+    """The current year's config for the stages that combine years (indicators, models, publish).
+
+    Items asked only in a comparison year (e.g. the 2021-2022 subsidy schemes) take their codes and
+    labels from that year's datamap; the current year's instrument wins where both have an item.
+    The per-year stages get each year's own config instead, the same whether that year is the
+    current or a comparison year, so one year's cached work serves every later year's run."""
+    return {
+        **cfgs[year],
+        "comparison_datamap_rows": {str(y): c["datamap_rows"] for y, c in cfgs.items() if y != year},
+    }
 
 
 def execution_settings(execution: dict[str, Any]) -> dict[str, Any]:
@@ -50,11 +59,12 @@ def execution_settings(execution: dict[str, Any]) -> dict[str, Any]:
 def configure_task(year: int, processed_root: str, region: str | None = None) -> dict[str, Any]:
     """Prefect wrapper: never cached; logs the resolved config hashes at the start of the run."""
     cfgs = resolve(year, region)
-    chart_workers.prestart()  # the chart workers import matplotlib on another core meanwhile
     execution = execution_settings(cfgs[year].get("execution") or {})
     for c in cfgs.values():  # where the work runs is not an input of any figure (nor of a cache key)
         c.pop("execution", None)
-    stored = {str(y): refs.put_json(storage.join(processed_root, "config"), f"config-{y}", c) for y, c in cfgs.items()}
+    config_root = storage.join(processed_root, "config")
+    stored = {str(y): refs.put_json(config_root, f"config-{y}", c) for y, c in cfgs.items()}
+    current = refs.put_json(config_root, f"config-{year}-with-comparisons", with_comparison_datamaps(cfgs, year))
     pins = {str(y): c["source"].get("sha256") for y, c in cfgs.items()}
     get_run_logger().info(
         "Run of %s with code %s; config hashes %s; task results in %s",
@@ -66,6 +76,7 @@ def configure_task(year: int, processed_root: str, region: str | None = None) ->
     return {
         "years": [int(y) for y in cfgs],
         "configs": stored,
+        "current": current,
         "pins": pins,
         "code_version": code_version(),
         "sources": {str(y): c["source"] for y, c in cfgs.items()},

@@ -10,7 +10,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
-from innomon import storage
+from innomon import stage_report, storage
 from innomon.errors import InputError
 from innomon.hashing import sha256_bytes
 
@@ -57,7 +57,7 @@ def fetch(
     archive = storage.join(raw_zone, str(year), f"{digest}.{ext}")
     if not storage.exists(archive):
         storage.write_bytes(archive, data)
-    return {"uri": archive, "sha256": digest, "size": len(data), "name": name, "source": uri}
+    return {"uri": archive, "sha256": digest, "size": len(data), "name": name, "source": uri, "year": year}
 
 
 def _retry_unless_input_error(task: Any, task_run: Any, state: Any) -> bool:
@@ -71,7 +71,13 @@ def _retry_unless_input_error(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-@task(name="fetch", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_unless_input_error)
+@task(
+    name="fetch",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=_retry_unless_input_error,
+    on_completion=[stage_report.hook],
+)
 def fetch_task(
     uri: str, year: int, raw_zone: str, pinned_sha256: str | None = None, source: dict[str, Any] | None = None
 ) -> dict[str, Any]:

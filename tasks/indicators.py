@@ -12,13 +12,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
-from statsmodels.stats.proportion import proportion_confint
 
 from innomon.errors import ConfigError
 from innomon.numtext import number_text
-from schemas import validate_lazy
-from schemas.outputs import TABLES_SCHEMA
 
 COLUMNS = ["table_id", "year", "group", "item", "category", "stat", "value", "n", "ci_low", "ci_high", "flag", "sig"]
 SHARE_STATS = {"pct", "pct_top"}
@@ -26,6 +22,8 @@ SHARE_STATS = {"pct", "pct_top"}
 
 def wilson(count: int, n: int, confidence: float) -> tuple[float, float]:
     """Wilson interval of a share, in percent."""
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(count, n, alpha=1 - confidence, method="wilson")
     return 100 * float(low), 100 * float(high)
 
@@ -44,6 +42,8 @@ def t_interval(values: np.ndarray, confidence: float) -> tuple[float, float]:
 @lru_cache(maxsize=4096)
 def _t_quantile(q: float, df: int) -> float:
     """Student t quantile; cached, as the same few bases recur in every table."""
+    from scipy import stats as sps  # imported where used: a cached run of the CLI never needs scipy
+
     return float(sps.t.ppf(q, df))
 
 
@@ -54,6 +54,8 @@ def two_proportion_p(c1: int, n1: int, c2: int, n2: int) -> float:
     if se == 0:
         return 1.0
     z = (c1 / n1 - c2 / n2) / se
+    from scipy import stats as sps
+
     return float(2 * sps.norm.sf(abs(z)))
 
 
@@ -183,6 +185,8 @@ def _fill_wilson(rows: list[dict[str, Any]], confidence: float) -> None:
         return
     counts = np.array([rows[i]["count"] for i in idx], dtype=np.int64)
     bases = np.array([rows[i]["n"] for i in idx], dtype=np.int64)
+    from statsmodels.stats.proportion import proportion_confint
+
     low, high = proportion_confint(counts, bases, alpha=1 - confidence, method="wilson")
     for i, lo, hi in zip(idx, np.asarray(low), np.asarray(high), strict=True):
         rows[i]["ci_low"], rows[i]["ci_high"] = 100 * float(lo), 100 * float(hi)
@@ -431,6 +435,9 @@ def finish_tables(rows: list[dict[str, Any]], frames_years: list[int], cfg: dict
     check = cells.copy()
     check["value"] = check["value"].astype(float)
     check["n"] = check["n"].astype(float)
+    from schemas import validate_lazy
+    from schemas.outputs import TABLES_SCHEMA
+
     validate_lazy(TABLES_SCHEMA, check, "data/tables.csv", "tables")
     return cells[COLUMNS].reset_index(drop=True)
 
@@ -475,16 +482,27 @@ def store_tables(
     panel_tables = {t["id"] for t in cfg["tables"]["tables"] if str(t.get("kind", "")).startswith("panel")}
     cells = mark_revisions(cells, published, panel_tables)
     root = storage.join(processed_root, str(cfg["year"]))
-    return {"tables_csv": refs.put_bytes(root, "tables", to_csv_bytes(cells), "csv")}
+    return {
+        "year": int(cfg["year"]),
+        "tables": int(cells["table_id"].nunique()),
+        "cells": len(cells),
+        "tables_csv": refs.put_bytes(root, "tables", to_csv_bytes(cells), "csv"),
+    }
 
 
 def _stage_task():
     from prefect import task
 
-    from innomon import refs
+    from innomon import refs, stage_report
     from innomon.prefect_support import cache_key
 
-    @task(name="indicators", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+    @task(
+        name="indicators",
+        cache_key_fn=cache_key,
+        persist_result=True,
+        result_serializer="json",
+        on_completion=[stage_report.hook],
+    )
     def indicators_task(
         linked: list[dict[str, Any]],
         cfg_ref: dict[str, Any],
@@ -493,6 +511,9 @@ def _stage_task():
     ) -> dict[str, Any]:
         """Prefect wrapper: respondent tables of the year and its comparison years -> tables.csv.
         `previous` references each comparison year's last published tables.csv (for the `r` flag)."""
+        from tasks import chart_workers
+
+        chart_workers.prestart()  # new tables: a new release to draw; workers import matplotlib meanwhile
         cfg = refs.get_json(cfg_ref)
         frames, facts = load_linked(linked)
         cells = compute_tables(frames, facts, cfg, cfg["tables"])
@@ -508,7 +529,7 @@ def _per_table_tasks():
 
     from prefect import task
 
-    from innomon import refs, storage
+    from innomon import refs, stage_report, storage
     from innomon.prefect_support import cache_key
 
     @task(name="table", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
@@ -523,7 +544,13 @@ def _per_table_tasks():
         root = storage.join(processed_root, str(cfg["year"]), "table-cells")
         return refs.put_bytes(root, table_id, pickle.dumps(rows, protocol=5), "pkl")
 
-    @task(name="tables-assemble", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+    @task(
+        name="tables-assemble",
+        cache_key_fn=cache_key,
+        persist_result=True,
+        result_serializer="json",
+        on_completion=[stage_report.hook],
+    )
     def tables_assemble_task(
         table_refs: list[dict[str, Any]],
         linked: list[dict[str, Any]],

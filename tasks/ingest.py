@@ -15,10 +15,8 @@ import pandas as pd
 from prefect import get_run_logger, task
 
 from innomon import config as config_mod
-from innomon import reference, refs, storage
+from innomon import reference, refs, stage_report, storage
 from innomon.prefect_support import cache_key, panel_key
-from schemas import validate_lazy
-from schemas.export import export_schema
 from tasks.corrections import apply_corrections, read_corrections
 from tasks.derive import IDENTIFYING, normalise_kvk, normalise_name, normalise_postcode
 from tasks.mapping import map_export
@@ -72,6 +70,9 @@ def ingest(data: bytes, name: str, cfg: dict[str, Any], key: bytes, corrections:
     if corrections is not None:
         fixes = read_corrections(corrections, "corrections")
         mapped, applied = apply_corrections(mapped, fixes, cfg, f"corrections for {name}")
+    from schemas import validate_lazy  # pandera: loaded only when an export is read
+    from schemas.export import export_schema
+
     validate_lazy(export_schema(cfg), mapped, name, "export")
     answers, ident = split_identities(mapped, str(config_mod.reference_path(cfg, "pc4")), key)
     return {
@@ -84,7 +85,13 @@ def ingest(data: bytes, name: str, cfg: dict[str, Any], key: bytes, corrections:
     }
 
 
-@task(name="ingest", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+@task(
+        name="ingest",
+        cache_key_fn=cache_key,
+        persist_result=True,
+        result_serializer="json",
+        on_completion=[stage_report.hook],
+    )
 def ingest_task(
     raw: refs.Ref, cfg_ref: refs.Ref, processed_root: str, corrections: refs.Ref | None = None
 ) -> dict[str, Any]:

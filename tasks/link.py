@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from prefect import task
 
-from innomon import refs, storage
+from innomon import refs, stage_report, storage
 from innomon.prefect_support import cache_key, panel_key
 from tasks.ingest import keyed_hash
 
@@ -107,6 +107,7 @@ def probabilistic_links(
     linker = Linker([db.register(left), db.register(right)], settings, log_level=logging.WARNING)
     # One chunk: all sampled pairs in one pass (the chunked early stop costs more than it saves here).
     linker.training.estimate_u_using_random_sampling(max_pairs=2e5, seed=seed, num_chunks=1)
+    set_unobserved_u(linker)
     if em_min_records is not None and min(len(left), len(right)) >= em_min_records:
         for rule in (block_on("pc4"), block_on("founding_year", "sbi4")):
             try:
@@ -127,6 +128,27 @@ def probabilistic_links(
         }
     )
     return out.sort_values(["match_probability", "response_id"], ascending=[False, True], kind="mergesort")
+
+
+UNOBSERVED_U = 1e-6
+
+
+def set_unobserved_u(linker: Any) -> None:
+    """Give the u probability of each level that random pairs never reached its value on purpose.
+
+    After exact KvK matching, the firms left have no KvK number in common: two different firms
+    never share one, and random pairs of 8-digit numbers one edit apart are about 72 in 10^8. So
+    the random sample never observes the `kvk_norm` agreement levels, and Splink warned at every
+    run that it falls back to u = 1e-6 for them. That value is the right order for a unique
+    identifier, so it is set here as a prior (the same links as before, and no warning that
+    means no problem). Splink has no public setter for one level's u after training: this uses
+    the linker's settings object."""
+    from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
+
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison._comparison_levels_excluding_null:
+            if level._u_probability in (None, LEVEL_NOT_OBSERVED_TEXT):
+                level.u_probability = UNOBSERVED_U
 
 
 def one_to_one(pairs: pd.DataFrame, threshold: float) -> pd.DataFrame:
@@ -216,7 +238,13 @@ def assign_panel(
     return out
 
 
-@task(name="link", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+@task(
+        name="link",
+        cache_key_fn=cache_key,
+        persist_result=True,
+        result_serializer="json",
+        on_completion=[stage_report.hook],
+    )
 def link_task(
     validated: dict[str, Any],
     previous: dict[str, Any] | None,

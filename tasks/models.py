@@ -13,9 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
-from patsy import PatsyError
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 MODEL_COLUMNS = ["model_id", "year", "term", "estimate", "std_error", "p_value", "ci_low", "ci_high"]
 FIT_COLUMNS = ["model_id", "year", "statistic", "value"]
@@ -58,6 +55,11 @@ def fit_model(
     if n < int(spec.get("min_observations", 30)):
         return [], _failed(model, year, n, f"too few observations ({n})")
     cov = str(model.get("covariance", spec.get("covariance", "nonrobust")))
+    # imported where used: a cached run of the command line never loads statsmodels
+    import statsmodels.formula.api as smf
+    from patsy import PatsyError
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
     try:
         with warnings.catch_warnings():
             # Separation and non-convergence must fail the model, not pass as estimates.
@@ -151,6 +153,8 @@ def store_models(terms: pd.DataFrame, fits: pd.DataFrame, cfg: dict[str, Any], p
 
     root = storage.join(processed_root, str(cfg["year"]))
     return {
+        "year": int(cfg["year"]),
+        "models": int(fits["model_id"].nunique()),
         "models_csv": refs.put_bytes(root, "models", to_csv_bytes(terms), "csv"),
         "model_fit_csv": refs.put_bytes(root, "model_fit", to_csv_bytes(fits), "csv"),
     }
@@ -159,10 +163,16 @@ def store_models(terms: pd.DataFrame, fits: pd.DataFrame, cfg: dict[str, Any], p
 def _stage_task():
     from prefect import task
 
-    from innomon import refs
+    from innomon import refs, stage_report
     from innomon.prefect_support import cache_key
 
-    @task(name="models", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+    @task(
+        name="models",
+        cache_key_fn=cache_key,
+        persist_result=True,
+        result_serializer="json",
+        on_completion=[stage_report.hook],
+    )
     def models_task(linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
         """Prefect wrapper: the year's respondent table -> models.csv and model_fit.csv."""
         cfg = refs.get_json(cfg_ref)
@@ -178,7 +188,7 @@ def _per_model_tasks():
 
     from prefect import task
 
-    from innomon import refs, storage
+    from innomon import refs, stage_report, storage
     from innomon.prefect_support import cache_key
 
     @task(name="model", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
@@ -190,7 +200,13 @@ def _per_model_tasks():
         root = storage.join(processed_root, str(cfg["year"]), "model-rows")
         return refs.put_bytes(root, model_id, pickle.dumps(rows, protocol=5), "pkl")
 
-    @task(name="models-assemble", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+    @task(
+        name="models-assemble",
+        cache_key_fn=cache_key,
+        persist_result=True,
+        result_serializer="json",
+        on_completion=[stage_report.hook],
+    )
     def models_assemble_task(model_refs: list[dict], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
         """All models in spec order -> models.csv and model_fit.csv."""
         cfg = refs.get_json(cfg_ref)

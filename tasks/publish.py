@@ -12,11 +12,9 @@ from typing import Any
 import pandas as pd
 from prefect import get_run_logger, task
 
-from innomon import refs, storage
+from innomon import refs, stage_report, storage
 from innomon.hashing import canonical_json, sha256_bytes, sha256_json
 from tasks.index_page import write_index
-from tasks.indicators import read_csv_bytes
-from tasks.workbook import build_workbook
 
 
 def run_id(input_sha256: dict[str, str], config_hash: str, code_version: str) -> str:
@@ -33,6 +31,9 @@ def bundle_files(
     meta: dict[str, Any],
 ) -> dict[str, bytes]:
     """Every file of the bundle except the manifest, by relative path."""
+    from tasks.indicators import read_csv_bytes
+    from tasks.workbook import build_workbook  # xlsxwriter: loaded only when a bundle is built
+
     cells = read_csv_bytes(tables_csv)
     models = pd.read_csv(io.BytesIO(models_csv))
     fits = pd.read_csv(io.BytesIO(fit_csv), dtype={"value": str}, keep_default_na=False)
@@ -104,6 +105,33 @@ def promote(published_root: str, year: int, rid: str, manifest_bytes: bytes, tit
     return write_index(published_root, title)
 
 
+def bundle_key(
+    tables: dict[str, Any], models: dict[str, Any], reports: list[dict[str, Any]], meta: dict[str, Any]
+) -> str:
+    """A hash of everything the bundle is built from: the computed files (by SHA-256), the
+    validation reports and the release's metadata (run id, config hash, code version). Equal keys
+    mean equal bundles, so an unchanged release is recognised without building it again."""
+    return sha256_json(
+        {
+            "tables": tables["tables_csv"]["sha256"],
+            "models": models["models_csv"]["sha256"],
+            "fit": models["model_fit_csv"]["sha256"],
+            "reports": reports,
+            "meta": meta,
+        }
+    )
+
+
+def existing_manifest(published_root: str, year: int, rid: str, key: str) -> bytes | None:
+    """The manifest of release `rid` if it is complete (the manifest is written last, after every
+    file was verified) and was built from the same `key`; else None."""
+    uri = storage.join(published_root, str(year), "runs", rid, "manifest.json")
+    if not storage.exists(uri):
+        return None
+    data = storage.read_bytes(uri)
+    return data if json.loads(data).get("bundle_key") == key else None
+
+
 def publish(
     files: dict[str, bytes], published_root: str, year: int, rid: str, meta: dict[str, Any], promote_now: bool = True
 ) -> dict[str, Any]:
@@ -124,6 +152,15 @@ def publish(
             if len(got) != entry["size"] or sha256_bytes(got) != entry["sha256"]:
                 raise RuntimeError(f"Published object {entry['path']} does not match the manifest.")
         storage.write_bytes(manifest_uri, manifest_bytes)
+    return finish(published_root, year, rid, manifest_bytes, promote_now, new_release=not already)
+
+
+def finish(
+    published_root: str, year: int, rid: str, manifest_bytes: bytes, promote_now: bool, new_release: bool
+) -> dict[str, Any]:
+    """Point `latest` at a written release (unless it awaits approval) and describe the release."""
+    base = storage.join(published_root, str(year), "runs", rid)
+    meta = json.loads(manifest_bytes)
     pointer_uri = storage.join(published_root, str(year), "latest.json")
     was_latest = storage.exists(pointer_uri) and json.loads(storage.read_bytes(pointer_uri)).get("run_id") == rid
     title = meta.get("site_title", "Innovatiemonitor")
@@ -133,18 +170,19 @@ def publish(
         else storage.join(published_root, "index.html")
     )
     return {
+        "year": year,
         "index": index,
         "promoted": promote_now,
         "is_latest": promote_now or was_latest,
         "run_id": rid,
         "release": base,
-        "new_release": not already,
+        "new_release": new_release,
         "workbook": storage.join(base, meta["workbook"]),
-        "manifest": manifest_uri,
+        "manifest": storage.join(base, "manifest.json"),
     }
 
 
-@task(name="publish", retries=2, retry_delay_seconds=[2, 10])
+@task(name="publish", retries=2, retry_delay_seconds=[2, 10], on_completion=[stage_report.hook])
 def publish_task(
     tables: dict[str, Any],
     models: dict[str, Any],
@@ -175,15 +213,21 @@ def publish_task(
         "site_title": cfg["monitor"]["title"],
         "workbook": cfg["publish"]["workbook_name"].format(year=year),
     }
-    files = bundle_files(
-        refs.get_bytes(tables["tables_csv"]),
-        refs.get_bytes(models["models_csv"]),
-        refs.get_bytes(models["model_fit_csv"]),
-        [x["report"] for x in linked],
-        cfg,
-        meta,
-    )
-    result = publish(files, published_root, year, rid, meta, promote_now)
+    reports = [x["report"] for x in linked]
+    meta["bundle_key"] = bundle_key(tables, models, reports, meta)
+    manifest_bytes = existing_manifest(published_root, year, rid, meta["bundle_key"])
+    if manifest_bytes is not None:  # the same release, complete: nothing to build or write
+        result = finish(published_root, year, rid, manifest_bytes, promote_now, new_release=False)
+    else:
+        files = bundle_files(
+            refs.get_bytes(tables["tables_csv"]),
+            refs.get_bytes(models["models_csv"]),
+            refs.get_bytes(models["model_fit_csv"]),
+            reports,
+            cfg,
+            meta,
+        )
+        result = publish(files, published_root, year, rid, meta, promote_now)
     expiry = int(cfg["publish"].get("link_expiry_seconds", 7 * 24 * 3600))
     result["links"] = {
         "workbook": storage.download_link(result["workbook"], expiry),
@@ -202,7 +246,7 @@ def publish_task(
     return result
 
 
-@task(name="promote", retries=2, retry_delay_seconds=[2, 10])
+@task(name="promote", retries=2, retry_delay_seconds=[2, 10], on_completion=[stage_report.hook])
 def promote_task(release: dict[str, Any], published_root: str, year: int) -> dict[str, Any]:
     """Prefect wrapper: move `latest` to an approved release (after re-reading its manifest)."""
     manifest_bytes = storage.read_bytes(release["manifest"])

@@ -167,13 +167,17 @@ def report_markdown(report: dict) -> str:
 def _stage_task():
     from prefect import get_run_logger, task
 
-    from innomon import refs, storage
+    from innomon import refs, stage_report, storage
     from innomon.errors import InputError
     from innomon.prefect_support import cache_key
-    from schemas import validate_lazy
-    from schemas.respondents import respondents_schema
 
-    @task(name="validate", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+    @task(
+        name="validate",
+        cache_key_fn=cache_key,
+        persist_result=True,
+        result_serializer="json",
+        on_completion=[stage_report.hook],
+    )
     def validate_task(derived: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
         """Prefect wrapper: apply the universe; valid respondents, exclusions and the year's report."""
         cfg = refs.get_json(cfg_ref)
@@ -192,6 +196,9 @@ def _stage_task():
         get_run_logger().info("Universe %s: %s", cfg["year"], counts)
         root = storage.join(processed_root, str(cfg["year"]))
         valid = df[df["exclusion"] == ""].drop(columns=["exclusion"])
+        from schemas import validate_lazy  # pandera: loaded only when a year is validated
+        from schemas.respondents import respondents_schema
+
         validate_lazy(
             respondents_schema(cfg), valid.reset_index(drop=True), f"respondents-{cfg['year']}", "respondents"
         )

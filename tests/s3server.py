@@ -18,21 +18,34 @@ SECRET_KEY = "innomon-test-secret-0123456789"
 BUCKET = "innomon-test"
 
 
-def _free_port() -> int:
-    """A free port whose +10000 neighbour (SeaweedFS's gRPC port) is free too."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + 10000 > 65535:
-            continue
-        with socket.socket() as s2:
-            try:
-                s2.bind(("127.0.0.1", port + 10000))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port pair found")
+# Every listener `weed server -s3` opens, given a port of our own: with the defaults, a second
+# `weed` on the machine (or anything on 9101, 8181, 18888, ...) made the S3 tests fail.
+PORT_FLAGS = (
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "filer.port",
+    "filer.port.grpc",
+    "s3.port",
+    "s3.port.grpc",
+)
+# Listeners we do not need are switched off (0 disables them in SeaweedFS 4.48).
+DISABLED_PORT_FLAGS = ("s3.port.iceberg", "s3.port.lance")
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct free loopback ports (held open together while chosen, so they differ)."""
+    socks = []
+    try:
+        for _ in range(n):
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            socks.append(sock)
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 @dataclass
@@ -82,24 +95,25 @@ def start(folder: Path, timeout: float = 90.0) -> SeaweedS3:
             }
         )
     )
-    ports = {k: _free_port() for k in ("master", "volume", "filer", "s3")}
+    ports = dict(zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True))
     cmd = [
         weed,
         "server",
         f"-dir={folder / 'data'}",
         "-ip=127.0.0.1",
         "-ip.bind=127.0.0.1",
-        f"-master.port={ports['master']}",
-        f"-volume.port={ports['volume']}",
-        f"-filer.port={ports['filer']}",
+        *(f"-{flag}={port}" for flag, port in ports.items()),
+        *(f"-{flag}=0" for flag in DISABLED_PORT_FLAGS),
         "-s3",
-        f"-s3.port={ports['s3']}",
         f"-s3.config={conf}",
+        f"-s3.localSocket={folder / 's3.sock'}",
+        f"-filer.localSocket={folder / 'filer.sock'}",
+        "-master.telemetry=false",
         "-master.volumeSizeLimitMB=64",
     ]
     log = open(folder / "weed.log", "wb")
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    server = SeaweedS3(endpoint=f"http://127.0.0.1:{ports['s3']}", process=proc, folder=folder)
+    server = SeaweedS3(endpoint=f"http://127.0.0.1:{ports['s3.port']}", process=proc, folder=folder)
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:

@@ -107,3 +107,32 @@ def test_reviewed_decisions_override_the_model(demo: dict, tmp_path: Path) -> No
         (k01.table_id == "K01") & (k01.year == 2023) & (k01["item"] == "repeat_respondents") & (k01.stat == "n")
     ]["value"].iloc[0]
     assert repeat == 64
+
+
+def test_linking_warns_of_nothing_and_sets_the_unobserved_kvk_u(demo: dict, caplog) -> None:
+    """Splink used to warn at every run that the `kvk_norm` agreement levels had no u estimate; the
+    u of a level random pairs never reach is now set on purpose (1e-6), with the same links."""
+    import logging
+
+    from tasks import link as link_mod
+
+    cur, prev = _valid_identities(demo["store"], 2023), _valid_identities(demo["store"], 2022)
+    seen: list[dict[str, object]] = []
+    original = link_mod.set_unobserved_u
+
+    def spy(linker: object) -> None:
+        original(linker)
+        for comparison in linker._settings_obj.comparisons:  # type: ignore[attr-defined]
+            for level in comparison._comparison_levels_excluding_null:
+                seen.append({"column": comparison.output_column_name, "u": level._u_probability})
+
+    link_mod.set_unobserved_u = spy
+    try:
+        with caplog.at_level(logging.WARNING):
+            links, _ = link_firms(cur, prev, 0.95, 0.5)
+    finally:
+        link_mod.set_unobserved_u = original
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], [r.getMessage() for r in caplog.records]
+    assert all(isinstance(s["u"], float) for s in seen), seen  # every level has a number, none "not observed"
+    assert any(s["column"] == "kvk_norm" and s["u"] == link_mod.UNOBSERVED_U for s in seen)
+    assert len(links) == 65  # the generator's 65 repeat firms of 2023, as before the change

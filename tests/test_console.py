@@ -1,0 +1,99 @@
+"""The command line as a person meets it: `--help` answers without loading the pipeline, a run
+prints one line per stage and no warning, and an unchanged release is recognised, not rebuilt."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from innomon.cli import run_year
+from tests.helpers import latest_release
+
+PROJECT = Path(__file__).resolve().parent.parent
+HEAVY = ("prefect", "pandas", "numpy", "scipy", "statsmodels", "splink", "matplotlib", "xlsxwriter", "pandera")
+
+
+def test_help_loads_no_heavy_library() -> None:
+    code = (
+        "import sys\n"
+        "from innomon.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"print('LOADED', sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT, check=True).stdout
+    assert "usage: innomon" in out
+    assert "LOADED []" in out, out
+
+
+def _api_url() -> str:
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    assert url, "the session's Prefect API"
+    return str(url)
+
+
+def _cli(args: list[str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PREFECT_API_URL": _api_url()}
+    env.pop("PREFECT_LOGGING_LEVEL", None)  # the operator's default, not the test session's quiet one
+    return subprocess.run(
+        [sys.executable, "-m", "innomon.cli", *args], capture_output=True, text=True, cwd=PROJECT, env=env, timeout=600
+    )
+
+
+STAGE_LINE = re.compile(r"^(\d{4}) (fetch|ingest|derive|validate|link|indicators|models|publish)\s+(.+)$")
+
+
+def test_run_prints_one_line_per_stage_and_no_warning(exports: Path, tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    first = _cli(["run", "--year", "2022", "--raw-root", str(exports), "--store", str(store)])
+    assert first.returncode == 0, first.stderr
+    text = first.stdout + first.stderr
+    lines = text.strip().splitlines()
+    assert len(lines) <= 25, text
+    assert "warn" not in text.lower(), text
+    stages = [m.groups() for m in map(STAGE_LINE.match, lines) if m]
+    # per year fetch, ingest, derive, validate, link; then indicators, models, publish of 2022
+    assert len(stages) == 2 * 5 + 3, text
+    assert {(y, s) for y, s, _ in stages} >= {("2022", "link"), ("2021", "validate"), ("2022", "publish")}
+    link = next(t for y, s, t in stages if (y, s) == ("2022", "link"))
+    assert re.fullmatch(r"\d+ repeat firms linked to 2021", link), link
+    release = latest_release(store, 2022).name
+    assert next(t for y, s, t in stages if s == "publish") == f"release {release} (new, latest)"
+    assert not any(t.endswith("(cached)") for _, _, t in stages)
+
+    again = _cli(["run", "--year", "2022", "--raw-root", str(exports), "--store", str(store)])
+    assert again.returncode == 0, again.stderr
+    stages = [m.groups() for m in map(STAGE_LINE.match, again.stdout.splitlines()) if m]
+    computed = [(y, s) for y, s, t in stages if s not in ("fetch", "publish") and not t.endswith("(cached)")]
+    assert computed == [], again.stdout
+    assert next(t for y, s, t in stages if s == "publish") == f"release {release} (unchanged, latest)"
+
+
+def test_verbose_shows_prefect_lines(demo: dict) -> None:
+    store, exports = demo["store"], demo["exports"]
+    quiet = _cli(["run", "--year", "2021", "--raw-root", str(exports), "--store", str(store)])
+    loud = _cli(["-v", "run", "--year", "2021", "--raw-root", str(exports), "--store", str(store)])
+    assert quiet.returncode == 0 and loud.returncode == 0, (quiet.stderr, loud.stderr)
+    assert "| INFO    |" not in quiet.stderr
+    assert "| INFO    |" in loud.stderr and "Finished in state" in loud.stderr
+
+
+def test_unchanged_release_is_not_rebuilt(demo: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every stage cached and the release complete, publishing builds nothing."""
+    import tasks.publish
+
+    def must_not_build(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the bundle was rebuilt")
+
+    monkeypatch.setattr(tasks.publish, "bundle_files", must_not_build)
+    before = latest_release(demo["store"], 2023)
+    result = run_year(2023, str(demo["exports"]), str(demo["store"]))
+    assert result["new_release"] is False
+    assert result["run_id"] == before.name
+    assert latest_release(demo["store"], 2023) == before
