@@ -112,8 +112,10 @@ class LocalApi:
         time (`INNOMON_API_STARTUP_TIMEOUT`, default 600 s)."""
         import httpx
 
-        limit = timeout if timeout is not None else float(
-            os.environ.get("INNOMON_API_STARTUP_TIMEOUT", DEFAULT_STARTUP_TIMEOUT)
+        limit = (
+            timeout
+            if timeout is not None
+            else float(os.environ.get("INNOMON_API_STARTUP_TIMEOUT", DEFAULT_STARTUP_TIMEOUT))
         )
         noticed = False
         with httpx.Client(timeout=5) as client:

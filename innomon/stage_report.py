@@ -46,8 +46,9 @@ def _publish(r: dict[str, Any]) -> str:
 
 DESCRIBE: dict[str, Any] = {
     "fetch": lambda r: f"{r['name']}, {_size(r['size'])}, sha256 {r['sha256'][:12]}",
-    "ingest": lambda r: f"{_n(r['records'])} records read" + (
-        f", {_n(r['corrections_applied'])} corrections applied" if r.get("corrections_applied") else ""
+    "ingest": lambda r: (
+        f"{_n(r['records'])} records read"
+        + (f", {_n(r['corrections_applied'])} corrections applied" if r.get("corrections_applied") else "")
     ),
     "derive": lambda r: f"derived variables of {_n(r['records'])} records",
     "validate": _validate,

@@ -13,6 +13,7 @@ from prefect import get_run_logger, task
 from innomon import stage_report, storage
 from innomon.errors import InputError
 from innomon.hashing import sha256_bytes
+from innomon.retry import retry_delays
 
 
 def source_uri(raw_root: str, cfg: dict[str, Any]) -> str:
@@ -74,7 +75,7 @@ def _retry_unless_input_error(task: Any, task_run: Any, state: Any) -> bool:
 @task(
     name="fetch",
     retries=2,
-    retry_delay_seconds=[2, 10],
+    retry_delay_seconds=retry_delays(),
     retry_condition_fn=_retry_unless_input_error,
     on_completion=[stage_report.hook],
 )

@@ -10,6 +10,7 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("INNOMON_RETRY_DELAYS", "0.2,0.5")  # the same retries, shorter waits
 
 from tests import s3server
 

@@ -32,9 +32,11 @@ def listening_ports(pid: int) -> set[int]:
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc")
 def test_weed_listens_only_on_ports_the_fixture_chose(s3) -> None:
-    chosen = {int(arg.split("=", 1)[1]) for arg in s3.process.args if arg.split("=", 1)[0].lstrip("-").endswith(
-        ("port", "port.grpc")
-    )}
+    chosen = {
+        int(arg.split("=", 1)[1])
+        for arg in s3.process.args
+        if arg.split("=", 1)[0].lstrip("-").endswith(("port", "port.grpc"))
+    }
     assert len(chosen) == 8
     ports = listening_ports(s3.process.pid)
     assert ports, "weed listens somewhere"
