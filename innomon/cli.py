@@ -101,16 +101,28 @@ def _console(verbose: bool) -> None:
 
     Prefect's console handler is raised to WARNING through its own environment setting (read when
     Prefect configures logging), so the runs' logs still reach the API at INFO for the UI."""
-    from innomon import stage_report
+    from innomon import progress, stage_report
 
+    progress.enable(sys.stderr)  # a progress line on long stages, in a terminal only
     if not verbose:
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
-    if not any(getattr(h, "_innomon_console", False) for h in stage_report.LOGGER.handlers):
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        handler._innomon_console = True  # type: ignore[attr-defined]
-        stage_report.LOGGER.addHandler(handler)
+        os.environ.setdefault(CONSOLE_LEVEL, "WARNING")
+    if not any(isinstance(h, _Stdout) for h in stage_report.LOGGER.handlers):
+        stage_report.LOGGER.addHandler(_Stdout())
     stage_report.LOGGER.setLevel(logging.INFO)
+
+
+CONSOLE_LEVEL = "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"
+
+
+class _Stdout(logging.Handler):
+    """Prints to whatever `sys.stdout` is at the time (a test's capture, a notebook's cell), not to
+    the stream of the first call."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(record.getMessage(), file=sys.stdout, flush=True)
+        except Exception:
+            self.handleError(record)
 
 
 def _say(text: str) -> None:
@@ -140,9 +152,7 @@ def run_year(
     return _run_flow(year, raw_root, store, refresh, published)
 
 
-def _run_flow(
-    year: int, raw_root: str, store: str, refresh: list[str] | None, published: str | None
-) -> dict[str, Any]:
+def _run_flow(year: int, raw_root: str, store: str, refresh: list[str] | None, published: str | None) -> dict[str, Any]:
     from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, PREFECT_RESULTS_PERSIST_BY_DEFAULT, temporary_settings
 
     from flows.annual import annual_flow
@@ -184,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("run", "demo"):
         _console(args.verbose)
     before = os.environ.get("INNOMON_REGION")
+    level_before = os.environ.get(CONSOLE_LEVEL)
     if args.region:  # one region for everything this command does (synth, run, rollback)
         os.environ["INNOMON_REGION"] = args.region
     try:
@@ -249,7 +260,11 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("INNOMON_DEBUG"):
             raise
         return 1
-    finally:  # an in-process caller (a test, a notebook) keeps its own region setting
+    finally:  # an in-process caller (a test, a notebook) keeps its own settings
+        if level_before is None:
+            os.environ.pop(CONSOLE_LEVEL, None)
+        else:
+            os.environ[CONSOLE_LEVEL] = level_before
         if args.region:
             if before is None:
                 os.environ.pop("INNOMON_REGION", None)

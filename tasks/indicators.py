@@ -446,11 +446,16 @@ def compute_tables(
     frames: dict[int, pd.DataFrame], facts: dict[int, dict[str, Any]], cfg: dict[str, Any], tables_spec: dict[str, Any]
 ) -> pd.DataFrame:
     """Every table of the spec for the current year and its comparison years, as tidy cells."""
+    from innomon import progress
+
     ctx = context(cfg, tables_spec)
     rows: list[dict[str, Any]] = []
-    for spec in tables_spec["tables"]:
-        rows.extend(table_rows(spec, frames, facts, cfg, ctx))
-    return finish_tables(rows, list(frames), cfg)
+    with progress.steps("indicators", cfg["year"], len(tables_spec["tables"]) + 1) as step:
+        for spec in tables_spec["tables"]:
+            step(f"table {spec['id']}")
+            rows.extend(table_rows(spec, frames, facts, cfg, ctx))
+        step("suppression and significance")
+        return finish_tables(rows, list(frames), cfg)
 
 
 def to_csv_bytes(cells: pd.DataFrame) -> bytes:

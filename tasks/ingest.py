@@ -64,17 +64,24 @@ def split_identities(mapped: pd.DataFrame, pc4_path: str, key: bytes) -> tuple[p
 
 def ingest(data: bytes, name: str, cfg: dict[str, Any], key: bytes, corrections: bytes | None = None) -> dict[str, Any]:
     """Read + map + apply corrections + split; raises InputError for file-level failures."""
-    export = read_export(data, name)
-    mapped, issues = map_export(export, cfg, name)
-    applied = 0
-    if corrections is not None:
-        fixes = read_corrections(corrections, "corrections")
-        mapped, applied = apply_corrections(mapped, fixes, cfg, f"corrections for {name}")
+    from innomon import progress
     from schemas import validate_lazy  # pandera: loaded only when an export is read
     from schemas.export import export_schema
 
-    validate_lazy(export_schema(cfg), mapped, name, "export")
-    answers, ident = split_identities(mapped, str(config_mod.reference_path(cfg, "pc4")), key)
+    with progress.steps("ingest", cfg["year"], 5) as step:
+        step(f"reading {name}")
+        export = read_export(data, name)
+        step("mapping by the datamap")
+        mapped, issues = map_export(export, cfg, name)
+        applied = 0
+        step("corrections")
+        if corrections is not None:
+            fixes = read_corrections(corrections, "corrections")
+            mapped, applied = apply_corrections(mapped, fixes, cfg, f"corrections for {name}")
+        step("checking the export schema")
+        validate_lazy(export_schema(cfg), mapped, name, "export")
+        step("separating identities")
+        answers, ident = split_identities(mapped, str(config_mod.reference_path(cfg, "pc4")), key)
     return {
         "answers": answers,
         "identities": ident,
@@ -86,12 +93,12 @@ def ingest(data: bytes, name: str, cfg: dict[str, Any], key: bytes, corrections:
 
 
 @task(
-        name="ingest",
-        cache_key_fn=cache_key,
-        persist_result=True,
-        result_serializer="json",
-        on_completion=[stage_report.hook],
-    )
+    name="ingest",
+    cache_key_fn=cache_key,
+    persist_result=True,
+    result_serializer="json",
+    on_completion=[stage_report.hook],
+)
 def ingest_task(
     raw: refs.Ref, cfg_ref: refs.Ref, processed_root: str, corrections: refs.Ref | None = None
 ) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from prefect import task
 
-from innomon import refs, stage_report, storage
+from innomon import progress, refs, stage_report, storage
 from innomon.prefect_support import cache_key, panel_key
 from tasks.ingest import keyed_hash
 
@@ -239,12 +239,12 @@ def assign_panel(
 
 
 @task(
-        name="link",
-        cache_key_fn=cache_key,
-        persist_result=True,
-        result_serializer="json",
-        on_completion=[stage_report.hook],
-    )
+    name="link",
+    cache_key_fn=cache_key,
+    persist_result=True,
+    result_serializer="json",
+    on_completion=[stage_report.hook],
+)
 def link_task(
     validated: dict[str, Any],
     previous: dict[str, Any] | None,
@@ -269,15 +269,17 @@ def link_task(
         prev_ident = prev_ident[prev_ident["response_id"].isin(prev_table["response_id"])]
         linking = cfg.get("linking", {})
         reviewed = pd.read_csv(io.BytesIO(refs.get_bytes(decisions)), dtype=str) if decisions else None
-        links, review = link_firms(
-            ident,
-            prev_ident,
-            float(linking.get("accept", 0.95)),
-            float(linking.get("review", 0.5)),
-            reviewed,
-            linking.get("em_min_records"),
-            float(linking.get("expected_repeat_share", 0.15)),
-        )
+        with progress.steps("link", year, 1) as step:
+            step(f"linking {len(ident):,} firms to {len(prev_ident):,} of {year - 1} (exact KvK, then Splink)")
+            links, review = link_firms(
+                ident,
+                prev_ident,
+                float(linking.get("accept", 0.95)),
+                float(linking.get("review", 0.5)),
+                reviewed,
+                linking.get("em_min_records"),
+                float(linking.get("expected_repeat_share", 0.15)),
+            )
         previous_panel = prev_table
     table = assign_panel(valid, ident, links, previous_panel, year, panel_key()).drop(columns=["firm_hash"])
     repeats = None if previous is None else int(table["in_previous"].sum())

@@ -3,6 +3,7 @@ prints one line per stage and no warning, and an unchanged release is recognised
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -97,3 +98,28 @@ def test_unchanged_release_is_not_rebuilt(demo: dict, monkeypatch: pytest.Monkey
     assert result["new_release"] is False
     assert result["run_id"] == before.name
     assert latest_release(demo["store"], 2023) == before
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_line_only_in_a_terminal_and_cleared_at_the_end() -> None:
+    from innomon import progress
+
+    assert progress.enable(io.StringIO()) is False  # a log file or pipe gets nothing
+    with progress.steps("ingest", 2023, 2) as step:
+        step("reading")
+    term = _Terminal()
+    assert progress.enable(term) is True
+    try:
+        with progress.steps("ingest", 2023, 2) as step:
+            step("reading")
+            step("mapping")
+    finally:
+        progress.disable()
+    shown = term.getvalue().split("\r\x1b[2K")
+    assert shown[1].startswith("2023 ingest      [------------------------] reading")
+    assert shown[2].startswith("2023 ingest      [############------------] mapping")
+    assert shown[-1] == ""  # the line is cleared when the stage ends

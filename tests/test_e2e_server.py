@@ -158,8 +158,18 @@ def _state(api: str, run_id: str) -> tuple[str, str]:
 
 
 def _task_states(api: str, run_id: str, since: str) -> dict[str, str]:
-    """States of the task runs of a flow run created after `since` (an ISO time), by task name."""
-    runs = httpx.post(f"{api}/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}, timeout=10).json()
+    """States of the task runs of a flow run created after `since` (an ISO time), by task name.
+
+    Task states reach the server as events, a moment after the flow run's own state: wait until
+    every task run's state is final (as `tests.helpers.task_states` does)."""
+    final = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+    deadline = time.monotonic() + 60
+    while True:
+        runs = httpx.post(f"{api}/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}, timeout=10).json()
+        fresh = [r for r in runs if r["created"] > since]
+        if all((r.get("state") or {}).get("type") in final for r in fresh) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     out: dict[str, set[str]] = {}
     for r in runs:
         if r["created"] > since:
