@@ -84,9 +84,10 @@ def local_api_ready(home: Path, registration: bool) -> float:
     code = (
         "import os, sys\n"
         "from innomon import api\n"
-        "if sys.argv[1] == 'on':\n"
-        "    api.SERVER_ENV.pop('PREFECT_API_BLOCKS_REGISTER_ON_START'); api.SERVER_ENV.pop("
-        "'PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION')\n"
+        "if sys.argv[1] == 'on':  # Prefect's defaults: block registration and automations on\n"
+        "    for key in ('PREFECT_API_BLOCKS_REGISTER_ON_START', 'PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION',\n"
+        "                'PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED'):\n"
+        "        api.SERVER_ENV.pop(key)\n"
         "local = api.LocalApi(); print(f'{local.wait_ready():.2f}'); local.stop()\n"
     )
     _, proc = timed([sys.executable, "-c", code, "on" if registration else "off"], env=env(PREFECT_HOME=str(home)))
@@ -142,7 +143,7 @@ def main() -> None:
         used_on = [local_api_ready(new_home, True) for _ in range(args.repeat)]
         print(
             f"local API ready, used PREFECT_HOME: median {statistics.median(used_off):.2f} s without block "
-            f"registration, {statistics.median(used_on):.2f} s with it (Prefect's default)"
+            f"registration and automations, {statistics.median(used_on):.2f} s with them (Prefect's defaults)"
         )
 
         home = work / "home"

@@ -29,6 +29,13 @@ def _publish_task_seconds() -> float:
 
 
 def main() -> None:
+    from innomon.api import PrefectApi
+
+    with PrefectApi():  # one API for every step (the configured server, or a local one)
+        measure()
+
+
+def measure() -> None:
     from innomon.cli import main as cli
     from innomon.cli import run_year
     from innomon.synth.export import write_year

@@ -13,7 +13,7 @@ started first and warmed, so the figures include a real API, as in production.
 
     python bench/scale.py                    # 423, 10000 and 100000 per year
     python bench/scale.py 423 10000          # chosen sizes
-    python bench/scale.py --no-server 423    # ephemeral API in the run process instead
+    python bench/scale.py --no-server 423    # a local API started by the run process instead
 """
 
 from __future__ import annotations
@@ -94,11 +94,14 @@ def run_three_years(root: Path, store: Path) -> dict[str, Any]:
     for value in vars(annual).values():
         if isinstance(value, Task):
             value.fn = _timed(value.fn, value.name, bodies)
+    from innomon.api import PrefectApi
+
     walls = {}
-    for year in YEARS:
-        t = time.perf_counter()
-        run_year(year, str(root / "exports"), str(store))
-        walls[year] = time.perf_counter() - t
+    with PrefectApi() as api:  # the configured server, or one local API for the three runs
+        for year in YEARS:
+            t = time.perf_counter()
+            run_year(year, str(root / "exports"), str(store), api=api)
+            walls[year] = time.perf_counter() - t
     wall = sum(walls.values())
     body = sum(bodies.values())
     return {
@@ -187,7 +190,7 @@ def main() -> None:
         _child("run", 60, warm, env)
     sys.stdout.reconfigure(line_buffering=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    print(f"Prefect API: {'real server ' + env['PREFECT_API_URL'] if server else 'ephemeral'}")
+    print(f"Prefect API: {'real server ' + env['PREFECT_API_URL'] if server else 'local (innomon.api)'}")
     results = {}
     try:
         for n in args.sizes:

@@ -32,10 +32,12 @@ from innomon.errors import InnomonError
 DEFAULT_STARTUP_TIMEOUT = 600.0  # seconds; a first start on a busy 2-core machine took 40 s and more
 SLOW_NOTICE_AFTER = 15.0  # seconds after which the wait is explained on the console
 
-# The server process's settings: no UI (nobody looks at a per-command API), the services an
-# ephemeral server runs (task run recorder, event persister: task states reach the database), no
-# block registration at start, no telemetry.
+# The server process's settings: no UI (nobody looks at a per-command API); of the services an
+# ephemeral server runs, the task run recorder and event persister (task states reach the
+# database) but not the automation triggers and actions (no automation lives in a per-command API;
+# the operator's server keeps them); no block registration at start; no telemetry.
 SERVER_ENV = {
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
     "PREFECT_UI_ENABLED": "0",
     "PREFECT__SERVER_EPHEMERAL": "1",
     "PREFECT__SERVER_FINAL": "1",

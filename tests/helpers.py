@@ -38,8 +38,14 @@ def report_figures() -> pd.DataFrame:
     return df
 
 
-def task_states(flow_run_id: str | None = None) -> dict[str, list[str]]:
-    """State names of the task runs of the latest (or given) flow run, by task name."""
+ANNUAL_STAGES = ("fetch", "ingest", "derive", "validate", "link", "indicators", "models", "publish")
+
+
+def task_states(flow_run_id: str | None = None, expect: tuple[str, ...] = ANNUAL_STAGES) -> dict[str, list[str]]:
+    """State names of the task runs of the latest (or given) flow run, by task name.
+
+    Task runs reach the API as events, a moment after the flow returns (later still when the
+    machine is busy): wait until every task named in `expect` has a run and every run is final."""
     import time
 
     from prefect.client.orchestration import get_client
@@ -53,7 +59,9 @@ def task_states(flow_run_id: str | None = None) -> dict[str, list[str]]:
             flow_run_id = str(client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)[0].id)
         while True:
             runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-            if all(r.state and r.state.is_final() for r in runs) or time.monotonic() > deadline:
+            names = {r.name.rsplit("-", 1)[0] for r in runs}
+            done = all(r.state and r.state.is_final() for r in runs) and names >= set(expect)
+            if done or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
     out: dict[str, list[str]] = {}
