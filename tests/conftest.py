@@ -17,6 +17,19 @@ from tests import s3server
 SHARED = Path(__file__).resolve().parent / "data"
 
 
+# The longest test files start first, so the two test processes (pytest-xdist, one file at a time)
+# finish together instead of one waiting for the end-to-end test (longest processing time first).
+SLOW_FIRST = ("test_e2e_server.py", "test_dask.py", "test_s3_publish.py", "test_validation_battery.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the order inside a file is kept
+
+
 @pytest.fixture(scope="session", autouse=True)
 def prefect_api():
     """Every test talks to a temporary Prefect API with its own SQLite database."""

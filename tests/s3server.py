@@ -70,8 +70,8 @@ class SeaweedS3:
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
+            try:  # weed takes its time to stop on SIGTERM; its data folder is temporary anyway
+                self.process.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 self.process.kill()
 
