@@ -16,7 +16,7 @@ from innomon import storage
 from tasks.approval import approval_gate
 from tasks.configure import configure_task
 from tasks.derive import derive_task
-from tasks.fetch import fetch_private_file_task, fetch_task, source_uri
+from tasks.fetch import fetch_private_files_task, fetch_task, source_uri
 from tasks.indicators import indicators_task
 from tasks.ingest import ingest_task
 from tasks.link import link_task
@@ -64,22 +64,27 @@ def annual_flow(
     published = storage.zone_root(store, "published", {"published": published_root or ""})
     run = configure_task(year, processed, region)
     validated: dict[int, dict[str, Any]] = {}
+    private: dict[int, dict[str, Any]] = {}
     inputs: dict[str, str] = {}
     for y in run["years"]:
         cfg_ref = run["configs"][str(y)]
         cfg_stub = {"year": y, "source": run["sources"][str(y)]}
         raw = fetch_task(source_uri(raw_root, cfg_stub), y, raw_zone, run["pins"][str(y)], run["sources"][str(y)])
         inputs[str(y)] = raw["sha256"]
-        fixes = fetch_private_file_task(processed, y, run["corrections"][str(y)])
+        private[y] = fetch_private_files_task(
+            processed, y, {"corrections": run["corrections"][str(y)], "reviewed": run["reviewed"][str(y)]}
+        )
+        fixes = private[y]["corrections"]
         if fixes:  # corrections are an input like the export: they are part of the run id
             inputs[f"{y}-corrections"] = fixes["sha256"]
         ingested = _stage(ingest_task, "ingest", refresh)(raw, cfg_ref, processed, fixes)
         derived = _stage(derive_task, "derive", refresh)(ingested, cfg_ref, processed)
         validated[y] = _stage(validate_task, "validate", refresh)(derived, cfg_ref, processed)
-        validation_artifact_task(validated[y])
+        if y == year:  # a comparison year's validation summary was shown by its own run
+            validation_artifact_task(validated[y])
     linked_by_year: dict[int, dict[str, Any]] = {}
     for y in sorted(run["years"]):  # oldest first: a firm's panel_id is inherited along the years
-        decisions = fetch_private_file_task(processed, y, run["reviewed"][str(y)])
+        decisions = private[y]["reviewed"]
         if decisions:  # reviewers' link decisions change figures: part of the run id
             inputs[f"{y}-reviewed-links"] = decisions["sha256"]
         linked_by_year[y] = _stage(link_task, "link", refresh)(

@@ -101,8 +101,16 @@ def corrections_ref(processed_root: str, cfg: dict[str, Any]) -> dict[str, Any] 
     return {"uri": uri, "sha256": sha256_bytes(data), "size": len(data), "name": uri.rsplit("/", 1)[-1]}
 
 
-@task(name="fetch-private-file")
-def fetch_private_file_task(processed_root: str, year: int, pattern: str | None) -> dict[str, Any] | None:
-    """Prefect wrapper for the files the survey team edits in the private zone (corrections, reviewed
-    link decisions): never cached; their SHA-256 keys the steps that use them and the run id."""
+def private_file_ref(processed_root: str, year: int, pattern: str | None) -> dict[str, Any] | None:
+    """Reference to a file the survey team edits in the private zone, if it exists."""
     return corrections_ref(processed_root, {"year": year, "validation": {"corrections_file": pattern}})
+
+
+@task(name="fetch-private-files")
+def fetch_private_files_task(
+    processed_root: str, year: int, patterns: dict[str, str | None]
+) -> dict[str, dict[str, Any] | None]:
+    """Prefect wrapper for the files the survey team edits in the private zone (corrections, reviewed
+    link decisions), one task for all of a year's: never cached; their SHA-256 keys the steps that
+    use them and the run id."""
+    return {name: private_file_ref(processed_root, year, pattern) for name, pattern in patterns.items()}
