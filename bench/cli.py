@@ -21,14 +21,14 @@ import argparse
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from scale import start_server  # bench/scale.py: a real `prefect server start` on a free port
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -73,12 +73,6 @@ def timed(cmd: list[str], **kw: object) -> tuple[float, subprocess.CompletedProc
     return elapsed, proc
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def local_api_ready(home: Path, registration: bool) -> float:
     """Seconds to a healthy local API (the CLI's), optionally with Prefect's block registration on."""
     code = (
@@ -88,7 +82,7 @@ def local_api_ready(home: Path, registration: bool) -> float:
         "    for key in ('PREFECT_API_BLOCKS_REGISTER_ON_START', 'PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION',\n"
         "                'PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED'):\n"
         "        api.SERVER_ENV.pop(key)\n"
-        "local = api.LocalApi(); print(f'{local.wait_ready():.2f}'); local.stop()\n"
+        "local = api.LocalApi.start(); print(f'{local.wait_ready():.2f}'); local.stop()\n"
     )
     _, proc = timed([sys.executable, "-c", code, "on" if registration else "off"], env=env(PREFECT_HOME=str(home)))
     return float(proc.stdout.strip().splitlines()[-1])
@@ -97,28 +91,6 @@ def local_api_ready(home: Path, registration: bool) -> float:
 def api_phases(home: Path) -> list[float]:
     _, proc = timed([sys.executable, "-c", PHASES], env=env(PREFECT_HOME=str(home)))
     return [float(x) for x in proc.stdout.split()]
-
-
-def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env(PREFECT_HOME=str(home)),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/api"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("prefect server did not start")
 
 
 def main() -> None:
@@ -171,8 +143,14 @@ def main() -> None:
         rerun = [INNOMON, "run", "--year", "2023", "--raw-root", str(data / "exports"), "--store", str(store)]
         local = [timed(rerun, env=env(PREFECT_HOME=str(home)))[0] for _ in range(args.repeat)]
         print(
-            f"rerun, nothing changed, local API: median {statistics.median(local):.2f} s "
+            f"rerun, nothing changed, local API reused: median {statistics.median(local):.2f} s "
             f"({', '.join(f'{t:.2f}' for t in local)})"
+        )
+        timed([INNOMON, "local-api", "--stop"], env=env(PREFECT_HOME=str(home)))
+        own = [timed(rerun, env=env(PREFECT_HOME=str(home), INNOMON_LOCAL_API_IDLE="0"))[0] for _ in range(args.repeat)]
+        print(
+            f"rerun, nothing changed, a local API started and stopped by the command: median "
+            f"{statistics.median(own):.2f} s ({', '.join(f'{t:.2f}' for t in own)})"
         )
         server, url = start_server(work / "server-home")
         try:
@@ -197,6 +175,7 @@ def main() -> None:
                 env=env(PREFECT_HOME=str(first_home), PYTHONPYCACHEPREFIX=str(pycache)),
             )
             print(f"first run (brand-new PREFECT_HOME, no bytecode): innomon demo passed in {t:.1f} s")
+            timed([INNOMON, "local-api", "--stop"], env=env(PREFECT_HOME=str(first_home)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

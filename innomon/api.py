@@ -1,34 +1,38 @@
 """The Prefect API a command talks to: the operator's server when one is configured, else a local
-API that this process starts and stops.
+API that the first command starts and the next commands reuse until it has been idle for a while.
 
 Why not Prefect's own ephemeral mode: it starts its server only when the first flow is called
 (after every import), gives it 20 s (on a 2-core machine a brand-new `PREFECT_HOME` needs 20 s and
-more: 4-5 s of imports, about 10 s of database migrations, 2-5 s of block registration), and on
-every start imports all installed block collections to register them. We start the same server
-(uvicorn with `prefect.server.api.server:create_app`, no UI, the ephemeral set of services) at the
-start of the command, so it boots on the other core while the command imports its libraries and
-checks its configuration; we wait minutes, not seconds, for a first start; and block registration
-is off (a block type is registered by the client that saves a block, `Block.save`). Measured in
-`bench/api_start.py`.
+more: 4-5 s of imports, about 10 s of database migrations, 2-5 s of block registration), starts a
+new one for every command, and on every start imports all installed block collections to register
+them. We start the same server (Prefect's app under uvicorn, no UI, the ephemeral set of services
+less automations) as the first act of a command, so it boots on the other core while the command
+imports its libraries and checks its configuration; we wait minutes, not seconds, for a first
+start; block registration is off (a block type is registered by the client that saves a block,
+`Block.save`); and the server stays up for the next command until it has had nothing to do for
+`INNOMON_LOCAL_API_IDLE` seconds (`innomon.api_server`). Measured in `bench/cli.py`.
 
-No library starts a Prefect API this way, so the small process management here is our own.
+No library starts and reuses a Prefect API this way, so the small process management here is our own.
 """
 
 from __future__ import annotations
 
 import atexit
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from innomon.errors import InnomonError
 
+DEFAULT_IDLE = 600.0  # seconds a local API waits for the next command
 DEFAULT_STARTUP_TIMEOUT = 600.0  # seconds; a first start on a busy 2-core machine took 40 s and more
 SLOW_NOTICE_AFTER = 15.0  # seconds after which the wait is explained on the console
 
@@ -70,48 +74,109 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def prefect_home() -> Path:
+    """`PREFECT_HOME` (Prefect's default `~/.prefect`): where the local API's database and address live."""
+    return Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+
+
+def idle_seconds() -> float:
+    """How long a local API waits for the next command before it exits (`INNOMON_LOCAL_API_IDLE`,
+    default 600 s; 0: stop it at the end of the command that started it)."""
+    return float(os.environ.get("INNOMON_LOCAL_API_IDLE", DEFAULT_IDLE))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _fingerprint() -> str:
+    """The interpreter and Prefect a local API runs with: a command reuses only a server of its own kind."""
+    from importlib.metadata import version
+
+    return f"{sys.executable} prefect {version('prefect')}"
+
+
 class LocalApi:
-    """A Prefect API server in a child process, on a free loopback port, for this command only.
+    """A Prefect API server on a free loopback port, started by a command and reused by the next
+    commands of the same `PREFECT_HOME` until it has been idle for `idle_seconds()`.
 
     Its database is the one in `PREFECT_HOME` (as with Prefect's ephemeral mode), so the runs of
-    past commands stay visible to `prefect server start` on the same home."""
+    past commands stay visible to `prefect server start` on the same home. Its address is kept in
+    `PREFECT_HOME/innomon-local-api.json`, its output in `innomon-local-api.log` beside it."""
 
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}/api"
-        self._log = tempfile.TemporaryFile()
-        self.started = time.monotonic()
-        self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "prefect.server.api.server:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "error",
-                "--lifespan",
-                "on",
-            ],
-            env={**os.environ, **SERVER_ENV},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-        atexit.register(self.stop)
+    def __init__(self, url: str, pid: int, started: float, owned: bool) -> None:
+        self.url = url
+        self.pid = pid
+        self.started = started
+        self.owned = owned  # started by this command and to be stopped by it (idle 0)
+
+    @staticmethod
+    def state_file() -> Path:
+        return prefect_home() / "innomon-local-api.json"
+
+    @staticmethod
+    def log_file() -> Path:
+        return prefect_home() / "innomon-local-api.log"
+
+    @classmethod
+    def running(cls) -> LocalApi | None:
+        """The local API of this home if its process lives and it is of this interpreter and Prefect."""
+        try:
+            state = json.loads(cls.state_file().read_text())
+        except (OSError, ValueError):
+            return None
+        if state.get("fingerprint") != _fingerprint() or not _alive(int(state.get("pid", 0))):
+            return None
+        return cls(state["url"], int(state["pid"]), time.monotonic(), owned=False)
+
+    @classmethod
+    def start(cls) -> LocalApi:
+        """Start a server (in its own session, so it outlives the command when it is to be reused)."""
+        idle = idle_seconds()
+        port = _free_port()
+        home = prefect_home()
+        home.mkdir(parents=True, exist_ok=True)
+        with open(cls.log_file(), "wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "innomon.api_server", "--port", str(port), "--idle", str(idle or 3600)],
+                env={**os.environ, **SERVER_ENV},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        api = cls(f"http://127.0.0.1:{port}/api", proc.pid, time.monotonic(), owned=idle <= 0)
+        api._process = proc
+        if api.owned:
+            atexit.register(api.stop)
+        else:
+            state = {"url": api.url, "pid": proc.pid, "fingerprint": _fingerprint()}
+            cls.state_file().write_text(json.dumps(state))
+        return api
+
+    @classmethod
+    def find_or_start(cls) -> LocalApi:
+        return cls.running() or cls.start()
 
     def _tail(self) -> str:
-        self._log.seek(0)
-        text = self._log.read().decode("utf-8", "replace").strip()
-        return text[-1500:]
+        try:
+            return self.log_file().read_text("utf-8", "replace").strip()[-1500:]
+        except OSError:
+            return ""
+
+    def _exited(self) -> bool:
+        proc = getattr(self, "_process", None)
+        if proc is not None:
+            return proc.poll() is not None
+        return not _alive(self.pid)
 
     def wait_ready(self, timeout: float | None = None, notify: Callable[[str], None] | None = None) -> float:
-        """Block until `/api/health` answers; returns the seconds since the start. The limit is wall
-        time (`INNOMON_API_STARTUP_TIMEOUT`, default 600 s)."""
+        """Block until `/api/health` answers; returns the seconds waited. The limit is wall time
+        (`INNOMON_API_STARTUP_TIMEOUT`, default 600 s)."""
         import httpx
 
         limit = (
@@ -123,11 +188,9 @@ class LocalApi:
         with httpx.Client(timeout=5) as client:
             while True:
                 elapsed = time.monotonic() - self.started
-                if self.process is None or self.process.poll() is not None:
-                    code = None if self.process is None else self.process.returncode
-                    raise ApiError(
-                        f"The local Prefect API exited with code {code} while starting; its output: {self._tail()}"
-                    )
+                if self._exited():
+                    self.stop()
+                    raise ApiError(f"The local Prefect API exited while starting; its output: {self._tail()}")
                 try:
                     if client.get(f"{self.url}/health").status_code == 200:
                         return elapsed
@@ -148,15 +211,29 @@ class LocalApi:
                 time.sleep(0.05)
 
     def stop(self) -> None:
-        """Terminate the server (SIGTERM, then SIGKILL after 10 s)."""
-        proc, self.process = self.process, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        """Terminate the server (SIGTERM, then SIGKILL after 10 s) and forget its address."""
+        proc = getattr(self, "_process", None)
+        if proc is not None:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        elif _alive(self.pid):
+            os.kill(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _alive(self.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _alive(self.pid):
+                os.kill(self.pid, signal.SIGKILL)
+        try:
+            state = json.loads(self.state_file().read_text())
+            if int(state.get("pid", 0)) == self.pid:
+                self.state_file().unlink()
+        except (OSError, ValueError):
+            pass
 
 
 def _drain_events() -> None:
@@ -179,13 +256,16 @@ class PrefectApi(AbstractContextManager["PrefectApi"]):
     def __init__(self, notify: Callable[[str], None] | None = None) -> None:
         self.notify = notify
         self.url = configured_api_url()
-        self.local: LocalApi | None = None if self.url else LocalApi()
+        self.local: LocalApi | None = None if self.url else LocalApi.find_or_start()
         self._settings: AbstractContextManager[Any] = nullcontext()
         self.ready_after: float | None = None
 
     @property
     def description(self) -> str:
-        return f"local API {self.local.url}" if self.local else f"API {self.url}"
+        if self.local is None:
+            return f"API {self.url}"
+        how = "stopped at the end" if self.local.owned else f"kept for {idle_seconds():.0f} s idle"
+        return f"local API {self.local.url} ({how})"
 
     def __enter__(self) -> PrefectApi:
         if self.local is not None:
@@ -217,5 +297,5 @@ class PrefectApi(AbstractContextManager["PrefectApi"]):
                 _drain_events()
         finally:
             self._settings.__exit__(*exc)
-            if self.local is not None:
+            if self.local is not None and self.local.owned:
                 self.local.stop()

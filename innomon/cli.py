@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     rs.add_argument("uri", nargs="?", help="s3://bucket/folder for the results")
     rs.add_argument("--endpoint", default=None, help="S3 endpoint URL (default: AWS_ENDPOINT_URL)")
     rs.add_argument("--clear", action="store_true", help="back to local result storage")
+    la = sub.add_parser("local-api", help="show (or --stop) the local Prefect API that commands reuse")
+    la.add_argument("--stop", action="store_true", help="stop it now instead of when it has been idle")
     d = sub.add_parser("demo", help="synthesise 2021-2023 and run all three years")
     d.add_argument("--out", default="demo-output")
     return p
@@ -234,6 +236,17 @@ def main(argv: list[str] | None = None) -> int:
                 elif args.uri:
                     print(f"saved {result_storage.configure(args.uri, args.endpoint)} as the server's result storage")
                 print(f"results of new runs go to {result_storage.describe()}")
+        elif args.command == "local-api":
+            from innomon.api import LocalApi, idle_seconds
+
+            local = LocalApi.running()
+            if local is None:
+                print("no local Prefect API is running for this PREFECT_HOME")
+            elif args.stop:
+                local.stop()
+                print(f"stopped the local Prefect API {local.url}")
+            else:
+                print(f"local Prefect API {local.url} (pid {local.pid}; exits after {idle_seconds():.0f} s idle)")
         elif args.command == "demo":
             from innomon.api import PrefectApi
             from innomon.synth.export import write_year

@@ -37,3 +37,20 @@ def cache_key(context: Any, parameters: dict[str, Any]) -> str:
             "parameters": parameters,
         }
     )
+
+
+def cached_stage(name: str) -> Any:
+    """The task decorator of a cached stage (ingest, derive, validate, link, indicators, models):
+    results persisted as JSON references, keyed by `cache_key`, and one console line when the stage
+    finishes, computed or cached (`innomon.stage_report`)."""
+    from prefect import task
+
+    from innomon import stage_report
+
+    return task(
+        name=name,
+        cache_key_fn=cache_key,
+        persist_result=True,
+        result_serializer="json",
+        on_completion=[stage_report.hook],
+    )

@@ -287,19 +287,11 @@ IDENTIFYING = ["company_name", "kvk_number", "email", "postcode", "pc4", "kvk_no
 
 
 def _stage_task():  # defined lazily so the plain functions above import without Prefect machinery
-    from prefect import task
-
     from innomon import config as config_mod
-    from innomon import refs, stage_report, storage
-    from innomon.prefect_support import cache_key
+    from innomon import refs, storage
+    from innomon.prefect_support import cached_stage
 
-    @task(
-        name="derive",
-        cache_key_fn=cache_key,
-        persist_result=True,
-        result_serializer="json",
-        on_completion=[stage_report.hook],
-    )
+    @cached_stage("derive")
     def derive_task(ingested: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
         """Prefect wrapper: answers -> answers with every derived variable."""
         cfg = refs.get_json(cfg_ref)

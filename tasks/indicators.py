@@ -496,18 +496,10 @@ def store_tables(
 
 
 def _stage_task():
-    from prefect import task
+    from innomon import refs
+    from innomon.prefect_support import cached_stage
 
-    from innomon import refs, stage_report
-    from innomon.prefect_support import cache_key
-
-    @task(
-        name="indicators",
-        cache_key_fn=cache_key,
-        persist_result=True,
-        result_serializer="json",
-        on_completion=[stage_report.hook],
-    )
+    @cached_stage("indicators")
     def indicators_task(
         linked: list[dict[str, Any]],
         cfg_ref: dict[str, Any],
@@ -534,8 +526,8 @@ def _per_table_tasks():
 
     from prefect import task
 
-    from innomon import refs, stage_report, storage
-    from innomon.prefect_support import cache_key
+    from innomon import refs, storage
+    from innomon.prefect_support import cache_key, cached_stage
 
     @task(name="table", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
     def table_task(
@@ -549,13 +541,7 @@ def _per_table_tasks():
         root = storage.join(processed_root, str(cfg["year"]), "table-cells")
         return refs.put_bytes(root, table_id, pickle.dumps(rows, protocol=5), "pkl")
 
-    @task(
-        name="tables-assemble",
-        cache_key_fn=cache_key,
-        persist_result=True,
-        result_serializer="json",
-        on_completion=[stage_report.hook],
-    )
+    @cached_stage("tables-assemble")
     def tables_assemble_task(
         table_refs: list[dict[str, Any]],
         linked: list[dict[str, Any]],

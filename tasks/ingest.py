@@ -12,11 +12,11 @@ import hmac
 from typing import Any
 
 import pandas as pd
-from prefect import get_run_logger, task
+from prefect import get_run_logger
 
 from innomon import config as config_mod
-from innomon import reference, refs, stage_report, storage
-from innomon.prefect_support import cache_key, panel_key
+from innomon import reference, refs, storage
+from innomon.prefect_support import cached_stage, panel_key
 from tasks.corrections import apply_corrections, read_corrections
 from tasks.derive import IDENTIFYING, normalise_kvk, normalise_name, normalise_postcode
 from tasks.mapping import map_export
@@ -92,13 +92,7 @@ def ingest(data: bytes, name: str, cfg: dict[str, Any], key: bytes, corrections:
     }
 
 
-@task(
-    name="ingest",
-    cache_key_fn=cache_key,
-    persist_result=True,
-    result_serializer="json",
-    on_completion=[stage_report.hook],
-)
+@cached_stage("ingest")
 def ingest_task(
     raw: refs.Ref, cfg_ref: refs.Ref, processed_root: str, corrections: refs.Ref | None = None
 ) -> dict[str, Any]:

@@ -19,10 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from prefect import task
 
-from innomon import progress, refs, stage_report, storage
-from innomon.prefect_support import cache_key, panel_key
+from innomon import progress, refs, storage
+from innomon.prefect_support import cached_stage, panel_key
 from tasks.ingest import keyed_hash
 
 LINK_COLUMNS = ["response_id", "previous_response_id", "match_probability", "method"]
@@ -238,13 +237,7 @@ def assign_panel(
     return out
 
 
-@task(
-    name="link",
-    cache_key_fn=cache_key,
-    persist_result=True,
-    result_serializer="json",
-    on_completion=[stage_report.hook],
-)
+@cached_stage("link")
 def link_task(
     validated: dict[str, Any],
     previous: dict[str, Any] | None,

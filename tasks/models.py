@@ -161,18 +161,10 @@ def store_models(terms: pd.DataFrame, fits: pd.DataFrame, cfg: dict[str, Any], p
 
 
 def _stage_task():
-    from prefect import task
+    from innomon import refs
+    from innomon.prefect_support import cached_stage
 
-    from innomon import refs, stage_report
-    from innomon.prefect_support import cache_key
-
-    @task(
-        name="models",
-        cache_key_fn=cache_key,
-        persist_result=True,
-        result_serializer="json",
-        on_completion=[stage_report.hook],
-    )
+    @cached_stage("models")
     def models_task(linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
         """Prefect wrapper: the year's respondent table -> models.csv and model_fit.csv."""
         cfg = refs.get_json(cfg_ref)
@@ -188,8 +180,8 @@ def _per_model_tasks():
 
     from prefect import task
 
-    from innomon import refs, stage_report, storage
-    from innomon.prefect_support import cache_key
+    from innomon import refs, storage
+    from innomon.prefect_support import cache_key, cached_stage
 
     @task(name="model", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
     def model_task(model_id: str, linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict:
@@ -200,13 +192,7 @@ def _per_model_tasks():
         root = storage.join(processed_root, str(cfg["year"]), "model-rows")
         return refs.put_bytes(root, model_id, pickle.dumps(rows, protocol=5), "pkl")
 
-    @task(
-        name="models-assemble",
-        cache_key_fn=cache_key,
-        persist_result=True,
-        result_serializer="json",
-        on_completion=[stage_report.hook],
-    )
+    @cached_stage("models-assemble")
     def models_assemble_task(model_refs: list[dict], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
         """All models in spec order -> models.csv and model_fit.csv."""
         cfg = refs.get_json(cfg_ref)

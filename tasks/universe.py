@@ -167,17 +167,11 @@ def report_markdown(report: dict) -> str:
 def _stage_task():
     from prefect import get_run_logger, task
 
-    from innomon import refs, stage_report, storage
+    from innomon import refs, storage
     from innomon.errors import InputError
-    from innomon.prefect_support import cache_key
+    from innomon.prefect_support import cached_stage
 
-    @task(
-        name="validate",
-        cache_key_fn=cache_key,
-        persist_result=True,
-        result_serializer="json",
-        on_completion=[stage_report.hook],
-    )
+    @cached_stage("validate")
     def validate_task(derived: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
         """Prefect wrapper: apply the universe; valid respondents, exclusions and the year's report."""
         cfg = refs.get_json(cfg_ref)

@@ -4,6 +4,7 @@ local API that does not come up in time is stopped with a message naming the lim
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -26,8 +27,26 @@ def test_configured_api_that_does_not_answer_is_named(monkeypatch: pytest.Monkey
     assert url in str(err.value)
 
 
-def test_local_api_startup_limit_stops_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    local = LocalApi()
+def test_local_api_startup_limit_stops_the_server(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "home"))
+    local = LocalApi.start()
     with pytest.raises(ApiError, match=r"did not answer within 0 s \(INNOMON_API_STARTUP_TIMEOUT\)"):
         local.wait_ready(timeout=0.2)
-    assert local.process is None  # stopped, not left running
+    assert local._process.poll() is not None  # stopped, not left running
+    assert LocalApi.running() is None and not LocalApi.state_file().exists()
+
+
+def test_local_api_is_reused_then_exits_when_idle(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The next command finds the running local API (no second start); idle, it exits by itself."""
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("INNOMON_LOCAL_API_IDLE", "3")
+    first = LocalApi.find_or_start()
+    try:
+        first.wait_ready(timeout=300)
+        second = LocalApi.find_or_start()
+        assert (second.url, second.pid, second.owned) == (first.url, first.pid, False)
+        assert second.wait_ready(timeout=5) < 5  # answers at once
+        first._process.wait(timeout=60)  # nobody asks for 3 s: it exits
+        assert LocalApi.running() is None
+    finally:
+        first.stop()
