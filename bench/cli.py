@@ -84,7 +84,8 @@ def local_api_ready(home: Path, registration: bool) -> float:
         "        api.SERVER_ENV.pop(key)\n"
         "local = api.LocalApi.start(); print(f'{local.wait_ready():.2f}'); local.stop()\n"
     )
-    _, proc = timed([sys.executable, "-c", code, "on" if registration else "off"], env=env(PREFECT_HOME=str(home)))
+    home_env = env(PREFECT_HOME=str(home), INNOMON_LOCAL_API_IDLE="0")
+    _, proc = timed([sys.executable, "-c", code, "on" if registration else "off"], env=home_env)
     return float(proc.stdout.strip().splitlines()[-1])
 
 
