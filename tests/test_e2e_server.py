@@ -39,7 +39,7 @@ def _wait(predicate, timeout: float, what: str, interval: float = 1.0):
 
 
 @pytest.fixture(scope="module")
-def server(demo: dict, tmp_path_factory: pytest.TempPathFactory):
+def server(exports: Path, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("prefect-server")
     cdir = root / "configs"  # the monitor lead's approval gate is on for this test
     shutil.copytree(config.config_dir(), cdir)
@@ -53,10 +53,10 @@ def server(demo: dict, tmp_path_factory: pytest.TempPathFactory):
         PREFECT_HOME=str(root / "home"),
         PREFECT_API_URL=api,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_WORKER_QUERY_SECONDS="2",
+        PREFECT_WORKER_QUERY_SECONDS="1",
         INNOMON_HOME=str(PROJECT),
         INNOMON_CONFIG_DIR=str(cdir),
-        INNOMON_RAW_ROOT=str(demo["exports"]),
+        INNOMON_RAW_ROOT=str(exports),  # the exports only: the run builds its own store
         INNOMON_STORE=str(root / "store"),
         PREFECT_LOGGING_LEVEL="INFO",
     )
@@ -70,7 +70,7 @@ def server(demo: dict, tmp_path_factory: pytest.TempPathFactory):
     )
     worker = None
     try:
-        _wait(lambda: _healthy(api), 120, "the Prefect server")
+        _wait(lambda: _healthy(api), 120, "the Prefect server", 0.25)
         subprocess.run(
             [str(BIN / "prefect"), "work-pool", "create", "innomon", "--type", "process"],
             env=env,
@@ -195,9 +195,9 @@ def test_failed_publish_is_retried_from_cache_approved_and_published_once(server
     published.mkdir()
     (published / "2023").write_text("a file where the year's folder belongs: the store is unreachable")
     run_id = _run(api, "annual", {"year": 2023, "published_root": str(published)})
-    _wait(lambda: _state(api, run_id)[0] in ("FAILED", "CRASHED"), 300, "the run to fail", 2)
+    _wait(lambda: _state(api, run_id)[0] in ("FAILED", "CRASHED"), 300, "the run to fail", 0.5)
     # The failure automation created by deployments/deploy.py notifies the operators.
-    _wait(lambda: server["hook"].received, 120, "the failure notification", 2)
+    _wait(lambda: server["hook"].received, 120, "the failure notification", 0.5)
     assert b"Failed" in server["hook"].received[0]
 
     (published / "2023").unlink()  # the operator fixes the cause and presses Retry
@@ -207,7 +207,7 @@ def test_failed_publish_is_retried_from_cache_approved_and_published_once(server
         json={"state": {"type": "SCHEDULED", "name": "AwaitingRetry"}, "force": True},
         timeout=10,
     ).raise_for_status()
-    _wait(lambda: _state(api, run_id)[0] == "PAUSED", 300, "the approval pause", 2)
+    _wait(lambda: _state(api, run_id)[0] == "PAUSED", 300, "the approval pause", 0.5)
     states = _task_states(api, run_id, since)
     for stage in ("ingest", "derive", "validate", "link", "indicators", "models"):
         assert states[stage] == "Cached", (stage, states)
@@ -217,7 +217,7 @@ def test_failed_publish_is_retried_from_cache_approved_and_published_once(server
     httpx.post(
         f"{api}/flow_runs/{run_id}/resume", json={"run_input": {"approved": True, "note": "akkoord"}}, timeout=10
     ).raise_for_status()
-    _wait(lambda: _state(api, run_id)[0] == "COMPLETED", 300, "the run to complete", 2)
+    _wait(lambda: _state(api, run_id)[0] == "COMPLETED", 300, "the run to complete", 0.5)
     import json
 
     assert json.loads((published / "2023" / "latest.json").read_text())["run_id"] == releases[0].name
@@ -225,7 +225,7 @@ def test_failed_publish_is_retried_from_cache_approved_and_published_once(server
 
     # The stage deployment "publish" alone: nothing upstream is recomputed.
     stage_run = _run(api, "stage-publish", {"published_root": str(published)})
-    _wait(lambda: _state(api, stage_run)[0] == "COMPLETED", 300, "the publish stage", 2)
+    _wait(lambda: _state(api, stage_run)[0] == "COMPLETED", 300, "the publish stage", 0.5)
     states = _task_states(api, stage_run, "")
     assert states["indicators"] == "Cached" and states["models"] == "Cached"
     assert states["publish"] == "Completed"
