@@ -38,6 +38,14 @@ def _link(r: dict[str, Any]) -> str:
     return f"{_n(repeat)} repeat firms linked to {int(r['year']) - 1}"
 
 
+def _tables(r: dict[str, Any]) -> str:
+    return f"{_n(r['tables'])} tables, {_n(r['cells'])} cells"
+
+
+def _models(r: dict[str, Any]) -> str:
+    return f"{_n(r['models'])} models"
+
+
 def _publish(r: dict[str, Any]) -> str:
     state = "new" if r.get("new_release") else "unchanged"
     where = "latest" if r.get("is_latest") else "awaiting approval"
@@ -53,10 +61,10 @@ DESCRIBE: dict[str, Any] = {
     "derive": lambda r: f"derived variables of {_n(r['records'])} records",
     "validate": _validate,
     "link": _link,
-    "indicators": lambda r: f"{_n(r['tables'])} tables, {_n(r['cells'])} cells",
-    "tables-assemble": lambda r: f"{_n(r['tables'])} tables, {_n(r['cells'])} cells",
-    "models": lambda r: f"{_n(r['models'])} models",
-    "models-assemble": lambda r: f"{_n(r['models'])} models",
+    "indicators": _tables,
+    "tables-assemble": _tables,  # the Dask runner's assembling step of the same stage
+    "models": _models,
+    "models-assemble": _models,
     "publish": _publish,
     "promote": lambda r: f"release {r['run_id']} approved and now latest",
 }

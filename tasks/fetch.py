@@ -89,21 +89,16 @@ def fetch_task(
     return ref
 
 
-def corrections_ref(processed_root: str, cfg: dict[str, Any]) -> dict[str, Any] | None:
-    """Reference (with SHA-256) to the year's corrections file in the private zone, if there is one."""
-    pattern = cfg.get("validation", {}).get("corrections_file")
+def private_file_ref(processed_root: str, year: int, pattern: str | None) -> dict[str, Any] | None:
+    """Reference (with SHA-256) to a file the survey team edits in the private zone (the year's
+    corrections, reviewed link decisions), if the pattern is configured and the file exists."""
     if not pattern:
         return None
-    uri = storage.join(processed_root, pattern.format(year=cfg["year"]))
+    uri = storage.join(processed_root, pattern.format(year=year))
     if not storage.exists(uri):
         return None
     data = storage.read_bytes(uri)
     return {"uri": uri, "sha256": sha256_bytes(data), "size": len(data), "name": uri.rsplit("/", 1)[-1]}
-
-
-def private_file_ref(processed_root: str, year: int, pattern: str | None) -> dict[str, Any] | None:
-    """Reference to a file the survey team edits in the private zone, if it exists."""
-    return corrections_ref(processed_root, {"year": year, "validation": {"corrections_file": pattern}})
 
 
 @task(name="fetch-private-files")

@@ -17,8 +17,6 @@ from innomon.hashing import canonical_json, sha256_bytes, sha256_json
 from innomon.retry import retry_delays
 from tasks.index_page import write_index
 
-RETRY_DELAYS = retry_delays()
-
 
 def run_id(input_sha256: dict[str, str], config_hash: str, code_version: str) -> str:
     """The run id: a hash of the inputs, config and code, so the same inputs are the same release."""
@@ -185,7 +183,7 @@ def finish(
     }
 
 
-@task(name="publish", retries=2, retry_delay_seconds=RETRY_DELAYS, on_completion=[stage_report.hook])
+@task(name="publish", retries=2, retry_delay_seconds=retry_delays(), on_completion=[stage_report.hook])
 def publish_task(
     tables: dict[str, Any],
     models: dict[str, Any],
@@ -249,7 +247,7 @@ def publish_task(
     return result
 
 
-@task(name="promote", retries=2, retry_delay_seconds=RETRY_DELAYS, on_completion=[stage_report.hook])
+@task(name="promote", retries=2, retry_delay_seconds=retry_delays(), on_completion=[stage_report.hook])
 def promote_task(release: dict[str, Any], published_root: str, year: int) -> dict[str, Any]:
     """Prefect wrapper: move `latest` to an approved release (after re-reading its manifest)."""
     manifest_bytes = storage.read_bytes(release["manifest"])

@@ -3,22 +3,15 @@ local API that does not come up in time is stopped with a message naming the lim
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
-from innomon.api import ApiError, LocalApi, PrefectApi
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from innomon.api import ApiError, LocalApi, PrefectApi, _free_port
 
 
 def test_configured_api_that_does_not_answer_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}/api"
+    url = f"http://127.0.0.1:{_free_port()}/api"
     monkeypatch.setenv("PREFECT_API_URL", url)
     api = PrefectApi()
     assert api.local is None  # a configured API is used, no server is started
