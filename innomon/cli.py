@@ -193,10 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    before = os.environ.get("INNOMON_REGION")
+    level_before = os.environ.get(CONSOLE_LEVEL)  # read before `_console` sets it, restored at the end
     if args.command in ("run", "demo"):
         _console(args.verbose)
-    before = os.environ.get("INNOMON_REGION")
-    level_before = os.environ.get(CONSOLE_LEVEL)
     if args.region:  # one region for everything this command does (synth, run, rollback)
         os.environ["INNOMON_REGION"] = args.region
     try:

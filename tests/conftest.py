@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,9 +20,26 @@ from tests import s3server
 SHARED = Path(__file__).resolve().parent / "data"
 
 
-# The longest test files start first, so the two test processes (pytest-xdist, one file at a time)
-# finish together instead of one waiting for the end-to-end test (longest processing time first).
-SLOW_FIRST = ("test_e2e_server.py", "test_dask.py", "test_s3_publish.py", "test_validation_battery.py")
+# The test processes (pytest-xdist, one file at a time, `--no-loadscope-reorder` so that this order
+# holds) take files longest first, so that they finish together (longest processing time first).
+# The first two files of the two processes: the end-to-end test (two minutes, no demo) and the Dask
+# test, whose process builds the shared demo while the other runs the tests that need no demo.
+SLOW_FIRST = (
+    "test_e2e_server.py",
+    "test_dask.py",
+    "test_s3_publish.py",
+    "test_validation_battery.py",
+    "test_console.py",
+    "test_region.py",
+    "test_api.py",
+    "test_approval.py",
+    "test_linking.py",
+    "test_published_bundle.py",
+    "test_revisions.py",
+    "test_operations.py",
+    "test_no_formulas.py",
+    "test_result_storage.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -39,25 +59,82 @@ def prefect_api():
         yield
 
 
+@contextlib.contextmanager
+def _locked(path: Path, exclusive: bool = True) -> Iterator[None]:
+    """An advisory file lock (flock) held for the block: shared between the test processes."""
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every test process of this session sees: under pytest-xdist each process has its
+    own base temp folder (`popen-gwN`), whose parent belongs to the session."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if base.name.startswith("popen-gw") else base
+
+
+def _build_once(root: Path, name: str, build: Callable[[Path], None]) -> Path:
+    """`root/name`, built by the first test process that asks for it; the others wait and reuse it
+    (the demo costs about a minute of CPU: paid once, not once per process)."""
+    target = root / name
+    with _locked(root / f"{name}.lock"):
+        if not (target / ".complete").exists():
+            if target.exists():  # a build that failed half-way: start again
+                shutil.rmtree(target)
+            target.mkdir()
+            build(target)
+            (target / ".complete").write_text("")
+    return target
+
+
 @pytest.fixture(scope="session")
 def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Synthetic exports of 2021-2023 at the configured sizes (written once per session)."""
-    from innomon.synth.export import write_year
+    """Synthetic exports of 2021-2023 at the configured sizes (written once per session; read-only:
+    a test that damages an export works on `copy_exports`)."""
 
-    root = tmp_path_factory.mktemp("exports")
-    for year in (2021, 2022, 2023):
-        write_year(year, root)
-    return root
+    def build(root: Path) -> None:
+        from innomon.synth.export import write_year
+
+        for year in (2021, 2022, 2023):
+            write_year(year, root)
+
+    return _build_once(_shared_root(tmp_path_factory), "exports", build)
 
 
 @pytest.fixture(scope="session")
 def demo(exports: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The demo: all three years run into one local store."""
-    from innomon.cli import run_year
+    """The demo: all three years run into one local store, built once for the session and shared by
+    the test processes. A test that runs into this store is marked `demo_writes`; it runs alone
+    (see `_demo_lock`)."""
 
-    store = tmp_path_factory.mktemp("store")
-    results = {year: run_year(year, str(exports), str(store)) for year in (2021, 2022, 2023)}
-    return {"store": store, "exports": exports, "results": results}
+    def build(root: Path) -> None:
+        from innomon.cli import run_year
+
+        for year in (2021, 2022, 2023):
+            run_year(year, str(exports), str(root / "store"))
+
+    root = _build_once(_shared_root(tmp_path_factory), "demo", build)
+    return {"store": root / "store", "exports": exports, "lock": root.parent / "demo-use.lock"}
+
+
+@pytest.fixture(autouse=True)
+def _demo_lock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests that read the shared demo store hold a shared lock; a test marked `demo_writes` (it runs
+    the flow into the store) holds it alone, so no other process copies or reads a half-written file."""
+    if "demo" not in request.fixturenames:
+        yield
+        return
+    demo = request.getfixturevalue("demo")
+    with _locked(demo["lock"], exclusive=request.node.get_closest_marker("demo_writes") is not None):
+        yield
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "demo_writes: the test runs the flow into the shared demo store")
 
 
 S3_BUCKET = s3server.BUCKET

@@ -76,6 +76,7 @@ def test_run_prints_one_line_per_stage_and_no_warning(exports: Path, tmp_path: P
     assert next(t for y, s, t in stages if s == "publish") == f"release {release} (unchanged, latest)"
 
 
+@pytest.mark.demo_writes
 def test_verbose_shows_prefect_lines(demo: dict) -> None:
     store, exports = demo["store"], demo["exports"]
     quiet = _cli(["run", "--year", "2021", "--raw-root", str(exports), "--store", str(store)])
@@ -85,6 +86,7 @@ def test_verbose_shows_prefect_lines(demo: dict) -> None:
     assert "| INFO    |" in loud.stderr and "Finished in state" in loud.stderr
 
 
+@pytest.mark.demo_writes
 def test_unchanged_release_is_not_rebuilt(demo: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     """With every stage cached and the release complete, publishing builds nothing."""
     import tasks.publish
@@ -123,3 +125,14 @@ def test_progress_line_only_in_a_terminal_and_cleared_at_the_end() -> None:
     assert shown[1].startswith("2023 ingest      [------------------------] reading")
     assert shown[2].startswith("2023 ingest      [############------------] mapping")
     assert shown[-1] == ""  # the line is cleared when the stage ends
+
+
+def test_in_process_run_leaves_the_callers_logging_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`main` quiets Prefect's console for its own run only: a test or notebook calling it keeps its
+    setting, and a later `innomon -v` subprocess inherits no WARNING level from it."""
+    from innomon.cli import CONSOLE_LEVEL, main
+
+    monkeypatch.delenv(CONSOLE_LEVEL, raising=False)
+    code = main(["run", "--year", "1999", "--raw-root", str(tmp_path), "--store", str(tmp_path / "store")])
+    assert code == 2  # no configuration for 1999
+    assert CONSOLE_LEVEL not in os.environ

@@ -144,11 +144,21 @@ def _healthy(api: str) -> bool:
         return False
 
 
+def _post(url: str, body: dict) -> httpx.Response:
+    """POST as Prefect's own client does: a 503 (the server's SQLite database briefly locked on a
+    busy machine) is retried after a pause, up to five times."""
+    for attempt in range(5):
+        response = httpx.post(url, json=body, timeout=10)
+        if response.status_code != 503:
+            break
+        time.sleep(1 + attempt)
+    response.raise_for_status()
+    return response
+
+
 def _run(api: str, deployment: str, parameters: dict) -> str:
     dep = httpx.get(f"{api}/deployments/name/innomon-annual/{deployment}", timeout=10).json()
-    run = httpx.post(
-        f"{api}/deployments/{dep['id']}/create_flow_run", json={"parameters": parameters}, timeout=10
-    ).json()
+    run = _post(f"{api}/deployments/{dep['id']}/create_flow_run", {"parameters": parameters}).json()
     return run["id"]
 
 
@@ -169,9 +179,7 @@ def _task_states(api: str, run_id: str, since: str, expect: tuple[str, ...] = ST
     final = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
     deadline = time.monotonic() + 60
     while True:
-        runs = httpx.post(
-            f"{api}/task_runs/filter", json={"flow_runs": {"id": {"any_": [run_id]}}}, timeout=10
-        ).json()
+        runs = _post(f"{api}/task_runs/filter", {"flow_runs": {"id": {"any_": [run_id]}}}).json()
         fresh = [r for r in runs if r["created"] > since]
         names = {r["name"].rsplit("-", 1)[0] for r in fresh}
         done = all((r.get("state") or {}).get("type") in final for r in fresh) and names >= set(expect)
@@ -209,11 +217,9 @@ def test_failed_publish_is_retried_from_cache_approved_and_published_once(server
 
     (published / "2023").unlink()  # the operator fixes the cause and presses Retry
     since = _now(api, run_id)
-    httpx.post(
-        f"{api}/flow_runs/{run_id}/set_state",
-        json={"state": {"type": "SCHEDULED", "name": "AwaitingRetry"}, "force": True},
-        timeout=10,
-    ).raise_for_status()
+    _post(
+        f"{api}/flow_runs/{run_id}/set_state", {"state": {"type": "SCHEDULED", "name": "AwaitingRetry"}, "force": True}
+    )
     _wait(lambda: _state(api, run_id)[0] == "PAUSED", 300, "the approval pause", 0.5)
     states = _task_states(api, run_id, since, expect=STAGES[:-1])  # paused before publishing is approved
     for stage in ("ingest", "derive", "validate", "link", "indicators", "models"):
@@ -221,9 +227,7 @@ def test_failed_publish_is_retried_from_cache_approved_and_published_once(server
     releases = list((published / "2023" / "runs").iterdir())
     assert len(releases) == 1 and not (published / "2023" / "latest.json").exists()
 
-    httpx.post(
-        f"{api}/flow_runs/{run_id}/resume", json={"run_input": {"approved": True, "note": "akkoord"}}, timeout=10
-    ).raise_for_status()
+    _post(f"{api}/flow_runs/{run_id}/resume", {"run_input": {"approved": True, "note": "akkoord"}})
     _wait(lambda: _state(api, run_id)[0] == "COMPLETED", 300, "the run to complete", 0.5)
     import json
 

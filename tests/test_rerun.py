@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from innomon.cli import run_year
 from tests.helpers import latest_release, task_states
 
 
+@pytest.mark.demo_writes
 def test_second_run_is_identical_and_cached(demo: dict, tmp_path: Path) -> None:
     store = demo["store"]
     release = latest_release(store, 2023)
@@ -22,6 +25,7 @@ def test_second_run_is_identical_and_cached(demo: dict, tmp_path: Path) -> None:
     assert states["publish"] == ["Completed"]
 
 
+@pytest.mark.demo_writes
 def test_steps_option_recomputes_only_that_stage(demo: dict) -> None:
     run_year(2023, str(demo["exports"]), str(demo["store"]), refresh=["models"])
     states = task_states()
