@@ -66,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     rs.add_argument("--clear", action="store_true", help="back to local result storage")
     la = sub.add_parser("local-api", help="show (or --stop) the local Prefect API that commands reuse")
     la.add_argument("--stop", action="store_true", help="stop it now instead of when it has been idle")
+    c = sub.add_parser(
+        "check",
+        help="check a year's configuration (every file under configs/) and show what changed in the questionnaire",
+        description="Checks base.yaml, YEAR.yaml, the region profile, tables.yaml, models.yaml and the datamaps: "
+        "unknown keys, types, required keys, ISO 8601 dates, and that every table and model names a datamap "
+        "or derived variable. Exit 0 without errors (warnings allowed), 2 with errors.",
+    )
+    c.add_argument("--year", type=int, required=True)
     d = sub.add_parser("demo", help="synthesise 2021-2023 and run all three years")
     d.add_argument("--out", default="demo-output")
     return p
@@ -184,6 +192,28 @@ def _preload() -> None:
     import flows.annual  # noqa: F401
 
 
+def _check(year: int) -> int:
+    """`innomon check`: every error and warning of the year's configuration, and the questionnaire's
+    changes against the previous configured year (what an operator reviews each spring)."""
+    from innomon import config as config_mod
+    from innomon.config_check import check_year
+
+    cdir = config_mod.config_dir()
+    if not (cdir / f"{year}.yaml").exists():
+        config_mod.load(year)  # the one-sentence "no configuration for YEAR" error
+    report = check_year(year, cdir, config_mod.current_region())
+    for problem in report.errors:
+        print(f"error: {problem.sentence()}")
+    for problem in report.warnings:
+        print(f"warning: {problem.sentence()}")
+    if report.changes:
+        print(f"Questionnaire {year} against the previous configured year ({len(report.changes)} changes):")
+        print("\n".join(f"  {line}" for line in report.changes))
+    verdict = "refused" if report.errors else "accepted"
+    print(f"configuration {year}: {verdict} ({len(report.errors)} errors, {len(report.warnings)} warnings)")
+    return 2 if report.errors else 0
+
+
 def _print_links(result: dict[str, Any]) -> None:
     print(f"Workbook: {result['links']['workbook']}")
     print(f"Index:    {result['links']['index']}")
@@ -193,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")  # nor Prefect's SDK telemetry: a survey run phones no one
     before = os.environ.get("INNOMON_REGION")
     level_before = os.environ.get(CONSOLE_LEVEL)  # read before `_console` sets it, restored at the end
     if args.command in ("run", "demo"):
@@ -236,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                 elif args.uri:
                     print(f"saved {result_storage.configure(args.uri, args.endpoint)} as the server's result storage")
                 print(f"results of new runs go to {result_storage.describe()}")
+        elif args.command == "check":
+            return _check(args.year)
         elif args.command == "local-api":
             from innomon.api import LocalApi, idle_seconds
 

@@ -71,9 +71,6 @@ def read_datamap(path: Path) -> list[dict[str, str]]:
     return rows
 
 
-REQUIRED_KEYS = ("year", "source", "datamap", "fieldwork", "comparison_years", "region", "sectors")
-
-
 def region_profiles(cdir: Path | None = None) -> list[str]:
     """Names of the region profiles (`configs/regions/*.yaml`)."""
     return sorted(p.stem for p in ((cdir or config_dir()) / "regions").glob("*.yaml"))
@@ -115,11 +112,9 @@ def _load_cached(year: int, cdir_text: str, region: str | None = None) -> dict[s
         cfg = _deep_merge(cfg, _read_yaml(profile))
         cfg["region"]["profile"] = region
         files[f"regions/{region}.yaml"] = sha256_bytes(profile.read_bytes())
-    for key in REQUIRED_KEYS:
-        if key not in cfg:
-            raise ConfigError(f"Configuration {path} lacks the key {key!r}.")
-    if int(cfg["year"]) != year:
-        raise ConfigError(f"Configuration {path} says year {cfg['year']}, expected {year}.")
+    from innomon.config_check import check_year
+
+    check_year(year, cdir, region).raise_first()  # every file, key, type, date and name, before anything runs
     datamap_path = cdir / cfg["datamap"]
     if not datamap_path.exists():
         raise ConfigError(f"Datamap {datamap_path} named in {path} does not exist.")

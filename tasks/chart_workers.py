@@ -45,6 +45,7 @@ def _ready() -> bool:
 def prestart() -> None:
     """Start the worker processes now, from a background thread (starting the forkserver takes a
     second or two), so they have imported matplotlib by the time a run publishes."""
+
     def start() -> None:
         pool = _pool()
         if pool is not None:

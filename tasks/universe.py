@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from innomon.errors import InputError
+from schemas.config import close_cutoff
 
 RULES = ["status", "after_close", "incomplete", "no_postcode", "outside_region", "not_sme", "duplicate"]
 
@@ -28,11 +29,11 @@ RULE_TEXT = {
 def apply_universe(df: pd.DataFrame, cfg: dict[str, Any]) -> pd.DataFrame:
     """Adds `exclusion` (empty for valid respondents, else the first rule failed)."""
     uni = cfg["universe"]
-    close = pd.Timestamp(cfg["fieldwork"]["close"])
+    cutoff = pd.Timestamp(close_cutoff(cfg["fieldwork"]["close"]))  # a date-only close: the end of that day
     region = set(cfg["region"]["provinces"])
     fails = {
         "status": ~df["meta_status"].isin(uni["valid_status"]),
-        "after_close": df["recorded_date"] > close,
+        "after_close": df["recorded_date"] >= cutoff,
         "incomplete": ~(df["finished"].eq(1) | df["progress"].ge(uni["completion_progress"])),
         "no_postcode": df["province"].isna(),
         "outside_region": ~df["province"].isin(region),

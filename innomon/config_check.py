@@ -1,0 +1,503 @@
+"""Checks of the whole configuration of one monitor year, before anything runs.
+
+Two layers: the schema (`schemas.config`: keys, types, required keys, dates), then cross-checks
+that no schema can express (every table item, universe, breakdown and model term resolves to a
+datamap variable of a configured year or a derived variable; a datamap has no duplicate variables
+or columns; comparison years are configured). Each problem is one sentence naming the file, the key
+(or the datamap's row and column) and the rule. `innomon check` prints all of them, the warnings
+(datamap variables no table uses) and what changed in the questionnaire against the previous year;
+`config.load` refuses a configuration with any error (exit 2).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from innomon.errors import ConfigError
+
+# Variables the pipeline derives (tasks/derive.py, tasks/link.py) or fills per run: a table or model
+# may name them although no datamap does. tests/test_config_check.py keeps this list equal to the
+# columns the demo's processed tables really have.
+DERIVED = frozenset(
+    {
+        "age", "age_class", "any_network", "collaboration", "disruptive_any", "disruptive_count", "env_any",
+        "innovator", "no_subsidy", "org_innovation", "orientation", "process_innovation", "product_innovation",
+        "profit_sign", "province", "pyramid", "radical", "rd_active", "sbi_norm", "sbi_restored", "sector",
+        "size_class", "turnover_valid", "in_previous", "panel_id",
+    }
+)  # fmt: skip
+# Groupings only the panel tables build (P01, P02).
+PANEL_GROUPS = frozenset({"pyramid_previous", "sample"})
+# Words of a pandas query or a formula that are not variables.
+_NOT_VARIABLES = frozenset({"and", "or", "not", "in", "True", "False", "C", "I", "np", "log", "Q"})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+YEAR_KEYS = ("year", "reference_period", "source", "datamap", "fieldwork", "invited", "comparison_years")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: `error` stops a run, `warning` is shown by `innomon check` only."""
+
+    file: str
+    key: str
+    message: str
+    level: str = "error"
+
+    def sentence(self) -> str:
+        where = f"{self.file}, {self.key}" if self.key else self.file
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Report:
+    """Everything `innomon check` says about one year."""
+
+    year: int
+    problems: list[Problem] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.level == "warning"]
+
+    def raise_first(self) -> None:
+        """A run refuses the configuration: the first error as the message, the count of the rest."""
+        errors = self.errors
+        if not errors:
+            return
+        more = f" ({len(errors) - 1} more: run `innomon check --year {self.year}`)" if len(errors) > 1 else ""
+        raise ConfigError(errors[0].sentence() + more)
+
+
+# --- schema errors as sentences ------------------------------------------------------------------
+
+
+def _model_at(model: Any, loc: tuple[Any, ...]) -> Any:
+    """The pydantic model class found by following `loc` from `model` (None when it leaves models)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        fields = getattr(current, "model_fields", {})
+        if part not in fields:
+            return None
+        annotation = fields[part].annotation
+        current = None
+        for candidate in (annotation, *typing.get_args(annotation)):
+            for inner in (candidate, *typing.get_args(candidate)):
+                if isinstance(inner, type) and issubclass(inner, BaseModel):
+                    current = inner
+    return current
+
+
+def _key_text(loc: tuple[Any, ...], data: Any) -> str:
+    """`tables[T13].items[2]` rather than `tables.12.items.2`: list entries with an id say which."""
+    out = ""
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            entry = node[part] if isinstance(node, list) and part < len(node) else None
+            ident = entry.get("id") if isinstance(entry, dict) else None
+            out += f"[{ident}]" if ident else f"[{part}]"
+            node = entry
+        elif isinstance(part, str) and part.startswith(("function-", "nullable[", "list[", "tuple[", "str", "int")):
+            continue  # pydantic's own steps (union members), not keys
+        else:
+            out += f".{part}" if out else str(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    return out
+
+
+def _describe(error: dict[str, Any], model: Any) -> str:
+    """One clause saying which rule the value broke."""
+    kind, loc, value = error["type"], error["loc"], error.get("input")
+    if kind == "extra_forbidden":
+        parent = _model_at(model, loc[:-1])
+        known = sorted(getattr(parent, "model_fields", {}))
+        near = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]!r}?" if near else f"; known keys: {', '.join(known)}"
+        return f"unknown key{hint}"
+    if kind == "missing":
+        if loc and loc[-1] == "invited":
+            return "is required (the number of invited firms; write null if it is unknown)"
+        return "is required"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "literal_error":
+        return f"{value!r} is not allowed; {error['msg'][0].lower()}{error['msg'][1:]}"
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"{value!r} is not a whole number (write digits only, no thousands separator or quotes)"
+    if kind in ("list_type", "tuple_type"):
+        return f"{value!r} is not a list (write [a, b] or one entry per line with '- ')"
+    if kind == "string_pattern_mismatch":
+        return f"{value!r} does not have the required form ({error['ctx']['pattern']})"
+    if kind in ("string_type", "float_type", "bool_type", "dict_type", "model_type", "model_attributes_type"):
+        wanted = {
+            "string_type": "a text",
+            "float_type": "a number",
+            "bool_type": "true or false",
+            "dict_type": "a mapping of keys",
+            "model_type": "a mapping of keys",
+            "model_attributes_type": "a mapping of keys",
+        }[kind]
+        return f"{value!r} is not {wanted}"
+    return f"{value!r}: {error['msg']}"
+
+
+def schema_problems(model: Any, data: Any, file_of: Any) -> list[Problem]:
+    """Validate `data` against a pydantic `model`; each error as a Problem in the file `file_of(loc)`."""
+    from pydantic import ValidationError
+
+    try:
+        model.model_validate(data)
+    except ValidationError as exc:
+        return [
+            Problem(file_of(err["loc"]), _key_text(err["loc"], data), _describe(err, model))
+            for err in exc.errors(include_url=False)
+        ]
+    return []
+
+
+# --- reading the raw files ------------------------------------------------------------------------
+
+
+def _layers(cdir: Path, year: int, region: str | None) -> list[tuple[str, dict[str, Any]]]:
+    from innomon.config import _read_yaml
+
+    layers = [("base.yaml", _read_yaml(cdir / "base.yaml")), (f"{year}.yaml", _read_yaml(cdir / f"{year}.yaml"))]
+    if region:
+        layers.append((f"regions/{region}.yaml", _read_yaml(cdir / "regions" / f"{region}.yaml")))
+    return layers
+
+
+def _has(data: Any, loc: tuple[Any, ...]) -> bool:
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+def _file_of(cdir: Path, layers: list[tuple[str, dict[str, Any]]], year: int) -> Any:
+    """Which file a key came from: the last layer that writes it (or its nearest parent)."""
+
+    def locate(loc: tuple[Any, ...]) -> str:
+        keys = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "nullable["))))
+        for depth in range(len(keys), 0, -1):
+            for name, data in reversed(layers):
+                if _has(data, keys[:depth]):
+                    return str(cdir / name)
+        year_file = keys and keys[0] in YEAR_KEYS
+        return str(cdir / (f"{year}.yaml" if year_file else "base.yaml"))
+
+    return locate
+
+
+def read_datamap_text(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+
+
+def _datamap_problems(path: Path, rows: list[dict[str, str]]) -> list[Problem]:
+    """Schema of every row, then no variable and no column twice."""
+    from schemas.config import DatamapRow
+
+    problems: list[Problem] = []
+    for number, row in enumerate(rows, start=2):  # row 1 is the header
+        for p in schema_problems(DatamapRow, {k: v for k, v in row.items() if k is not None}, lambda loc: str(path)):
+            problems.append(Problem(str(path), f"row {number}, column {p.key}", p.message))
+        if None in row:
+            problems.append(Problem(str(path), f"row {number}", "has more cells than the header has columns"))
+    for column in ("variable", "column_id"):
+        seen: dict[str, int] = {}
+        for number, row in enumerate(rows, start=2):
+            value = (row.get(column) or "").strip()
+            if value in seen:
+                problems.append(
+                    Problem(
+                        str(path),
+                        f"row {number}, column {column}",
+                        f"{value!r} is already on row {seen[value]}: each {column} may occur once",
+                    )
+                )
+            else:
+                seen[value] = number
+    return problems
+
+
+def _names(expression: str) -> set[str]:
+    """The variable names a pandas query or a statsmodels formula uses (quoted text removed)."""
+    text = re.sub(r"(['\"]).*?\1", " ", expression)
+    return {n for n in _NAME.findall(text) if n not in _NOT_VARIABLES and not n.isdigit()}
+
+
+def _suggest(name: str, known: set[str]) -> str:
+    near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+# --- the checks -----------------------------------------------------------------------------------
+
+
+def check_year(year: int, cdir: Path, region: str | None = None) -> Report:
+    """Every problem of year `year`'s configuration, and what changed against the previous year."""
+    from innomon.config import _deep_merge, _read_yaml, available_years
+    from schemas.config import ModelsSpec, TablesSpec, YearConfig
+
+    report = Report(year)
+    problems = report.problems
+    layers = _layers(cdir, year, region)
+    merged: dict[str, Any] = {}
+    for _, data in layers:
+        merged = _deep_merge(merged, data)
+    locate = _file_of(cdir, layers, year)
+    problems += schema_problems(YearConfig, merged, locate)
+    if problems:
+        return report  # the cross-checks need a configuration of the right shape
+
+    if int(merged["year"]) != year:
+        problems.append(Problem(str(cdir / f"{year}.yaml"), "year", f"says {merged['year']}, the file name {year}"))
+    configured = available_years(cdir)
+    for y in merged["comparison_years"]:
+        if y not in configured:
+            problems.append(
+                Problem(locate(("comparison_years",)), "comparison_years", f"{y} has no configuration ({y}.yaml)")
+            )
+        elif y >= year:
+            problems.append(Problem(locate(("comparison_years",)), "comparison_years", f"{y} is not before {year}"))
+    for key in ("pc4", "sbi"):
+        if not (cdir / merged["reference"][key]).exists():
+            problems.append(Problem(locate(("reference", key)), f"reference.{key}", "names a file that does not exist"))
+    region_cfg, sectors = merged["region"], merged["sectors"]
+    if region_cfg.get("model_reference") and region_cfg["model_reference"] not in region_cfg["provinces"]:
+        problems.append(
+            Problem(locate(("region", "model_reference")), "region.model_reference", "is not one of region.provinces")
+        )
+    if sectors["model_reference"] not in sectors["order"]:
+        problems.append(
+            Problem(locate(("sectors", "model_reference")), "sectors.model_reference", "is not one of sectors.order")
+        )
+    for key in ("by_section", "by_division"):
+        for code, group in sectors.get(key, {}).items():
+            if group not in sectors["order"]:
+                problems.append(
+                    Problem(locate(("sectors", key, code)), f"sectors.{key}.{code}", f"{group!r} not in sectors.order")
+                )
+
+    # The datamaps of every configured year: their own checks, and the variables tables may name.
+    variables_by_year: dict[int, dict[str, dict[str, str]]] = {}
+    for y in configured:
+        try:
+            raw = _deep_merge(_read_yaml(cdir / "base.yaml"), _read_yaml(cdir / f"{y}.yaml"))
+        except ConfigError:
+            continue
+        path = cdir / str(raw.get("datamap", ""))
+        if not raw.get("datamap") or not path.is_file():
+            if y == year:
+                problems.append(Problem(locate(("datamap",)), "datamap", f"names {path}, which does not exist"))
+            continue
+        rows = read_datamap_text(path)
+        if y == year or y in merged["comparison_years"]:
+            problems += _datamap_problems(path, rows)
+        variables_by_year[y] = {r.get("variable", ""): r for r in rows}
+    known = set(DERIVED).union(*[set(v) for v in variables_by_year.values()] or [set()])
+
+    tables_path = cdir / merged["tables_file"]
+    models_path = cdir / merged["models_file"]
+    tables = _spec(tables_path, TablesSpec, problems, locate)
+    models = _spec(models_path, ModelsSpec, problems, locate)
+    used: set[str] = set()
+    if tables is not None:
+        used |= _table_problems(tables, tables_path, known, problems)
+    if models is not None:
+        used |= _model_problems(models, models_path, known, problems)
+    for name in merged.get("constant_sum", {}).get("items", []):
+        if name not in known:
+            problems.append(
+                Problem(locate(("constant_sum", "items")), "constant_sum.items", f"{name!r} is in no datamap")
+            )
+    for name in merged.get("breaks", {}):
+        if name not in known:
+            problems.append(
+                Problem(locate(("breaks", name)), f"breaks.{name}", f"{name!r} is in no datamap{_suggest(name, known)}")
+            )
+
+    current = variables_by_year.get(year, {})
+    unused = [
+        name
+        for name, row in current.items()
+        if row.get("type") not in ("id", "text", "datetime") and row.get("block") != "meta" and name not in used
+    ]
+    if unused:
+        problems.append(
+            Problem(
+                str(cdir / merged["datamap"]),
+                "",
+                f"{len(unused)} variable(s) in no table or model: {', '.join(unused)} (deliberate for the items "
+                "only derivations use; a new item needs its place in tables.yaml)",
+                level="warning",
+            )
+        )
+    previous = max((y for y in variables_by_year if y < year), default=None)
+    if previous is not None:
+        report.changes = questionnaire_changes(variables_by_year[previous], current, previous, year)
+    return report
+
+
+def _spec(path: Path, model: Any, problems: list[Problem], locate: Any) -> dict[str, Any] | None:
+    from innomon.config import _read_yaml
+
+    if not path.is_file():
+        problems.append(
+            Problem(locate((path.stem + "_file",)), f"{path.stem}_file", f"names {path}, which does not exist")
+        )
+        return None
+    data = _read_yaml(path)
+    found = schema_problems(model, data, lambda loc: str(path))
+    problems += found
+    return None if found else data
+
+
+def _table_problems(spec: dict[str, Any], path: Path, known: set[str], problems: list[Problem]) -> set[str]:
+    """Every name a table uses resolves; returns the names used."""
+    used: set[str] = set()
+    universes = spec["universes"]
+    for name, query in universes.items():
+        for var in _names(query):
+            used.add(var)
+            if var not in known:
+                problems.append(
+                    Problem(
+                        str(path), f"universes.{name}", f"uses {var!r}, which is in no datamap{_suggest(var, known)}"
+                    )
+                )
+    groups = known | set(spec.get("derived_categories", {}))
+    ids: set[str] = set()
+    for table in spec["tables"]:
+        tid = table["id"]
+        if tid in ids:
+            problems.append(Problem(str(path), f"tables[{tid}].id", "occurs twice: each table id may occur once"))
+        ids.add(tid)
+        kind = table.get("kind", "distribution")
+        universe = table.get("universe")
+        if universe is not None and universe not in universes:
+            problems.append(
+                Problem(
+                    str(path),
+                    f"tables[{tid}].universe",
+                    f"{universe!r} is not one of universes ({', '.join(universes)})"
+                    + _suggest(universe, set(universes)),
+                )
+            )
+        if kind == "distribution":
+            for key in ("universe", "items", "stats"):
+                if not table.get(key):
+                    problems.append(Problem(str(path), f"tables[{tid}].{key}", "is required for a table of figures"))
+        entries = list(table.get("items") or []) + ([table["item"]] if table.get("item") else [])
+        for i, entry in enumerate(entries):
+            name = entry if isinstance(entry, str) else entry["item"]
+            key = f"tables[{tid}].items[{i}]" if i < len(table.get("items") or []) else f"tables[{tid}].item"
+            used.add(name)
+            if name not in groups:
+                problems.append(
+                    Problem(
+                        str(path),
+                        key,
+                        f"{name!r} is neither a datamap variable of a configured year nor a derived variable"
+                        f"{_suggest(name, groups)}",
+                    )
+                )
+            if isinstance(entry, dict):
+                for var in _names(entry["universe"]):
+                    used.add(var)
+                    if var not in known:
+                        problems.append(
+                            Problem(
+                                str(path),
+                                f"{key}.universe",
+                                f"uses {var!r}, which is in no datamap{_suggest(var, known)}",
+                            )
+                        )
+        for i, name in enumerate(table.get("by") or []):
+            if name not in groups | PANEL_GROUPS:
+                problems.append(
+                    Problem(
+                        str(path),
+                        f"tables[{tid}].by[{i}]",
+                        f"{name!r} is no variable to break down by{_suggest(name, groups)}",
+                    )
+                )
+        if "pct_top" in (table.get("stats") or []) and table.get("top") is None:
+            problems.append(Problem(str(path), f"tables[{tid}].top", "is required with the statistic pct_top"))
+        chart = table.get("chart")
+        if chart and chart["stat"] not in (table.get("stats") or []):
+            problems.append(
+                Problem(str(path), f"tables[{tid}].chart.stat", f"{chart['stat']!r} is not one of the table's stats")
+            )
+        if kind == "key_figures" and not table.get("figures"):
+            problems.append(Problem(str(path), f"tables[{tid}].figures", "is required for key figures"))
+    return used
+
+
+def _model_problems(spec: dict[str, Any], path: Path, known: set[str], problems: list[Problem]) -> set[str]:
+    used: set[str] = set()
+    ids: set[str] = set()
+    for model in spec["models"]:
+        mid = model["id"]
+        if mid in ids:
+            problems.append(Problem(str(path), f"models[{mid}].id", "occurs twice: each model id may occur once"))
+        ids.add(mid)
+        if "~" not in model["formula"]:
+            problems.append(Problem(str(path), f"models[{mid}].formula", "has no '~' between outcome and terms"))
+            continue
+        for name in sorted(_names(model["formula"])):
+            used.add(name)
+            if name not in known:
+                problems.append(
+                    Problem(
+                        str(path),
+                        f"models[{mid}].formula",
+                        f"uses {name!r}, neither a datamap nor a derived variable{_suggest(name, known)}",
+                    )
+                )
+    for i, name in enumerate(spec.get("binary", [])):
+        used.add(name)
+        if name not in known:
+            problems.append(Problem(str(path), f"binary[{i}]", f"{name!r} is in no datamap{_suggest(name, known)}"))
+    return used
+
+
+def questionnaire_changes(
+    before: dict[str, dict[str, str]], after: dict[str, dict[str, str]], y0: int, y1: int
+) -> list[str]:
+    """What an operator reviews each spring: items added, dropped, renumbered or recoded."""
+    lines = [f"+ {v} ({after[v]['column_id']}): new in {y1}" for v in after if v not in before]
+    lines += [f"- {v} ({before[v]['column_id']}): asked in {y0}, not in {y1}" for v in before if v not in after]
+    for v in after:
+        if v not in before:
+            continue
+        a, b = before[v], after[v]
+        if a.get("column_id") != b.get("column_id"):
+            lines.append(f"~ {v}: column {a.get('column_id')} in {y0}, {b.get('column_id')} in {y1}")
+        if a.get("codes") != b.get("codes") or a.get("type") != b.get("type"):
+            lines.append(
+                f"~ {v}: answers {a.get('type')} {a.get('codes')!r} in {y0}, {b.get('type')} {b.get('codes')!r} in {y1}"
+            )
+    return lines

@@ -1,0 +1,351 @@
+"""The configuration's schema: every key of base.yaml, YEAR.yaml, a region profile, tables.yaml and
+models.yaml, with its type, whether it is required, and the date form operators must write.
+
+pydantic v2 models with `extra="forbid"` (an unknown key is a mistake, usually a typo) and strict
+types (`"11.900"` is not a number of invited firms, `"2023, 2022"` is not a list of years). The
+resolved configuration stays a plain dict for the pipeline; these models only check it
+(`innomon.config_check` turns their errors into one sentence naming the file and the key).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+AMSTERDAM = "Europe/Amsterdam"
+DATE_FORMS = "YYYY-MM-DD (the end of that day, Europe/Amsterdam) or YYYY-MM-DDTHH:MM:SS with a zone (+02:00 or Z)"
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_TIME_ZONE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def iso_date_text(value: Any) -> str:
+    """The text of an ISO 8601 date or zoned date-time, as written; anything else is refused.
+
+    YAML reads an unquoted `2024-06-14` as a date: it is the same date-only form. Day-month orders
+    (`05-06-2024`, `14/06/2024`), month names and a time without a zone are refused, because each
+    was read as another moment than the operator meant."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"{value.isoformat()} has a time but no zone; write {DATE_FORMS}")
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a date; write {DATE_FORMS}")
+    text = value.strip()
+    if not (_DATE_ONLY.fullmatch(text) or _DATE_TIME_ZONE.fullmatch(text)):
+        raise ValueError(f"{value!r} is not an ISO 8601 date; write {DATE_FORMS}")
+    try:
+        dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date of the calendar; write {DATE_FORMS}") from None
+    return text
+
+
+def close_cutoff(text: str) -> dt.datetime:
+    """The first moment after fieldwork closed, as naive Europe/Amsterdam wall-clock time (the clock
+    the survey platform's exports record in): a response at or after it came in after the close.
+
+    A date-only close means the whole of that day belongs to the fieldwork."""
+    from zoneinfo import ZoneInfo
+
+    text = iso_date_text(text)
+    if _DATE_ONLY.fullmatch(text):
+        return dt.datetime.fromisoformat(text) + dt.timedelta(days=1)
+    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(ZoneInfo(AMSTERDAM))
+    return moment.replace(tzinfo=None) + dt.timedelta(microseconds=1)
+
+
+IsoDate = Annotated[str, BeforeValidator(iso_date_text)]
+Year = Annotated[int, Field(ge=1990, le=2100)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class Strict(BaseModel):
+    """Unknown keys refused, no type coercion."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Monitor(Strict):
+    title: str
+    short: str
+    publisher: str
+    contact: str
+    language: str = "nl-NL"
+
+
+class Region(Strict):
+    provinces: list[str] = Field(min_length=1)
+    model_reference: str | None = None
+    name: str | None = None
+
+
+class Reference(Strict):
+    pc4: str
+    sbi: str
+
+
+class Sectors(Strict):
+    order: list[str] = Field(min_length=1)
+    model_reference: str
+    by_section: dict[str, str]
+    by_division: dict[str, str] = {}
+
+
+class Universe(Strict):
+    valid_status: list[int]
+    completion_progress: float = Field(ge=0, le=100)
+    sme_fte_limit: float = Field(gt=0)
+
+
+# A class and its exclusive upper bound (null: no upper bound), written as a YAML pair `[micro, 10]`.
+ClassBound = Annotated[tuple[str, float | None], BeforeValidator(lambda v: tuple(v) if isinstance(v, list) else v)]
+
+
+class Classes(Strict):
+    size_class: list[ClassBound]
+    age_class: list[ClassBound]
+    founding_year_min: int
+
+
+class ConstantSum(Strict):
+    items: list[str]
+    min: float
+    max: float
+
+
+class Thresholds(Strict):
+    suppression_min_n: int = Field(ge=0)
+    reliability_min_n: int = Field(ge=0)
+    alpha: float = Field(gt=0, lt=1)
+    confidence: float = Field(gt=0, lt=1)
+
+
+class Linking(Strict):
+    key_env: str
+    accept: Share
+    review: Share
+    em_min_records: int | None = None
+    expected_repeat_share: Share
+    reviewed_file: str
+
+
+RowRule = Literal[
+    "unknown_code",
+    "out_of_range",
+    "unparseable_number",
+    "unparseable_date",
+    "routing_violation",
+    "constant_sum",
+    "sbi_unknown",
+    "sbi_ambiguous",
+    "impossible_founding_year",
+]
+
+
+class Validation(Strict):
+    year_mismatch_share: Share
+    unknown_code_share: Share
+    levels: dict[RowRule, Literal["row", "file"]] = {}
+    corrections_file: str
+
+
+class Dask(Strict):
+    address: str | None = None
+    n_workers: int = Field(ge=1)
+    threads_per_worker: int = Field(ge=1)
+
+
+class Execution(Strict):
+    task_runner: Literal["default", "dask"] = "default"
+    dask: Dask
+
+
+class Schedule(Strict):
+    cron: str
+    timezone: str
+
+
+class Publish(Strict):
+    workbook_name: str
+    approval_required: bool = False
+    approval_timeout_seconds: int = Field(gt=0)
+    link_expiry_seconds: int = Field(gt=0)
+    date: IsoDate | None = None
+
+
+class Qa(Strict):
+    tolerance_pp: float = Field(ge=0)
+    tolerance_mean: float = Field(ge=0)
+
+
+class Source(Strict):
+    """Where the year's export comes from and how it is written."""
+
+    filename: str
+    format: Literal["qualtrics_csv", "sav", "xlsx"]
+    kind: Literal["file", "qualtrics"] = "file"
+    uri: str | None = None
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    survey_id: str | None = None
+    base_url: str | None = None
+    token_env: str | None = None
+    token_secret: str | None = None
+    timeout: float | None = None
+    poll_interval: float | None = None
+
+
+class Fieldwork(Strict):
+    close: IsoDate
+
+
+class Planted(Strict):
+    preview: int = Field(ge=0, default=0)
+    test: int = Field(ge=0, default=0)
+    incomplete: int = Field(ge=0, default=0)
+    outside_region: int = Field(ge=0, default=0)
+    not_sme: int = Field(ge=0, default=0)
+    duplicate: int = Field(ge=0, default=0)
+
+
+class Synth(Strict):
+    """The synthetic generator's settings for the demo (never used by a real run)."""
+
+    seed: int | None = None
+    n_valid: int | None = Field(ge=1, default=None)
+    repeat_from_previous: int | None = Field(ge=0, default=None)
+    planted: Planted | None = None
+    overig_share: Share | None = None
+    province_shares: Literal["pc4"] | None = None
+
+
+class YearConfig(Strict):
+    """base.yaml, merged with YEAR.yaml and a region profile: one monitor year."""
+
+    year: Year
+    reference_period: Annotated[str, Field(pattern=r"^\d{4}-\d{4}$")]
+    source: Source
+    datamap: str
+    fieldwork: Fieldwork
+    invited: Annotated[int, Field(ge=1)] | None  # required: null says "unknown" explicitly
+    comparison_years: list[Year]
+    breaks: dict[str, list[Year]] = {}
+    synth: Synth | None = None
+    monitor: Monitor
+    region: Region
+    reference: Reference
+    sectors: Sectors
+    universe: Universe
+    classes: Classes
+    missing_codes: list[int] = []
+    constant_sum: ConstantSum
+    thresholds: Thresholds
+    linking: Linking
+    validation: Validation
+    execution: Execution
+    schedule: Schedule
+    publish: Publish
+    qa: Qa
+    tables_file: str
+    models_file: str
+
+
+# --- tables.yaml -------------------------------------------------------------------------------
+
+Stat = Literal["pct", "pct_top", "mean", "n"]
+
+
+class Chart(Strict):
+    kind: Literal["bar", "stacked"]
+    stat: Stat
+    category: str | None = None
+
+
+class Figure(Strict):
+    """One key figure (K01): a count from the run (`source`) or a ratio of two of them."""
+
+    item: str
+    stat: Literal["n", "pct"]
+    source: Literal["invited", "records", "valid", "repeat"] | None = None
+    numerator: Literal["invited", "records", "valid", "repeat"] | None = None
+    denominator: Literal["invited", "records", "valid", "repeat"] | None = None
+
+
+class ItemInUniverse(Strict):
+    """An item asked only of part of the table's universe (e.g. where collaboration took place, of the
+    firms that collaborated with that partner): a pandas query over the respondent table."""
+
+    item: str
+    universe: str
+
+
+class Table(Strict):
+    id: Annotated[str, Field(pattern=r"^[A-Z]\d{2}[A-Z]?$")]
+    report: str
+    title: str
+    kind: Literal["distribution", "key_figures", "panel_transitions", "panel_change"] = "distribution"
+    universe: str | None = None
+    items: list[str | ItemInUniverse] | None = None
+    item: str | None = None
+    stats: list[Stat] | None = None
+    categories: list[str] | None = None
+    top: int | None = None
+    by: list[str] | None = None
+    by_only: bool = False
+    chart: Chart | None = None
+    figures: list[Figure] | None = None
+    years: list[Year] | None = None
+
+
+class Labels(Strict):
+    items: dict[str, str] = {}
+    categories: dict[str, dict[str, str]] = {}
+
+
+class TablesSpec(Strict):
+    universes: dict[str, str]
+    derived_categories: dict[str, list[str]] = {}
+    tables: list[Table]
+    labels: Labels = Labels()
+
+
+# --- models.yaml -------------------------------------------------------------------------------
+
+
+class Model(Strict):
+    id: Annotated[str, Field(pattern=r"^M\d+$")]
+    report: str
+    title: str
+    method: Literal["ols", "logit"]
+    formula: str
+
+
+class ModelsSpec(Strict):
+    references: dict[str, str] = {}
+    binary: list[str] = []
+    covariance: Literal["nonrobust", "HC0", "HC1", "HC2", "HC3"] = "nonrobust"
+    min_observations: int = Field(ge=1)
+    models: list[Model]
+    term_labels: dict[str, str] = {}
+    fit_labels: dict[str, str] = {}
+
+
+# --- datamaps ----------------------------------------------------------------------------------
+
+DatamapType = Literal[
+    "id", "text", "datetime", "single", "binary", "likert", "integer", "number", "percent", "constant_sum"
+]
+
+
+class DatamapRow(Strict):
+    column_id: Annotated[str, Field(min_length=1)]
+    variable: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    block: str = ""
+    question_text: str = ""
+    type: DatamapType
+    codes: str = ""
+    routing: str = ""
