@@ -69,7 +69,9 @@ def annual_flow(
     for y in run["years"]:
         cfg_ref = run["configs"][str(y)]
         cfg_stub = {"year": y, "source": run["sources"][str(y)]}
-        raw = fetch_task(source_uri(raw_root, cfg_stub), y, raw_zone, run["pins"][str(y)], run["sources"][str(y)])
+        raw = fetch_task(  # a comparison year's export may be read from the store's archive
+            source_uri(raw_root, cfg_stub), y, raw_zone, run["pins"][str(y)], run["sources"][str(y)], y != year
+        )
         inputs[str(y)] = raw["sha256"]
         private[y] = fetch_private_files_task(
             processed, y, {"corrections": run["corrections"][str(y)], "reviewed": run["reviewed"][str(y)]}

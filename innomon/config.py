@@ -95,6 +95,16 @@ def _apply_region(cfg: dict[str, Any]) -> None:
             labels.setdefault(f"province[T.{prov}]", f"Provincie {prov} (t.o.v. {ref})")
 
 
+def _retire_tables(cfg: dict[str, Any]) -> None:
+    """A table with `years` (the monitor years its items were asked) appears only in a release that
+    covers one of them: a table of nothing but [x] is never published (T15 ends after 2022)."""
+    spec = cfg.get("tables")
+    if not spec:
+        return
+    covered = {int(cfg["year"]), *(int(y) for y in cfg.get("comparison_years") or [])}
+    spec["tables"] = [t for t in spec["tables"] if not t.get("years") or covered & {int(y) for y in t["years"]}]
+
+
 @lru_cache(maxsize=32)
 def _load_cached(year: int, cdir_text: str, region: str | None = None) -> dict[str, Any]:
     cdir = Path(cdir_text)
@@ -131,6 +141,7 @@ def _load_cached(year: int, cdir_text: str, region: str | None = None) -> dict[s
             cfg[key.replace("_file", "")] = _read_yaml(spec_path)
             files[cfg[key]] = sha256_bytes(spec_path.read_bytes())
     _apply_region(cfg)
+    _retire_tables(cfg)
     cfg["files"] = files
     cfg["comparison_years"] = [int(y) for y in cfg.get("comparison_years") or []]
     # Where the work runs (`execution`) never changes a figure: it stays out of the hash.

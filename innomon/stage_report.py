@@ -53,7 +53,10 @@ def _publish(r: dict[str, Any]) -> str:
 
 
 DESCRIBE: dict[str, Any] = {
-    "fetch": lambda r: f"{r['name']}, {_size(r['size'])}, sha256 {r['sha256'][:12]}",
+    "fetch": lambda r: (
+        f"{r['name']}, {_size(r['size'])}, sha256 {r['sha256'][:12]}"
+        + (" (from the store's archive)" if r.get("from_archive") else "")
+    ),
     "ingest": lambda r: (
         f"{_n(r['records'])} records read"
         + (f", {_n(r['corrections_applied'])} corrections applied" if r.get("corrections_applied") else "")

@@ -188,6 +188,9 @@ class Source(Strict):
 
     filename: str
     format: Literal["qualtrics_csv", "sav", "xlsx"]
+    # How the export writes its dates: ISO8601 (Qualtrics; SPSS and Excel date cells are read as
+    # ISO text), or a strptime pattern such as "%d-%m-%Y %H:%M" for a file saved by Dutch Excel.
+    date_format: Annotated[str, Field(pattern=r"^(ISO8601|.*%.*)$")] = "ISO8601"
     kind: Literal["file", "qualtrics"] = "file"
     uri: str | None = None
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None

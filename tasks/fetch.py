@@ -6,13 +6,14 @@ every published figure traceable to its exact input; a config may pin the SHA-25
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from prefect import get_run_logger, task
 
 from innomon import stage_report, storage
 from innomon.errors import InputError
-from innomon.hashing import sha256_bytes
+from innomon.hashing import canonical_json, sha256_bytes
 from innomon.retry import retry_delays
 
 
@@ -26,10 +27,34 @@ def source_uri(raw_root: str, cfg: dict[str, Any]) -> str:
     return storage.join(storage.as_uri(raw_root), str(cfg["year"]), cfg["source"]["filename"])
 
 
+def archived_export(raw_zone: str, year: int, pinned_sha256: str | None = None) -> tuple[str, str] | None:
+    """(archive URI, original file name) of a year's export in the store's raw archive: the pinned
+    one if the year is frozen, else the one its last fetch archived (`raw/YEAR/archived.json`)."""
+    pointer = storage.join(raw_zone, str(year), ARCHIVE_POINTER)
+    if not storage.exists(pointer):
+        return None
+    meta = json.loads(storage.read_bytes(pointer))
+    if pinned_sha256 and meta.get("sha256") != pinned_sha256:
+        return None
+    uri = storage.join(raw_zone, str(year), f"{meta['sha256']}.{meta['ext']}")
+    return (uri, str(meta["name"])) if storage.exists(uri) else None
+
+
+ARCHIVE_POINTER = "archived.json"
+
+
 def fetch(
-    uri: str, year: int, raw_zone: str, pinned_sha256: str | None = None, source: dict[str, Any] | None = None
+    uri: str,
+    year: int,
+    raw_zone: str,
+    pinned_sha256: str | None = None,
+    source: dict[str, Any] | None = None,
+    from_archive: bool = False,
 ) -> dict[str, Any]:
-    """Read the export, check a pinned SHA-256, archive it at `raw/YEAR/<sha256>.<ext>`."""
+    """Read the export, check a pinned SHA-256, archive it at `raw/YEAR/<sha256>.<ext>`.
+
+    With `from_archive` (a comparison year), an export the raw root no longer holds is read from
+    the store's archive: last year's exports need not stay in this year's drop folder."""
     name = uri.rsplit("/", 1)[-1]
     if uri.startswith("qualtrics://"):
         from tasks.qualtrics import QualtricsClient, api_token
@@ -44,7 +69,10 @@ def fetch(
         data = client.export_csv(uri.removeprefix("qualtrics://"))
         name = src.get("filename", f"innovatiemonitor-{year}.csv")
     else:
-        if not storage.exists(uri):
+        archived = None if storage.exists(uri) else archived_export(raw_zone, year, pinned_sha256)
+        if archived is not None and from_archive:
+            uri, name = archived
+        elif not storage.exists(uri):
             raise InputError("The export does not exist or cannot be reached.", file=uri, rule="missing_file")
         data = storage.read_bytes(uri)
     digest = sha256_bytes(data)
@@ -58,7 +86,12 @@ def fetch(
     archive = storage.join(raw_zone, str(year), f"{digest}.{ext}")
     if not storage.exists(archive):
         storage.write_bytes(archive, data)
-    return {"uri": archive, "sha256": digest, "size": len(data), "name": name, "source": uri, "year": year}
+    pointer = storage.join(raw_zone, str(year), ARCHIVE_POINTER)
+    meta = canonical_json({"sha256": digest, "ext": ext, "name": name}) + b"\n"
+    if not storage.exists(pointer) or storage.read_bytes(pointer) != meta:
+        storage.write_bytes(pointer, meta)
+    ref = {"uri": archive, "sha256": digest, "size": len(data), "name": name, "source": uri, "year": year}
+    return {**ref, "from_archive": True} if uri == archive else ref
 
 
 def _retry_unless_input_error(task: Any, task_run: Any, state: Any) -> bool:
@@ -80,11 +113,16 @@ def _retry_unless_input_error(task: Any, task_run: Any, state: Any) -> bool:
     on_completion=[stage_report.hook],
 )
 def fetch_task(
-    uri: str, year: int, raw_zone: str, pinned_sha256: str | None = None, source: dict[str, Any] | None = None
+    uri: str,
+    year: int,
+    raw_zone: str,
+    pinned_sha256: str | None = None,
+    source: dict[str, Any] | None = None,
+    from_archive: bool = False,
 ) -> dict[str, Any]:
     """Prefect wrapper: never cached (the source may have changed); retried with backoff (it may be
     remote)."""
-    ref = fetch(uri, year, raw_zone, pinned_sha256, source)
+    ref = fetch(uri, year, raw_zone, pinned_sha256, source, from_archive)
     get_run_logger().info("Fetched %s for %s: sha256 %s, %d bytes", ref["name"], year, ref["sha256"], ref["size"])
     return ref
 

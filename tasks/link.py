@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from innomon import progress, refs, storage
-from innomon.prefect_support import cached_stage, panel_key
+from innomon.prefect_support import cached_stage, key_fingerprint, panel_key
 from tasks.ingest import keyed_hash
 
 LINK_COLUMNS = ["response_id", "previous_response_id", "match_probability", "method"]
@@ -237,6 +237,38 @@ def assign_panel(
     return out
 
 
+def registry_uri(processed_root: str, year: int) -> str:
+    """The panel registry's entry of one year (private zone): every valid firm's `panel_id` and
+    whether it answered the year before, as linked with that year's own predecessor. One folder per
+    linkage key (its fingerprint), since panel ids are keyed hashes."""
+    return storage.join(processed_root, "panel", key_fingerprint(), f"{year}.parquet")
+
+
+def registered_panel(processed_root: str, year: int, response_ids: pd.Series) -> pd.DataFrame | None:
+    """The registry's entry of `year` if it holds exactly these respondents, else None."""
+    uri = registry_uri(processed_root, year)
+    if not storage.exists(uri):
+        return None
+    entry = pd.read_parquet(io.BytesIO(storage.read_bytes(uri)))
+    if set(entry["response_id"]) != set(response_ids):
+        return None  # the year's valid respondents changed (a correction): link it anew
+    return entry
+
+
+def register_panel(processed_root: str, year: int, table: pd.DataFrame) -> None:
+    """Keep a year's panel ids for later windows. An entry linked with its predecessor is never
+    replaced by one without (the year became the oldest of a window) for the same respondents."""
+    entry = table[["response_id", "panel_id", "in_previous"]].astype({"in_previous": "Int64"})
+    entry = entry.sort_values("response_id", kind="mergesort").reset_index(drop=True)
+    known = registered_panel(processed_root, year, entry["response_id"])
+    if known is not None and (entry["in_previous"].isna().all() and known["in_previous"].notna().any()):
+        return
+    data = refs.frame_bytes(entry)
+    uri = registry_uri(processed_root, year)
+    if not storage.exists(uri) or storage.read_bytes(uri) != data:
+        storage.write_bytes(uri, data)
+
+
 @cached_stage("link")
 def link_task(
     validated: dict[str, Any],
@@ -275,7 +307,16 @@ def link_task(
             )
         previous_panel = prev_table
     table = assign_panel(valid, ident, links, previous_panel, year, panel_key()).drop(columns=["firm_hash"])
-    repeats = None if previous is None else int(table["in_previous"].sum())
+    if previous is None:  # the oldest year of this window: its ids and repeats as once linked
+        kept = registered_panel(processed_root, year, table["response_id"])
+        if kept is not None:
+            kept = kept.set_index("response_id").loc[table["response_id"]]
+            table["panel_id"] = kept["panel_id"].to_numpy()
+            if kept["in_previous"].notna().all():
+                table["in_previous"] = kept["in_previous"].astype("int64").to_numpy()
+    register_panel(processed_root, year, table)
+    known = table["in_previous"].notna().all() and len(table) > 0
+    repeats = int(table["in_previous"].astype("Int64").sum()) if known else None
     facts = {**validated["counts"], "repeat": repeats}
     private = storage.join(root, "private")
     return {

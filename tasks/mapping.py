@@ -80,6 +80,30 @@ def parse_codes(text: str) -> CodeSpec:
     return CodeSpec(frozenset(codes), low, high, frozenset(missing), labels)
 
 
+ISO_DATES = "ISO8601"
+
+
+def _parse_dates(raw: pd.Series, date_format: str, file: str, column: str) -> pd.Series:
+    """Dates in the form the source declares (`source.date_format`: ISO 8601, or a pattern such as
+    `%d-%m-%Y %H:%M`); never guessed. A date in another form stops the run (exit 3): read with the
+    wrong day-month order, a response would silently fall before or after the fieldwork's close."""
+    text = raw.astype(str).str.strip()
+    parsed = pd.to_datetime(text.where(text != "", None), errors="coerce", format=date_format)
+    bad = parsed.isna() & (text != "")
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        shown = "ISO 8601 (YYYY-MM-DD HH:MM:SS)" if date_format == ISO_DATES else repr(date_format)
+        raise InputError(
+            f"{int(bad.sum())} of {len(text)} dates are not written as {shown}, the source's date_format; "
+            f"the first is {text.iloc[first]!r}",
+            file=file,
+            column=column,
+            row=first + 1,
+            rule="date_format",
+        )
+    return parsed.astype("datetime64[ns]")
+
+
 _DECIMAL_COMMA = re.compile(r"(-?\d+),(\d+)")
 
 
@@ -153,6 +177,7 @@ def map_export(export: Export, cfg: dict[str, Any], name: str) -> tuple[pd.DataF
     issues: list[pd.DataFrame] = []
     response_ids = frame[to_column["response_id"]].astype(str).str.strip()
     share_limit = float(cfg.get("validation", {}).get("unknown_code_share", 0.2))
+    date_format = str(cfg["source"].get("date_format") or ISO_DATES)
     for row in datamap:
         var, typ = row["variable"], row["type"]
         raw = frame[to_column[var]]
@@ -160,12 +185,7 @@ def map_export(export: Export, cfg: dict[str, Any], name: str) -> tuple[pd.DataF
             out[var] = raw.astype(str).str.strip()
             continue
         if typ == "datetime":
-            text = raw.astype(str).str.strip()
-            parsed = pd.to_datetime(text.where(text != "", None), errors="coerce", format="mixed")
-            bad = parsed.isna() & (text != "")
-            out[var] = parsed.astype("datetime64[ns]")
-            if bad.any():
-                issues.append(_issues(response_ids, bad, var, "unparseable_date"))
+            out[var] = _parse_dates(raw, date_format, name, to_column[var])
             continue
         values, bad = _parse_numbers(raw)
         spec = parse_codes(row["codes"])

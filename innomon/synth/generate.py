@@ -403,7 +403,36 @@ def generate_valid(cfg: dict[str, Any], n: int | None = None, seed: int | None =
     _likerts(rng, df, t, innovator, prodproc)
     _subsidies(rng, df, t, year, asked_vars)
     _regional(rng, df, t, asked_vars, netloc_answer)
+    _unmodelled_items(_rng(plan.seed, 7), df, cfg)
     return df
+
+
+def _unmodelled_items(rng: np.random.Generator, df: pd.DataFrame, cfg: dict[str, Any]) -> None:
+    """Answers to the items of the year's datamap the generator has no model for (a new item such as
+    `tech_quantum`): uniform over the item's answer codes (or its range), only where routing says the
+    question was shown, so a new item is tabulated instead of coming out "not asked". Its own random
+    stream: the modelled items' answers do not change when an item is added."""
+    from tasks.derive import routing_masks
+    from tasks.mapping import parse_codes
+
+    masks: dict[str, pd.Series] | None = None
+    for row in cfg["datamap_rows"]:
+        var, typ = row["variable"], row["type"]
+        if var in df.columns or row.get("block") == "meta" or typ in ("id", "text", "datetime"):
+            continue
+        spec = parse_codes(row["codes"])
+        if spec.codes:
+            values = rng.choice(np.array(sorted(spec.codes), dtype=float), size=len(df))
+        else:
+            low, high = spec.low if spec.low is not None else 0.0, spec.high if spec.high is not None else 100.0
+            values = np.floor(rng.uniform(low, high + 1, size=len(df))).clip(low, high)
+        rule = (row.get("routing") or "").strip()
+        if rule:
+            masks = masks if masks is not None else routing_masks(df, int(cfg["year"]))
+            if rule not in masks:  # a routing the generator cannot evaluate: leave the item unanswered
+                continue
+            values = np.where(masks[rule].to_numpy(dtype=bool), values, np.nan)
+        df[var] = values
 
 
 def _yn(ones: np.ndarray) -> np.ndarray:
