@@ -125,6 +125,11 @@ def _load_cached(year: int, cdir_text: str, region: str | None = None) -> dict[s
     from innomon.config_check import check_year
 
     check_year(year, cdir, region).raise_first()  # every file, key, type, date and name, before anything runs
+    from schemas.config import iso_date_text
+
+    cfg["fieldwork"]["close"] = iso_date_text(cfg["fieldwork"]["close"])  # YAML's unquoted date: the same text
+    if cfg.get("publish", {}).get("date"):
+        cfg["publish"]["date"] = iso_date_text(cfg["publish"]["date"])
     datamap_path = cdir / cfg["datamap"]
     if not datamap_path.exists():
         raise ConfigError(f"Datamap {datamap_path} named in {path} does not exist.")

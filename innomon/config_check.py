@@ -165,10 +165,9 @@ def schema_problems(model: Any, data: Any, file_of: Any) -> list[Problem]:
     try:
         model.model_validate(data)
     except ValidationError as exc:
-        return [
-            Problem(file_of(err["loc"]), _key_text(err["loc"], data), _describe(err, model))
-            for err in exc.errors(include_url=False)
-        ]
+        # An unknown key first: a misspelt key is both unknown and missing, and its suggestion says more.
+        errors = sorted(exc.errors(include_url=False), key=lambda err: err["type"] != "extra_forbidden")
+        return [Problem(file_of(err["loc"]), _key_text(err["loc"], data), _describe(err, model)) for err in errors]
     return []
 
 
@@ -325,7 +324,12 @@ def check_year(year: int, cdir: Path, region: str | None = None) -> Report:
     models = _spec(models_path, ModelsSpec, problems, locate)
     used: set[str] = set()
     if tables is not None:
-        used |= _table_problems(tables, tables_path, known, problems)
+        coded = {
+            name: row.get("type") in ("single", "binary", "likert")
+            for rows in variables_by_year.values()
+            for name, row in rows.items()
+        }
+        used |= _table_problems(tables, tables_path, known, problems, coded)
     if models is not None:
         used |= _model_problems(models, models_path, known, problems)
     for name in merged.get("constant_sum", {}).get("items", []):
@@ -375,8 +379,11 @@ def _spec(path: Path, model: Any, problems: list[Problem], locate: Any) -> dict[
     return None if found else data
 
 
-def _table_problems(spec: dict[str, Any], path: Path, known: set[str], problems: list[Problem]) -> set[str]:
-    """Every name a table uses resolves; returns the names used."""
+def _table_problems(
+    spec: dict[str, Any], path: Path, known: set[str], problems: list[Problem], coded: dict[str, bool]
+) -> set[str]:
+    """Every name a table uses resolves, and an answer item is in one table; returns the names used.
+    `coded`: which datamap variables are coded answers (single, binary, likert)."""
     used: set[str] = set()
     universes = spec["universes"]
     for name, query in universes.items():
@@ -390,6 +397,7 @@ def _table_problems(spec: dict[str, Any], path: Path, known: set[str], problems:
                 )
     groups = known | set(spec.get("derived_categories", {}))
     ids: set[str] = set()
+    owners: dict[str, tuple[str, tuple[str, ...]]] = {}
     for table in spec["tables"]:
         tid = table["id"]
         if tid in ids:
@@ -435,6 +443,18 @@ def _table_problems(spec: dict[str, Any], path: Path, known: set[str], problems:
                                 f"uses {var!r}, which is in no datamap{_suggest(var, known)}",
                             )
                         )
+        for name in {e if isinstance(e, str) else e["item"] for e in table.get("items") or []}:
+            owner = owners.setdefault(name, (tid, tuple(map(str, table.get("items") or []))))
+            same_items = owner[1] == tuple(map(str, table.get("items") or []))
+            if owner[0] != tid and not same_items and coded.get(name):
+                problems.append(
+                    Problem(
+                        str(path),
+                        f"tables[{tid}].items",
+                        f"{name!r} is already an item of {owner[0]}: an answer item belongs to one table "
+                        "(tables listing the very same items, like T21 and T22, excepted)",
+                    )
+                )
         for i, name in enumerate(table.get("by") or []):
             if name not in groups | PANEL_GROUPS:
                 problems.append(

@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 AMSTERDAM = "Europe/Amsterdam"
 DATE_FORMS = "YYYY-MM-DD (the end of that day, Europe/Amsterdam) or YYYY-MM-DDTHH:MM:SS with a zone (+02:00 or Z)"
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_TIME_NO_ZONE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$")
 _DATE_TIME_ZONE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -36,6 +37,8 @@ def iso_date_text(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a date; write {DATE_FORMS}")
     text = value.strip()
+    if _DATE_TIME_NO_ZONE.fullmatch(text):
+        raise ValueError(f"{value!r} has a time but no zone; write {DATE_FORMS}")
     if not (_DATE_ONLY.fullmatch(text) or _DATE_TIME_ZONE.fullmatch(text)):
         raise ValueError(f"{value!r} is not an ISO 8601 date; write {DATE_FORMS}")
     try:

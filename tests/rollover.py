@@ -7,7 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -87,7 +89,7 @@ def config_with_2024(root: Path) -> Path:
     return cdir
 
 
-def edit_yaml(path: Path, edit) -> None:  # noqa: ANN001 - a callable changing the parsed mapping
+def edit_yaml(path: Path, edit: Callable[[dict[str, Any]], object]) -> None:
     """Apply `edit` to the parsed YAML file and write it back."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     edit(data)
