@@ -95,12 +95,25 @@ def _xlsx_with_title_row(data: bytes) -> bytes:
     return out.getvalue()
 
 
+def _dutch_dates(rows: list[list[str]]) -> list[list[str]]:
+    """Dates as Dutch Excel saves a CSV: 05-06-2023 10:04 instead of 2023-06-05 10:04:31."""
+    for name in ("StartDate", "EndDate", "RecordedDate"):
+        j = _col(rows, name)
+        for r in rows[3:]:
+            if r[j]:
+                day, time = r[j].split(" ")
+                y, m, d = day.split("-")
+                r[j] = f"{d}-{m}-{y} {time[:5]}"
+    return rows
+
+
 def _on_csv(fn: Callable[[list[list[str]]], list[list[str]]]) -> Callable[[bytes], bytes]:
     return lambda data: _csv(fn(_rows(data)))
 
 
 # kind -> (file to damage, damage, rule, words in the message)
 BROKEN = {
+    "dutch_excel_dates": (CSV_2023, _on_csv(_dutch_dates), "date_format", "StartDate"),
     "missing_column": (CSV_2023, _on_csv(lambda r: _drop_column(r, "Q17")), "missing_column", "Q17"),
     "renamed_column": (
         CSV_2023,
@@ -323,3 +336,24 @@ def test_messy_but_valid_export_gives_identical_tables(workspace: dict, demo: di
     release = latest_release(workspace["store"], 2023)
     assert release != latest_release(demo["store"], 2023)  # another input file: another release
     assert (release / "data" / "tables.csv").read_bytes() == clean
+
+
+def test_declared_date_format_reads_dutch_dates_as_the_iso_ones() -> None:
+    """A source that declares `date_format: "%d-%m-%Y %H:%M"` is read by that pattern, never guessed:
+    5 June stays 5 June, and an ISO date in such a file is refused, naming its row."""
+    import pandas as pd
+
+    from innomon.errors import InputError
+    from tasks.mapping import ISO_DATES, _parse_dates
+
+    iso = _parse_dates(pd.Series(["2024-06-05 10:04", "2024-06-14 23:59", ""]), ISO_DATES, "x.csv", "RecordedDate")
+    dutch = _parse_dates(pd.Series(["05-06-2024 10:04", "14-06-2024 23:59", ""]), "%d-%m-%Y %H:%M", "x.csv", "C")
+    pd.testing.assert_series_equal(dutch, iso)
+    assert dutch.iloc[0] == pd.Timestamp("2024-06-05 10:04")
+    try:
+        _parse_dates(pd.Series(["05-06-2024 10:04", "2024-06-14 23:59"]), "%d-%m-%Y %H:%M", "x.csv", "RecordedDate")
+    except InputError as exc:
+        assert exc.rule == "date_format" and exc.row == 2 and exc.column == "RecordedDate", str(exc)
+        assert "'%d-%m-%Y %H:%M'" in str(exc)
+    else:
+        raise AssertionError("an ISO date in a file declared %d-%m-%Y was accepted")
