@@ -24,13 +24,15 @@ AUTOMATION = "innomon-run-failed"
 
 
 def schedule_env() -> dict[str, str]:
-    """The annual schedule (cron, timezone) of the newest configured year, for prefect.yaml."""
+    """The annual schedule (cron, timezone) of the newest configured year and that year itself (the
+    stage deployments' default), for prefect.yaml: no year is written in the deployment file."""
     sys.path.insert(0, str(PROJECT))
     from innomon import config
 
     newest = config.load(config.available_years()[-1])
     schedule = newest.get("schedule") or {}
     return {
+        "INNOMON_NEWEST_YEAR": str(newest["year"]),
         "INNOMON_SCHEDULE_CRON": str(schedule.get("cron", "0 6 15 7 *")),
         "INNOMON_SCHEDULE_TZ": str(schedule.get("timezone", "Europe/Amsterdam")),
     }

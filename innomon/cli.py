@@ -19,11 +19,35 @@ from innomon.errors import ConfigError, InnomonError
 STAGES = ("fetch", "ingest", "derive", "validate", "link", "indicators", "models", "publish")
 
 
+EXIT_CODES = """exit codes:
+  0  done
+  1  anything else (a failed step after its retries, an unreachable store); one sentence, no traceback
+  2  usage or configuration error (innomon check --year YEAR names the file, key and rule)
+  3  an input export failed validation: nothing was published"""
+
+
 class _Parser(argparse.ArgumentParser):
+    """Every parser shows each option's default and the exit codes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        kwargs.setdefault("epilog", EXIT_CODES)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # usage errors exit 2 with one sentence
         self.print_usage(sys.stderr)
         print(f"innomon: {message}", file=sys.stderr)
         raise SystemExit(2)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Each option's default where it has one, and the exit codes' lines kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.required or action.default in (None, False, "", argparse.SUPPRESS) or "%(default)" in text:
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,14 +62,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     s = sub.add_parser("synth", help="write a synthetic survey export for a year")
-    s.add_argument("--year", type=int, required=True)
-    s.add_argument("--out", required=True, help="RAW_ROOT folder")
+    s.add_argument("--year", type=int, required=True, help="monitor year (a configs/YEAR.yaml must exist)")
+    s.add_argument("--out", required=True, help="RAW_ROOT folder; the export goes to OUT/YEAR/")
     s.add_argument("--n", type=int, default=None, help="valid respondents (default: config)")
-    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--seed", type=int, default=None, help="random seed (default: the config's synth.seed)")
     r = sub.add_parser("run", help="run the annual flow of a year")
-    r.add_argument("--year", type=int, required=True)
-    r.add_argument("--raw-root", default=os.environ.get("INNOMON_RAW_ROOT", "demo-output/exports"))
-    r.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"))
+    r.add_argument("--year", type=int, required=True, help="monitor year to run and publish")
+    r.add_argument(
+        "--raw-root",
+        default=os.environ.get("INNOMON_RAW_ROOT", "demo-output/exports"),
+        help="folder or s3:// prefix holding YEAR/<export> (INNOMON_RAW_ROOT)",
+    )
+    r.add_argument(
+        "--store",
+        default=os.environ.get("INNOMON_STORE", "demo-output/store"),
+        help="folder or s3:// prefix of the raw, processed and published zones (INNOMON_STORE)",
+    )
     r.add_argument(
         "--published",
         default=os.environ.get("INNOMON_PUBLISHED"),
@@ -54,10 +86,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--steps", default="", help=f"stages to re-run even if cached, comma-separated: {','.join(STAGES)}")
     r.add_argument("--json", action="store_true", help="print the run's result as JSON (for scripts)")
     b = sub.add_parser("rollback", help="point a year's latest release back at an earlier release")
-    b.add_argument("--year", type=int, required=True)
+    b.add_argument("--year", type=int, required=True, help="monitor year whose latest release moves back")
     b.add_argument("--to", required=True, dest="run_id", help="RUN_ID of the earlier release")
-    b.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"))
-    b.add_argument("--published", default=os.environ.get("INNOMON_PUBLISHED"))
+    b.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"), help="the store")
+    b.add_argument(
+        "--published",
+        default=os.environ.get("INNOMON_PUBLISHED"),
+        help="root of the published zone if not STORE/published",
+    )
     rs = sub.add_parser(
         "result-storage", help="keep Prefect task results in S3 (server default) so any worker can resume a run"
     )
@@ -73,9 +109,9 @@ def _parser() -> argparse.ArgumentParser:
         "unknown keys, types, required keys, ISO 8601 dates, and that every table and model names a datamap "
         "or derived variable. Exit 0 without errors (warnings allowed), 2 with errors.",
     )
-    c.add_argument("--year", type=int, required=True)
+    c.add_argument("--year", type=int, required=True, help="monitor year to check (INNOMON_CONFIG_DIR: another folder)")
     d = sub.add_parser("demo", help="synthesise 2021-2023 and run all three years")
-    d.add_argument("--out", default="demo-output")
+    d.add_argument("--out", default="demo-output", help="folder for the exports and the store")
     return p
 
 

@@ -324,12 +324,8 @@ def check_year(year: int, cdir: Path, region: str | None = None) -> Report:
     models = _spec(models_path, ModelsSpec, problems, locate)
     used: set[str] = set()
     if tables is not None:
-        coded = {
-            name: row.get("type") in ("single", "binary", "likert")
-            for rows in variables_by_year.values()
-            for name, row in rows.items()
-        }
-        used |= _table_problems(tables, tables_path, known, problems, coded)
+        newest = {name: row for y in sorted(variables_by_year) for name, row in variables_by_year[y].items()}
+        used |= _table_problems(tables, tables_path, known, problems, newest)
     if models is not None:
         used |= _model_problems(models, models_path, known, problems)
     for name in merged.get("constant_sum", {}).get("items", []):
@@ -379,11 +375,35 @@ def _spec(path: Path, model: Any, problems: list[Problem], locate: Any) -> dict[
     return None if found else data
 
 
+def _stem(row: dict[str, str]) -> str:
+    """The question of a battery item: its text before the item's own label (`... - Blockchain`)."""
+    return row.get("question_text", "").rsplit(" - ", 1)[0].strip()
+
+
+def _stray_item(table: dict[str, Any], rows: dict[str, dict[str, str]]) -> tuple[str, str] | None:
+    """(item, the others' question) when one coded answer item of a table belongs to another question
+    than all the table's other coded items: typically an item pasted into the wrong table."""
+    coded = [
+        rows[name]
+        for entry in table.get("items") or []
+        if (name := entry if isinstance(entry, str) else entry["item"]) in rows
+        and rows[name].get("type") in ("single", "binary", "likert")
+    ]
+    stems = [_stem(r) for r in coded]
+    if len(coded) < 3:
+        return None
+    for row, stem in zip(coded, stems, strict=True):
+        others = {s for s in stems if s != stem}
+        if stems.count(stem) == 1 and len(others) == 1:
+            return row["variable"], others.pop()
+    return None
+
+
 def _table_problems(
-    spec: dict[str, Any], path: Path, known: set[str], problems: list[Problem], coded: dict[str, bool]
+    spec: dict[str, Any], path: Path, known: set[str], problems: list[Problem], rows: dict[str, dict[str, str]]
 ) -> set[str]:
-    """Every name a table uses resolves, and an answer item is in one table; returns the names used.
-    `coded`: which datamap variables are coded answers (single, binary, likert)."""
+    """Every name a table uses resolves, and a table's answer items belong to one question; returns
+    the names used. `rows`: each datamap variable's row (of the newest configured year that has it)."""
     used: set[str] = set()
     universes = spec["universes"]
     for name, query in universes.items():
@@ -397,7 +417,6 @@ def _table_problems(
                 )
     groups = known | set(spec.get("derived_categories", {}))
     ids: set[str] = set()
-    owners: dict[str, tuple[str, tuple[str, ...]]] = {}
     for table in spec["tables"]:
         tid = table["id"]
         if tid in ids:
@@ -443,18 +462,16 @@ def _table_problems(
                                 f"uses {var!r}, which is in no datamap{_suggest(var, known)}",
                             )
                         )
-        for name in {e if isinstance(e, str) else e["item"] for e in table.get("items") or []}:
-            owner = owners.setdefault(name, (tid, tuple(map(str, table.get("items") or []))))
-            same_items = owner[1] == tuple(map(str, table.get("items") or []))
-            if owner[0] != tid and not same_items and coded.get(name):
-                problems.append(
-                    Problem(
-                        str(path),
-                        f"tables[{tid}].items",
-                        f"{name!r} is already an item of {owner[0]}: an answer item belongs to one table "
-                        "(tables listing the very same items, like T21 and T22, excepted)",
-                    )
+        stray = _stray_item(table, rows)
+        if stray:
+            problems.append(
+                Problem(
+                    str(path),
+                    f"tables[{tid}].items",
+                    f"{stray[0]!r} answers another question than the table's other items ({stray[1]!r}): "
+                    "an item of another table?",
                 )
+            )
         for i, name in enumerate(table.get("by") or []):
             if name not in groups | PANEL_GROUPS:
                 problems.append(

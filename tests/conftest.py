@@ -29,6 +29,8 @@ SLOW_FIRST = (
     "test_dask.py",
     "test_s3_publish.py",
     "test_validation_battery.py",
+    "test_rollover.py",
+    "test_config_battery.py",
     "test_console.py",
     "test_region.py",
     "test_api.py",

@@ -250,7 +250,7 @@ MISTAKES: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
         _text("tables.yaml", "tech_hydrogen, tech_quantum]", "tech_hydrogen, tech_quantum, barrier_time]"),
         "tables.yaml",
         "tables[T13].items",
-        "'barrier_time' is already an item of T08",
+        "'barrier_time' answers another question",
     ),
     "table_id_twice": (
         _text("tables.yaml", "id: T03\n", "id: T02\n"),

@@ -136,3 +136,16 @@ def test_in_process_run_leaves_the_callers_logging_setting(monkeypatch: pytest.M
     code = main(["run", "--year", "1999", "--raw-root", str(tmp_path), "--store", str(tmp_path / "store")])
     assert code == 2  # no configuration for 1999
     assert CONSOLE_LEVEL not in os.environ
+
+
+@pytest.mark.parametrize("command", ["run", "check", "synth", "rollback", "demo", "local-api", "result-storage"])
+def test_every_help_gives_defaults_and_exit_codes(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from innomon.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert done.value.code == 0
+    assert "exit codes:" in out and "2  usage or configuration error" in out and "3  an input export" in out
+    if command == "run":
+        assert "(default: demo-output/exports)" in out, out
