@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -38,14 +39,24 @@ def schedule_env() -> dict[str, str]:
     }
 
 
+NEWEST_YEAR = '"{{ $INNOMON_NEWEST_YEAR }}"'
+
+
 def apply_deployments() -> None:
+    """`prefect deploy --all` on prefect.yaml with the stage deployments' year filled in as a number
+    (Prefect renders `{{ $VAR }}` as text, which the flow's `year: int` parameter schema refuses)."""
+    env = schedule_env()
+    text = (PROJECT / "deployments" / "prefect.yaml").read_text(encoding="utf-8")
     prefect = str(Path(sys.executable).parent / "prefect")
-    subprocess.run(
-        [prefect, "--no-prompt", "deploy", "--all", "--prefect-file", "deployments/prefect.yaml"],
-        cwd=PROJECT,
-        check=True,
-        env={**os.environ, **schedule_env()},
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        rendered = Path(tmp) / "prefect.yaml"
+        rendered.write_text(text.replace(NEWEST_YEAR, env["INNOMON_NEWEST_YEAR"]), encoding="utf-8")
+        subprocess.run(
+            [prefect, "--no-prompt", "deploy", "--all", "--prefect-file", str(rendered)],
+            cwd=PROJECT,
+            check=True,
+            env={**os.environ, **env},
+        )
 
 
 def apply_failure_automation(block_ref: str) -> str:
