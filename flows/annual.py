@@ -16,7 +16,7 @@ from innomon import storage
 from tasks.approval import approval_gate
 from tasks.configure import configure_task
 from tasks.derive import derive_task
-from tasks.fetch import fetch_private_files_task, fetch_task, source_uri
+from tasks.fetch import export_ref, fetch_private_files_task, fetch_task, source_uri
 from tasks.indicators import indicators_task
 from tasks.ingest import ingest_task
 from tasks.link import link_task
@@ -79,7 +79,7 @@ def annual_flow(
         fixes = private[y]["corrections"]
         if fixes:  # corrections are an input like the export: they are part of the run id
             inputs[f"{y}-corrections"] = fixes["sha256"]
-        ingested = _stage(ingest_task, "ingest", refresh)(raw, cfg_ref, processed, fixes)
+        ingested = _stage(ingest_task, "ingest", refresh)(export_ref(raw), cfg_ref, processed, fixes)
         derived = _stage(derive_task, "derive", refresh)(ingested, cfg_ref, processed)
         validated[y] = _stage(validate_task, "validate", refresh)(derived, cfg_ref, processed)
         if y == year:  # a comparison year's validation summary was shown by its own run

@@ -350,8 +350,9 @@ def check_year(year: int, cdir: Path, region: str | None = None) -> Report:
             Problem(
                 str(cdir / merged["datamap"]),
                 "",
-                f"{len(unused)} variable(s) in no table or model: {', '.join(unused)} (deliberate for the items "
-                "only derivations use; a new item needs its place in tables.yaml)",
+                f"{len(unused)} variable(s) that no table or model names: {', '.join(unused)} (expected for "
+                "items the derived variables are made from, e.g. delivery_focus for orientation; a new item "
+                "needs its place in tables.yaml)",
                 level="warning",
             )
         )

@@ -94,6 +94,13 @@ def fetch(
     return {**ref, "from_archive": True} if uri == archive else ref
 
 
+def export_ref(raw: dict[str, Any]) -> dict[str, Any]:
+    """What identifies an archived export: its archive URI, SHA-256, size, file name and year. Where
+    it was fetched from (the raw root or the store's archive) is no input of its figures, so the
+    steps after fetch are cached on this alone."""
+    return {k: raw[k] for k in ("uri", "sha256", "size", "name", "year")}
+
+
 def _retry_unless_input_error(task: Any, task_run: Any, state: Any) -> bool:
     """Network trouble is retried; a broken or frozen export is not (it would fail the same way)."""
     try:

@@ -31,10 +31,16 @@ EXTENSIONS = {"xlsx": "xlsx", "sav": "sav", "qualtrics_csv": "csv"}
 FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
 
 
-def _meta(rng: np.random.Generator, df: pd.DataFrame, year: int) -> pd.DataFrame:
+def _meta(rng: np.random.Generator, df: pd.DataFrame, year: int, close: str) -> pd.DataFrame:
+    """Fieldwork metadata: responses spread over 80 days from 1 April, ending at least a day before
+    the configured close (so a year's valid respondents are all inside its fieldwork)."""
+    from schemas.config import close_cutoff
+
     n = len(df)
     start = pd.Timestamp(f"{year}-04-01 08:00:00")
-    offsets = np.sort(rng.integers(0, 80 * 24 * 3600, size=n))
+    last = pd.Timestamp(close_cutoff(close)) - pd.Timedelta(days=1) - pd.Timedelta(seconds=2400)
+    span = max(1, min(80 * 24 * 3600, int((last - start).total_seconds())))
+    offsets = np.sort(rng.integers(0, span, size=n))
     starts = [start + pd.Timedelta(seconds=int(s)) for s in offsets]
     durations = rng.integers(420, 2400, size=n)
     df = df.copy()
@@ -68,7 +74,7 @@ def build_records(
     """All records of the year's export (valid and planted) and the planted counts by rule."""
     plan = plan_for(cfg, n, seed)
     rng = np.random.default_rng([plan.seed, 3])
-    valid = _meta(rng, generate_valid(cfg, n, seed), plan.year)
+    valid = _meta(rng, generate_valid(cfg, n, seed), plan.year, cfg["fieldwork"]["close"])
     pc4 = reference.pc4_table(str(config_mod.reference_path(cfg, "pc4")))
     region = set(cfg["region"]["provinces"])
     in_region = pc4[pc4["province"].isin(region)]
