@@ -273,6 +273,15 @@ def check_year(year: int, cdir: Path, region: str | None = None) -> Report:
 
     if int(merged["year"]) != year:
         problems.append(Problem(str(cdir / f"{year}.yaml"), "year", f"says {merged['year']}, the file name {year}"))
+    close = str(merged["fieldwork"]["close"])
+    if not close.startswith(str(year)):
+        problems.append(
+            Problem(
+                locate(("fieldwork", "close")),
+                "fieldwork.close",
+                f"{close} is not in monitor year {year}: copied from last year's file?",
+            )
+        )
     configured = available_years(cdir)
     for y in merged["comparison_years"]:
         if y not in configured:

@@ -69,6 +69,7 @@ MISTAKES: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
     "close_impossible_day": (_close("2024-06-31"), "2024.yaml", "fieldwork.close", "not a date of the calendar"),
     "close_month_name": (_close("14 juni 2024"), "2024.yaml", "fieldwork.close", "not an ISO 8601 date"),
     "close_time_without_zone": (_close("2024-06-14T23:59:59"), "2024.yaml", "fieldwork.close", "no zone"),
+    "close_copied_from_last_year": (_close("2023-06-30"), "2024.yaml", "fieldwork.close", "not in monitor year 2024"),
     "close_as_number": (_close(20240614), "2024.yaml", "fieldwork.close", "not a date"),
     "fieldwork_key_typo": (
         _year(lambda d: d.update(fieldwork={"closes": "2024-06-14"})),
