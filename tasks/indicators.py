@@ -435,8 +435,8 @@ def finish_tables(rows: list[dict[str, Any]], frames_years: list[int], cfg: dict
     check = cells.copy()
     check["value"] = check["value"].astype(float)
     check["n"] = check["n"].astype(float)
-    from schemas import validate_lazy
     from schemas.outputs import TABLES_SCHEMA
+    from schemas.validation import validate_lazy
 
     validate_lazy(TABLES_SCHEMA, check, "data/tables.csv", "tables")
     return cells[COLUMNS].reset_index(drop=True)

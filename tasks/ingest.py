@@ -65,8 +65,8 @@ def split_identities(mapped: pd.DataFrame, pc4_path: str, key: bytes) -> tuple[p
 def ingest(data: bytes, name: str, cfg: dict[str, Any], key: bytes, corrections: bytes | None = None) -> dict[str, Any]:
     """Read + map + apply corrections + split; raises InputError for file-level failures."""
     from innomon import progress
-    from schemas import validate_lazy  # pandera: loaded only when an export is read
     from schemas.export import export_schema
+    from schemas.validation import validate_lazy  # pandera: loaded only when an export is read
 
     with progress.steps("ingest", cfg["year"], 5) as step:
         step(f"reading {name}")

@@ -191,8 +191,8 @@ def _stage_task():
         get_run_logger().info("Universe %s: %s", cfg["year"], counts)
         root = storage.join(processed_root, str(cfg["year"]))
         valid = df[df["exclusion"] == ""].drop(columns=["exclusion"])
-        from schemas import validate_lazy  # pandera: loaded only when a year is validated
         from schemas.respondents import respondents_schema
+        from schemas.validation import validate_lazy  # pandera: loaded only when a year is validated
 
         validate_lazy(
             respondents_schema(cfg), valid.reset_index(drop=True), f"respondents-{cfg['year']}", "respondents"
