@@ -45,64 +45,129 @@ def chart_frame(cells: pd.DataFrame, spec: dict[str, Any], year: int) -> pd.Data
     return block[block["value"].notna()]
 
 
+WIDTH_IN = 8.0  # the report's text width, about 20 cm
+DPI = 300  # print resolution of the PNG; the SVG is the designer's vector original
+BAR_IN = 0.17  # height of one bar, inches (a 7 pt value fits): a chart grows with its bars
+STACKED_BAR_IN = 0.42
+TITLE_PT = 11
+VALUE_PT = 7
+
+
 def render(
     frame: pd.DataFrame, spec: dict[str, Any], labels: dict[str, str], cats: dict[str, dict[str, str]], year: int
 ) -> tuple[bytes, bytes, str]:
     """(png, svg, alt text) of one chart."""
-    chart = spec["chart"]
-    single_item = frame["item"].nunique() == 1
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(8, 0.45 * max(4, frame["item"].nunique() + 2)), dpi=100)
-        if chart.get("kind") == "stacked":
-            items = list(dict.fromkeys(frame["item"]))
-            left = [0.0] * len(items)
-            for k, (cat, block) in enumerate(frame.groupby("category", sort=False)):
-                values = [float(block.loc[block["item"] == i, "value"].sum()) for i in items]
-                ax.barh(
-                    range(len(items)),
-                    values,
-                    left=left,
-                    color=GREYS[k % 5],
-                    hatch=HATCHES[k % 5],
-                    edgecolor="black",
-                    linewidth=0.4,
-                    label=cats.get(items[0], {}).get(cat, cat),
-                )
-                left = [a + b for a, b in zip(left, values, strict=True)]
-            ax.set_yticks(range(len(items)), [_wrap(labels.get(i, i)) for i in items])
-        else:
-            keys = list(dict.fromkeys(frame["category"] if single_item else frame["item"]))
-            years = sorted(frame["year"].unique(), reverse=True)
-            height = 0.8 / len(years)
-            for k, y in enumerate(years):
-                block = frame[frame["year"] == y]
-                col = block["category"] if single_item else block["item"]
-                values = [float(block.loc[col == key, "value"].sum()) for key in keys]
-                pos = [i + k * height for i in range(len(keys))]
-                ax.barh(
-                    pos,
-                    values,
-                    height=height,
-                    color=GREYS[k % 5],
-                    hatch=HATCHES[k % 5],
-                    edgecolor="black",
-                    linewidth=0.4,
-                    label=f"Monitor {y}",
-                )
-            item = frame["item"].iloc[0]
-            names = [cats.get(item, {}).get(k, k) for k in keys] if single_item else [labels.get(k, k) for k in keys]
-            ax.set_yticks([i + height * (len(years) - 1) / 2 for i in range(len(keys))], [_wrap(n) for n in names])
-        ax.invert_yaxis()
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: dutch(v)))
-        ax.set_xlabel("Percentage (%)")
-        ax.set_title(f"{spec.get('report', spec['id'])}: {spec['title']} ({year})", loc="left", fontsize=11)
-        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.4, -0.12), ncol=5, fontsize=8)
-        fig.tight_layout()
+        fig = figure(frame, spec, labels, cats, year)
         png, svg = io.BytesIO(), io.BytesIO()
-        fig.savefig(png, format="png", metadata={"Software": None})
+        fig.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
         fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
         plt.close(fig)
     return png.getvalue(), svg.getvalue(), alt_text(frame, spec, labels, cats, year)
+
+
+def figure(
+    frame: pd.DataFrame, spec: dict[str, Any], labels: dict[str, str], cats: dict[str, dict[str, str]], year: int
+) -> Any:
+    """The chart as a matplotlib Figure (call inside `plt.rc_context(STYLE)`).
+
+    Laid out so that a designer can place it as it is: the title wraps to the canvas, the legend has
+    its own row(s) under the axes (constrained layout keeps every text on the canvas), the height
+    grows with the number of bars, and each bar carries its value in Dutch notation."""
+    chart = spec["chart"]
+    stacked = chart.get("kind") == "stacked"
+    single_item = frame["item"].nunique() == 1
+    if stacked:
+        items = list(dict.fromkeys(frame["item"]))
+        bars_in = STACKED_BAR_IN * len(items)
+    else:
+        keys = list(dict.fromkeys(frame["category"] if single_item else frame["item"]))
+        years = sorted(frame["year"].unique(), reverse=True)
+        bars_in = BAR_IN * len(keys) * len(years) + 0.12 * len(keys)
+    title = f"{spec.get('report', spec['id'])}: {spec['title']} ({year})"
+    fig = plt.figure(figsize=(WIDTH_IN, 1.6 + bars_in), layout="constrained")
+    ax = fig.add_subplot()
+    handles = []
+    if stacked:
+        left = [0.0] * len(items)
+        for k, (cat, block) in enumerate(frame.groupby("category", sort=False)):
+            values = [float(block.loc[block["item"] == i, "value"].sum()) for i in items]
+            bars = ax.barh(
+                range(len(items)),
+                values,
+                left=left,
+                height=0.7,
+                color=GREYS[k % 5],
+                hatch=HATCHES[k % 5],
+                edgecolor="black",
+                linewidth=0.4,
+                label=cats.get(items[0], {}).get(cat, cat),
+            )
+            # A value inside its segment where the segment is wide enough to hold it.
+            shown = [dutch(v) if v >= 6 else "" for v in values]
+            ax.bar_label(
+                bars,
+                labels=shown,
+                label_type="center",
+                fontsize=VALUE_PT,
+                color="white" if k % 5 in (0, 1, 4) else "black",
+                bbox={"boxstyle": "square,pad=0.1", "facecolor": GREYS[k % 5], "edgecolor": "none"},
+            )
+            handles.append(bars)
+            left = [a + b for a, b in zip(left, values, strict=True)]
+        ax.set_yticks(range(len(items)), [_wrap(labels.get(i, i)) for i in items])
+        ax.set_xlim(0, 100)
+    else:
+        height = 0.8 / len(years)
+        top = 0.0
+        for k, y in enumerate(years):
+            block = frame[frame["year"] == y]
+            col = block["category"] if single_item else block["item"]
+            values = [float(block.loc[col == key, "value"].sum()) for key in keys]
+            top = max([top, *values])
+            pos = [i + k * height for i in range(len(keys))]
+            bars = ax.barh(
+                pos,
+                values,
+                height=height,
+                color=GREYS[k % 5],
+                hatch=HATCHES[k % 5],
+                edgecolor="black",
+                linewidth=0.4,
+                label=f"Monitor {y}",
+            )
+            ax.bar_label(bars, labels=[dutch(v) for v in values], padding=2, fontsize=VALUE_PT)
+            handles.append(bars)
+        item = frame["item"].iloc[0]
+        names = [cats.get(item, {}).get(k, k) for k in keys] if single_item else [labels.get(k, k) for k in keys]
+        ax.set_yticks([i + height * (len(years) - 1) / 2 for i in range(len(keys))], [_wrap(n) for n in names])
+        ax.set_xlim(0, max(top, 1.0) * 1.12)  # room for the values at the bars' ends
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", length=0)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: dutch(v)))
+    ax.set_xlabel("Percentage (%)")
+    names = [h.get_label() for h in handles]
+    ncol = len(names) if sum(len(n) for n in names) <= 70 else -(-len(names) // 2)
+    fig.legend(handles, names, loc="outside lower center", ncol=ncol, frameon=False, fontsize=8)
+    fig.suptitle(_fit_title(fig, title), x=0.01, ha="left", fontsize=TITLE_PT)
+    return fig
+
+
+def _fit_title(fig: Any, title: str) -> str:
+    """The title wrapped so that each line fits the canvas (measured with the renderer's own text
+    extents, not guessed from a character count)."""
+    import textwrap
+
+    renderer = fig.canvas.get_renderer()
+    limit = fig.bbox.width * 0.97
+    for width in range(len(title), 20, -4):
+        text = textwrap.fill(title, width=width)
+        probe = fig.text(0, 0, text, fontsize=TITLE_PT)
+        fits = probe.get_window_extent(renderer).width <= limit
+        probe.remove()
+        if fits:
+            return text
+    return textwrap.fill(title, width=20)
 
 
 def alt_text(
