@@ -98,3 +98,23 @@ def test_no_identity_reaches_the_published_zone(demo: dict) -> None:
         assert not leaked, (kind, leaked[:3])
     digits = set(re.findall(r"(?<!\d)\d{8}(?!\d)", text))
     assert not (digits & ids["kvk"])
+
+
+@pytest.mark.parametrize("year", [2021, 2022, 2023])
+def test_no_category_is_a_bare_code(demo: dict, year: int) -> None:
+    """A reader sees Ja/Nee and the questionnaire's answer texts, never an answer code."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(latest_release(demo["store"], year) / f"innovatiemonitor-{year}.xlsx", read_only=True)
+    codes = []
+    for ws in book.worksheets:
+        rows = ws.iter_rows(values_only=True)
+        column = None
+        for row in rows:
+            if column is None:
+                column = row.index("Categorie") if "Categorie" in row else None
+                continue
+            value = row[column] if column < len(row) else None
+            if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()):
+                codes.append((ws.title, value))
+    assert codes == [], codes[:10]
