@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -118,3 +119,28 @@ def test_no_category_is_a_bare_code(demo: dict, year: int) -> None:
             if isinstance(value, str) and re.fullmatch(r"-?\d+(\.\d+)?", value.strip()):
                 codes.append((ws.title, value))
     assert codes == [], codes[:10]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_workbooks_open_in_libreoffice(demo: dict, tmp_path: Path) -> None:
+    """Each workbook converts with LibreOffice headless without an error (a file Excel would offer
+    to "repair" often fails here too), and the PDF has a page per sheet at least."""
+    import subprocess
+
+    import openpyxl
+
+    for year in (2021, 2022, 2023):
+        book = latest_release(demo["store"], year) / f"innovatiemonitor-{year}.xlsx"
+        out = tmp_path / str(year)
+        done = subprocess.run(
+            ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--convert-to", "pdf",
+             "--outdir", str(out), str(book)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )  # fmt: skip
+        said = done.stdout + done.stderr  # soffice exits 0 and prints "Error: ..." when a file fails to load
+        assert done.returncode == 0 and "Error" not in said, said
+        pdf = (out / f"innovatiemonitor-{year}.pdf").read_bytes()
+        pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+        assert pages >= len(openpyxl.load_workbook(book, read_only=True).sheetnames), (year, pages)
