@@ -11,6 +11,17 @@ import pandas as pd
 from innomon.config import config_dir
 
 
+def tree_hashes(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under `root` by relative path: "nothing was written" is equality."""
+    import hashlib
+
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
 def latest_release(store: Path, year: int) -> Path:
     """Folder of the release `published/YEAR/latest.json` points at."""
     pointer = json.loads((store / "published" / str(year) / "latest.json").read_text())

@@ -5,7 +5,6 @@ published. The year added is 2024 (tests/rollover.py), through configuration alo
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import shutil
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from innomon.cli import main
+from tests.helpers import tree_hashes
 from tests.rollover import config_with_2024, edit_yaml, write_datamap
 
 
@@ -286,14 +286,6 @@ MISTAKES: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
 }
 
 
-def _snapshot(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
 @pytest.fixture(scope="module")
 def published(demo: dict, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store holding the demo's published zone (a copy): what a refused run must leave alone."""
@@ -316,13 +308,13 @@ def test_mistake_is_refused_before_anything_runs(
     monkeypatch.setenv("INNOMON_CONFIG_DIR", str(cdir))
     if "national.yaml" in file:
         monkeypatch.setenv("INNOMON_REGION", "national")
-    before = _snapshot(published)
+    before = tree_hashes(published)
     code = main(["run", "--year", "2024", "--raw-root", str(tmp_path / "exports"), "--store", str(published)])
     err = capsys.readouterr().err.strip()
     assert code == 2, err
     assert len(err.splitlines()) == 1 and "Traceback" not in err, err
     assert file in err and key in err and rule in err, err
-    assert _snapshot(published) == before
+    assert tree_hashes(published) == before
 
     code = main(["check", "--year", "2024"])  # the operator's own check says the same
     out = capsys.readouterr().out

@@ -4,7 +4,6 @@ give exactly the figures of the clean export."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 import shutil
@@ -18,7 +17,7 @@ import yaml
 
 from innomon import config
 from innomon.cli import main
-from tests.helpers import latest_release
+from tests.helpers import latest_release, tree_hashes
 
 CSV_2023 = Path("2023") / "innovatiemonitor-2023.csv"
 
@@ -186,21 +185,13 @@ BROKEN = {
 }
 
 
-def _snapshot(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
 @pytest.fixture()
 def workspace(demo: dict, tmp_path: Path) -> dict:
     raw = tmp_path / "raw"
     store = tmp_path / "store"
     shutil.copytree(demo["exports"], raw)
     shutil.copytree(demo["store"], store)
-    return {"raw": raw, "store": store, "published": _snapshot(store / "published")}
+    return {"raw": raw, "store": store, "published": tree_hashes(store / "published")}
 
 
 def _run_expect_3(ws: dict, capsys, rule: str, words: str) -> None:
@@ -215,7 +206,7 @@ def _run_expect_3(ws: dict, capsys, rule: str, words: str) -> None:
     assert f"rule {rule}" in last, last
     assert words in last, last
     assert "Traceback" not in err
-    assert _snapshot(ws["store"] / "published") == ws["published"]
+    assert tree_hashes(ws["store"] / "published") == ws["published"]
 
 
 @pytest.mark.parametrize("kind", sorted(BROKEN))
