@@ -104,6 +104,15 @@ def _model_at(model: Any, loc: tuple[Any, ...]) -> Any:
     return current
 
 
+_UNION_MEMBERS = frozenset({"str", "int", "float", "bool", "none"})
+
+
+def _is_schema_step(part: Any) -> bool:
+    """A step pydantic adds to an error's location (a union member such as `str` or
+    `function-before[...]`), not a key of the file."""
+    return isinstance(part, str) and (part in _UNION_MEMBERS or "[" in part)
+
+
 def _key_text(loc: tuple[Any, ...], data: Any) -> str:
     """`tables[T13].items[2]` rather than `tables.12.items.2`: list entries with an id say which."""
     out = ""
@@ -114,8 +123,8 @@ def _key_text(loc: tuple[Any, ...], data: Any) -> str:
             ident = entry.get("id") if isinstance(entry, dict) else None
             out += f"[{ident}]" if ident else f"[{part}]"
             node = entry
-        elif isinstance(part, str) and part.startswith(("function-", "nullable[", "list[", "tuple[", "str", "int")):
-            continue  # pydantic's own steps (union members), not keys
+        elif _is_schema_step(part):
+            continue
         else:
             out += f".{part}" if out else str(part)
             node = node.get(part) if isinstance(node, dict) else None
@@ -199,7 +208,7 @@ def _file_of(cdir: Path, layers: list[tuple[str, dict[str, Any]]], year: int) ->
     """Which file a key came from: the last layer that writes it (or its nearest parent)."""
 
     def locate(loc: tuple[Any, ...]) -> str:
-        keys = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "nullable["))))
+        keys = tuple(p for p in loc if not _is_schema_step(p))
         for depth in range(len(keys), 0, -1):
             for name, data in reversed(layers):
                 if _has(data, keys[:depth]):
@@ -313,7 +322,7 @@ def check_year(year: int, cdir: Path, region: str | None = None) -> Report:
     variables_by_year: dict[int, dict[str, dict[str, str]]] = {}
     for y in configured:
         try:
-            raw = _deep_merge(_read_yaml(cdir / "base.yaml"), _read_yaml(cdir / f"{y}.yaml"))
+            raw = merged if y == year else _deep_merge(layers[0][1], _read_yaml(cdir / f"{y}.yaml"))
         except ConfigError:
             continue
         path = cdir / str(raw.get("datamap", ""))
@@ -426,12 +435,9 @@ def _table_problems(
                     )
                 )
     groups = known | set(spec.get("derived_categories", {}))
-    ids: set[str] = set()
+    problems += _duplicate_ids(spec["tables"], "tables", "table", path)
     for table in spec["tables"]:
         tid = table["id"]
-        if tid in ids:
-            problems.append(Problem(str(path), f"tables[{tid}].id", "occurs twice: each table id may occur once"))
-        ids.add(tid)
         kind = table.get("kind", "distribution")
         universe = table.get("universe")
         if universe is not None and universe not in universes:
@@ -503,14 +509,22 @@ def _table_problems(
     return used
 
 
+def _duplicate_ids(entries: list[dict[str, Any]], key: str, noun: str, path: Path) -> list[Problem]:
+    """Each id once: a second entry with the same id would silently shadow the first."""
+    seen: set[str] = set()
+    found = []
+    for entry in entries:
+        if entry["id"] in seen:
+            found.append(Problem(str(path), f"{key}[{entry['id']}].id", f"occurs twice: each {noun} id may occur once"))
+        seen.add(entry["id"])
+    return found
+
+
 def _model_problems(spec: dict[str, Any], path: Path, known: set[str], problems: list[Problem]) -> set[str]:
     used: set[str] = set()
-    ids: set[str] = set()
+    problems += _duplicate_ids(spec["models"], "models", "model", path)
     for model in spec["models"]:
         mid = model["id"]
-        if mid in ids:
-            problems.append(Problem(str(path), f"models[{mid}].id", "occurs twice: each model id may occur once"))
-        ids.add(mid)
         if "~" not in model["formula"]:
             problems.append(Problem(str(path), f"models[{mid}].formula", "has no '~' between outcome and terms"))
             continue
