@@ -27,6 +27,9 @@ def source_uri(raw_root: str, cfg: dict[str, Any]) -> str:
     return storage.join(storage.as_uri(raw_root), str(cfg["year"]), cfg["source"]["filename"])
 
 
+ARCHIVE_POINTER = "archived.json"  # raw/YEAR/archived.json: the export the year's last fetch archived
+
+
 def archived_export(raw_zone: str, year: int, pinned_sha256: str | None = None) -> tuple[str, str] | None:
     """(archive URI, original file name) of a year's export in the store's raw archive: the pinned
     one if the year is frozen, else the one its last fetch archived (`raw/YEAR/archived.json`)."""
@@ -38,9 +41,6 @@ def archived_export(raw_zone: str, year: int, pinned_sha256: str | None = None) 
         return None
     uri = storage.join(raw_zone, str(year), f"{meta['sha256']}.{meta['ext']}")
     return (uri, str(meta["name"])) if storage.exists(uri) else None
-
-
-ARCHIVE_POINTER = "archived.json"
 
 
 def fetch(
@@ -69,11 +69,11 @@ def fetch(
         data = client.export_csv(uri.removeprefix("qualtrics://"))
         name = src.get("filename", f"innovatiemonitor-{year}.csv")
     else:
-        archived = None if storage.exists(uri) else archived_export(raw_zone, year, pinned_sha256)
-        if archived is not None and from_archive:
+        if not storage.exists(uri):
+            archived = archived_export(raw_zone, year, pinned_sha256) if from_archive else None
+            if archived is None:
+                raise InputError("The export does not exist or cannot be reached.", file=uri, rule="missing_file")
             uri, name = archived
-        elif not storage.exists(uri):
-            raise InputError("The export does not exist or cannot be reached.", file=uri, rule="missing_file")
         data = storage.read_bytes(uri)
     digest = sha256_bytes(data)
     if pinned_sha256 and digest != pinned_sha256:
