@@ -255,12 +255,12 @@ def registered_panel(processed_root: str, year: int, response_ids: pd.Series) ->
     return entry
 
 
-def register_panel(processed_root: str, year: int, table: pd.DataFrame) -> None:
-    """Keep a year's panel ids for later windows. An entry linked with its predecessor is never
-    replaced by one without (the year became the oldest of a window) for the same respondents."""
+def register_panel(processed_root: str, year: int, table: pd.DataFrame, known: pd.DataFrame | None) -> None:
+    """Keep a year's panel ids for later windows. `known` is the registry's entry for these
+    respondents (`registered_panel`). An entry linked with its predecessor is never replaced by one
+    without (the year became the oldest of a window) for the same respondents."""
     entry = table[["response_id", "panel_id", "in_previous"]].astype({"in_previous": "Int64"})
     entry = entry.sort_values("response_id", kind="mergesort").reset_index(drop=True)
-    known = registered_panel(processed_root, year, entry["response_id"])
     if known is not None and (entry["in_previous"].isna().all() and known["in_previous"].notna().any()):
         return
     data = refs.frame_bytes(entry)
@@ -307,14 +307,13 @@ def link_task(
             )
         previous_panel = prev_table
     table = assign_panel(valid, ident, links, previous_panel, year, panel_key()).drop(columns=["firm_hash"])
-    if previous is None:  # the oldest year of this window: its ids and repeats as once linked
-        kept = registered_panel(processed_root, year, table["response_id"])
-        if kept is not None:
-            kept = kept.set_index("response_id").loc[table["response_id"]]
-            table["panel_id"] = kept["panel_id"].to_numpy()
-            if kept["in_previous"].notna().all():
-                table["in_previous"] = kept["in_previous"].astype("int64").to_numpy()
-    register_panel(processed_root, year, table)
+    known = registered_panel(processed_root, year, table["response_id"])
+    if previous is None and known is not None:  # the oldest year of a window: ids and repeats as once linked
+        kept = known.set_index("response_id").loc[table["response_id"]]
+        table["panel_id"] = kept["panel_id"].to_numpy()
+        if kept["in_previous"].notna().all():
+            table["in_previous"] = kept["in_previous"].astype("int64").to_numpy()
+    register_panel(processed_root, year, table, known)
     known = table["in_previous"].notna().all() and len(table) > 0
     repeats = int(table["in_previous"].astype("Int64").sum()) if known else None
     facts = {**validated["counts"], "repeat": repeats}
