@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 AMSTERDAM = "Europe/Amsterdam"
 DATE_FORMS = "YYYY-MM-DD (the end of that day, Europe/Amsterdam) or YYYY-MM-DDTHH:MM:SS with a zone (+02:00 or Z)"
@@ -271,6 +271,34 @@ class Chart(Strict):
     category: str | None = None
 
 
+Dim = Literal["year", "group", "item", "category", "stat"]
+
+
+class Layout(Strict):
+    """How a table is shown to readers (workbook, report draft): the dimensions down the rows and
+    across the columns, in the report's order and with the report's labels."""
+
+    rows: list[Dim] = Field(min_length=1)
+    columns: list[Dim] = Field(min_length=1)
+    years: Literal["all", "current"] = "all"
+    groups: Literal["all", "by", "both"] | None = None  # default: `all`, or the groups when laid out
+    stat_labels: dict[Stat, str] = {}
+    label_format: dict[Dim, str] = {}  # e.g. {group: "Uit {} naar"}: `{}` is the label
+    formats: dict[str, Literal["percent", "percent1", "decimal", "count"]] = {}  # by item or statistic
+    sort: dict[Dim, Literal["label"]] = {}
+
+    @model_validator(mode="after")
+    def _dims_once(self) -> Layout:
+        dims = self.rows + self.columns
+        twice = sorted({d for d in dims if dims.count(d) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} is laid out twice (rows and columns name each dimension once)")
+        for dim, text in self.label_format.items():
+            if text.count("{}") != 1:
+                raise ValueError(f"label_format.{dim} must hold one {{}} for the label, not {text!r}")
+        return self
+
+
 class Figure(Strict):
     """One key figure (K01): a count from the run (`source`) or a ratio of two of them."""
 
@@ -305,6 +333,8 @@ class Table(Strict):
     chart: Chart | None = None
     figures: list[Figure] | None = None
     years: list[Year] | None = None
+    layout: Layout | None = None
+    by_layout: Layout | None = None
 
 
 class Labels(Strict):

@@ -508,7 +508,7 @@ def _stage_task():
     ) -> dict[str, Any]:
         """Prefect wrapper: respondent tables of the year and its comparison years -> tables.csv.
         `previous` references each comparison year's last published tables.csv (for the `r` flag)."""
-        from tasks import chart_workers
+        from tasks.publishing import chart_workers
 
         chart_workers.prestart()  # new tables: a new release to draw; workers import matplotlib meanwhile
         cfg = refs.get_json(cfg_ref)

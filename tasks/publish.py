@@ -15,7 +15,7 @@ from prefect import get_run_logger, task
 from innomon import refs, stage_report, storage
 from innomon.hashing import canonical_json, sha256_bytes, sha256_json
 from innomon.retry import retry_delays
-from tasks.index_page import write_index
+from tasks.publishing.index_page import write_index
 
 
 def run_id(input_sha256: dict[str, str], config_hash: str, code_version: str) -> str:
@@ -33,7 +33,7 @@ def bundle_files(
 ) -> dict[str, bytes]:
     """Every file of the bundle except the manifest, by relative path."""
     from tasks.indicators import read_csv_bytes
-    from tasks.workbook import build_workbook  # xlsxwriter: loaded only when a bundle is built
+    from tasks.publishing.workbook import build_workbook  # xlsxwriter: loaded only when a bundle is built
 
     cells = read_csv_bytes(tables_csv)
     models = pd.read_csv(io.BytesIO(models_csv))
@@ -55,9 +55,9 @@ def bundle_files(
 def start_chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> Any:
     """Start drawing `charts/ID.png` and `charts/ID.svg` per chart spec; the returned callable gives
     the files and their manifest entries with alt text."""
-    from tasks.chart_workers import Rendering
-    from tasks.charts import chart_frame
-    from tasks.workbook import item_labels
+    from tasks.publishing.chart_workers import Rendering
+    from tasks.publishing.charts import chart_frame
+    from tasks.publishing.labels import item_labels
 
     labels, cats = item_labels(cfg)
     year = int(cfg["year"])

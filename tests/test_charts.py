@@ -13,8 +13,8 @@ from matplotlib.text import Text
 from PIL import Image
 
 from innomon import config
-from tasks.charts import DPI, STYLE, chart_frame, figure
-from tasks.workbook import item_labels
+from tasks.publishing.charts import DPI, STYLE, chart_frame, figure
+from tasks.publishing.labels import item_labels
 from tests.helpers import latest_release, read_tables
 
 CHARTED = [t["id"] for t in config.load(2023)["tables"]["tables"] if t.get("chart")]

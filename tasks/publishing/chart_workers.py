@@ -1,6 +1,6 @@
 """Worker processes that draw the charts while the workbook is written (see `Rendering`).
 
-Kept apart from `tasks.charts` so that starting the workers at the beginning of a run does not
+Kept apart from `tasks.publishing.charts` so that starting the workers at the beginning of a run does not
 import matplotlib into the flow's process.
 """
 
@@ -30,7 +30,7 @@ def _pool() -> ProcessPoolExecutor | None:
             import multiprocessing
 
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["tasks.charts"])
+            ctx.set_forkserver_preload(["tasks.publishing.charts"])
             _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
             import atexit
 
@@ -66,7 +66,7 @@ class Rendering:
         pool = _pool() if len(jobs) > 1 else None
         if pool is not None:
             try:
-                from tasks.charts import render
+                from tasks.publishing.charts import render
 
                 self.futures = [pool.submit(render, *job) for job in jobs]
             except Exception:  # a broken pool: draw here instead
@@ -79,6 +79,6 @@ class Rendering:
             except Exception:
                 global _POOL
                 _POOL = None  # do not reuse a pool that failed
-        from tasks.charts import render
+        from tasks.publishing.charts import render
 
         return [render(*job) for job in self.jobs]

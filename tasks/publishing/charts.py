@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
+from tasks.publishing.layout import dutch
+
 GREYS = ["#1a1a1a", "#6e6e6e", "#b4b4b4", "#dcdcdc", "#8c8c8c"]
 HATCHES = ["", "//", "..", "xx", "\\\\"]
 STYLE = {
@@ -26,11 +28,6 @@ STYLE = {
     "svg.hashsalt": "innomon",
     "svg.fonttype": "none",
 }
-
-
-def dutch(value: float, decimals: int = 0) -> str:
-    """`12.5` -> `12,5` (Dutch decimal comma)."""
-    return f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
 
 
 def chart_frame(cells: pd.DataFrame, spec: dict[str, Any], year: int) -> pd.DataFrame:
