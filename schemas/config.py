@@ -286,6 +286,7 @@ class Layout(Strict):
     label_format: dict[Dim, str] = {}  # e.g. {group: "Uit {} naar"}: `{}` is the label
     formats: dict[str, Literal["percent", "percent1", "decimal", "count"]] = {}  # by item or statistic
     sort: dict[Dim, Literal["label"]] = {}
+    item_labels: dict[str, str] = {}  # this table's wording of an item, where it differs from `labels`
 
     @model_validator(mode="after")
     def _dims_once(self) -> Layout:

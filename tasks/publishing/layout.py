@@ -131,6 +131,8 @@ def _select(block: pd.DataFrame, groups: str, dim: str | None, layout: dict[str,
 def _shape(
     spec: dict[str, Any], block: pd.DataFrame, labels: Labels, layout: dict[str, Any], year: int, by: str | None
 ) -> Shaped:
+    if layout.get("item_labels"):
+        labels = Labels({**labels.items, **layout["item_labels"]}, labels.categories, labels.questions)
     frame = block.assign(
         year=block["year"].astype(int),
         category=block["category"].fillna("").astype(str),
