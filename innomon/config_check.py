@@ -504,9 +504,56 @@ def _table_problems(
             problems.append(
                 Problem(str(path), f"tables[{tid}].chart.stat", f"{chart['stat']!r} is not one of the table's stats")
             )
+        problems += _layout_problems(table, path)
         if kind == "key_figures" and not table.get("figures"):
             problems.append(Problem(str(path), f"tables[{tid}].figures", "is required for key figures"))
     return used
+
+
+def _layout_problems(table: dict[str, Any], path: Path) -> list[Problem]:
+    """A layout gives each figure its own cell: every dimension that varies within the table (its
+    items, its statistics, the groups of a breakdown-only table) runs down the rows or across the
+    columns. The data-dependent rest (categories) is checked when the sheet is laid out."""
+    out: list[Problem] = []
+    tid = table["id"]
+    names = [e if isinstance(e, str) else e["item"] for e in table.get("items") or []]
+    if table.get("by_layout") and not table.get("by"):
+        out.append(Problem(str(path), f"tables[{tid}].by_layout", "needs `by`: there is no breakdown to lay out"))
+    for key in ("layout", "by_layout"):
+        layout = table.get(key)
+        if not layout:
+            continue
+        dims = set(layout.get("rows") or []) | set(layout.get("columns") or [])
+        if table.get("kind", "distribution") == "distribution":
+            need = {
+                "item": len(names) > 1,
+                "stat": len(table.get("stats") or []) > 1,
+                "group": key == "by_layout" or bool(table.get("by_only")),
+            }
+            for dim, varies in need.items():
+                if varies and dim not in dims:
+                    out.append(
+                        Problem(
+                            str(path),
+                            f"tables[{tid}].{key}",
+                            f"the table has several values of {dim}: put {dim} in rows or columns",
+                        )
+                    )
+            for name in layout.get("item_labels") or {}:
+                if name not in names:
+                    out.append(
+                        Problem(str(path), f"tables[{tid}].{key}.item_labels.{name}", "is not an item of the table")
+                    )
+            for name in layout.get("formats") or {}:
+                if name not in names and name not in ("pct", "pct_top", "mean", "n"):
+                    out.append(
+                        Problem(
+                            str(path),
+                            f"tables[{tid}].{key}.formats.{name}",
+                            "is neither an item nor a statistic of the table",
+                        )
+                    )
+    return out
 
 
 def _duplicate_ids(entries: list[dict[str, Any]], key: str, noun: str, path: Path) -> list[Problem]:

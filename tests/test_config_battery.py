@@ -265,6 +265,36 @@ MISTAKES: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
         "tables[T08].chart.stat",
         "not one of the table's stats",
     ),
+    "layout_leaves_the_statistic_out": (
+        _text(
+            "tables.yaml",
+            "layout: {rows: [item], columns: [stat, year], stat_labels: {pct_top: Percentage grote",
+            "layout: {rows: [item], columns: [year], stat_labels: {pct_top: Percentage grote",
+        ),
+        "tables.yaml",
+        "tables[T08].layout",
+        "put stat in rows or columns",
+    ),
+    "layout_names_a_dimension_twice": (
+        _text("tables.yaml", "layout: {rows: [item], columns: [year]}", "layout: {rows: [item], columns: [item]}"),
+        "tables.yaml",
+        "tables[T06].layout",
+        "item is laid out twice",
+    ),
+    "layout_dimension_typo": (
+        _text(
+            "tables.yaml", "layout: {rows: [year], columns: [category]}", "layout: {rows: [years], columns: [category]}"
+        ),
+        "tables.yaml",
+        "tables[T01].layout.rows[0]",
+        "not allowed",
+    ),
+    "layout_label_of_another_tables_item": (
+        _text("tables.yaml", "item_labels: {protect_patents:", "item_labels: {protect_patent:"),
+        "tables.yaml",
+        "tables[T25P].layout.item_labels.protect_patent",
+        "not an item of the table",
+    ),
     "model_term_typo": (
         _text("models.yaml", "radical ~ protect_patents", "radical ~ protect_patent"),
         "models.yaml",

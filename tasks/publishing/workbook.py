@@ -201,7 +201,7 @@ def _report_sheet(
                 ws.write_number(r, c, cell.value, fmts.number(cell.fmt, cell.marks))
     columns = [{"header": h, "header_format": fmts.header} for h in table.headers]
     _add_table(ws, max(1 + len(table.cells), 2), columns, table.name)
-    ws.set_row(1, 15 * max(1, *(math.ceil(len(h) / 15) for h in table.column_headers)))
+    ws.set_row(1, 15 * max(1, *(math.ceil(len(h) / 12) for h in table.column_headers)))  # bold, 16 wide
     ws.set_column(0, n_labels - 1, label_width)
     ws.set_column(n_labels, n_labels + len(table.column_headers) - 1, 16)
     _print_setup(ws)
@@ -372,10 +372,11 @@ def _native_chart(
         )
     bars = len(table.cells) if not years_down else len(cols)
     chart.set_title({"name": table.caption, "name_font": {"size": 11}})
-    chart.set_x_axis({"name": "Percentage (%)", "num_format": "0"})
+    chart.set_x_axis({"name": "Percentage (%)", "num_format": "0", **({"max": 100} if stacked else {})})
     chart.set_y_axis({"reverse": True})
     chart.set_legend({"position": "bottom"})
-    chart.set_size({"width": 720, "height": 80 + 22 * max(4, bars * (1 if stacked else len(series)))})
+    per_bar = 30 if stacked else 14 * len(series) + 8  # a bar group and its gap, in pixels
+    chart.set_size({"width": 720, "height": 120 + per_bar * max(3, bars)})
     frame = chart_frame(cells, spec, year)
     ws.insert_chart(1, anchor_col, chart, {"description": alt_text(frame, spec, labels.items, labels.categories, year)})
 
