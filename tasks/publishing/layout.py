@@ -26,7 +26,7 @@ FORMATS: dict[str, tuple[str, str, int]] = {
     "percent": ("0", "%", 0),
     "percent1": ("0.0", "%", 1),
     "decimal": ("0.00", "", 2),
-    "count": ("0", "", 0),
+    "count": ("#,##0", "", 0),  # 11.427 in a Dutch Excel
 }
 DEFAULT_FORMAT = {"pct": "percent", "pct_top": "percent", "mean": "decimal", "n": "count"}
 STAT_LABELS = {"pct": "Percentage", "pct_top": "Percentage topcategorie", "mean": "Gemiddelde", "n": "Aantal"}

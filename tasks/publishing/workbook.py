@@ -45,6 +45,7 @@ class _Formats:
         self.wrap = wb.add_format({"text_wrap": True, "valign": "top"})
         self.link = wb.add_format({"font_color": "blue", "underline": 1})
         self.header = wb.add_format({"bold": True, "text_wrap": True, "valign": "top"})
+        self.code = wb.add_format({"align": "right", "valign": "top"})  # [c] [x] [z] where a number would be
 
     def number(self, fmt: str, marks: str = "") -> Any:
         """The report's display of a figure: `0"%"` prints 47.2 as 47% (the cell keeps 47.2), a
@@ -196,7 +197,7 @@ def _report_sheet(
             ws.write_string(r, c, name, fmts.wrap)
         for c, cell in enumerate(row, start=n_labels):
             if cell.value is None:
-                ws.write_string(r, c, cell.text)
+                ws.write_string(r, c, cell.text, fmts.code)
             else:
                 ws.write_number(r, c, cell.value, fmts.number(cell.fmt, cell.marks))
     columns = [{"header": h, "header_format": fmts.header} for h in table.headers]
@@ -205,7 +206,17 @@ def _report_sheet(
     ws.set_column(0, n_labels - 1, label_width)
     ws.set_column(n_labels, n_labels + len(table.column_headers) - 1, 16)
     _print_setup(ws)
-    ws.print_area(0, 0, 1 + len(table.cells), len(table.headers) - 1)  # the table; the chart is an asset
+    # The table and its title (14 pt bold, about 1.6 width units a character); the chart is an asset.
+    width = label_width * n_labels + 16 * len(table.column_headers)
+    extra = max(0, math.ceil((1.6 * len(table.title) - width) / 16))
+    ws.print_area(0, 0, 1 + len(table.cells), len(table.headers) - 1 + extra)
+    ws.write_url(  # the detail of every figure, one click away, beyond the title's reach
+        0,
+        len(table.headers) + extra,
+        f"internal:'{ALL_FIGURES}'!A1",
+        fmts.link,
+        "Basis (n), interval en status: Alle cijfers",
+    )
     if table.chart:
         spec = next(s for s in cfg["tables"]["tables"] if s["id"] == table.table_id)
         _native_chart(wb, ws, table, spec, cells, labels, int(cfg["year"]), len(table.headers) + 1)
@@ -417,6 +428,7 @@ def _model_sheets(
         _add_table(ws, max(r, 2), [{"header": h} for h in headers], f"Model_{m['id']}")
         ws.set_column(1, 1, 48)
         ws.set_column(2, 6, 16)
+        _print_setup(ws)
     if fits is None or not len(fits):
         return
     fit_labels = cfg["models"].get("fit_labels", {})
@@ -438,6 +450,7 @@ def _model_sheets(
             ws.write_string(r, 4, str(f["value"]))
     _add_table(ws, max(r, 2), [{"header": h} for h in head], "Modelfit")
     ws.set_column(0, 4, 20)
+    _print_setup(ws)
 
 
 def _add_table(ws: Any, last_row: int, columns: list[dict[str, str]], name: str) -> None:
