@@ -140,11 +140,14 @@ def _load_cached(year: int, cdir_text: str, region: str | None = None) -> dict[s
         if not ref.exists():
             raise ConfigError(f"Reference table {ref} named in the configuration does not exist.")
         files[name] = sha256_bytes(ref.read_bytes())
-    for key in ("tables_file", "models_file"):
+    for key in ("tables_file", "models_file", "report_file"):
         if cfg.get(key):
             spec_path = cdir / cfg[key]
             cfg[key.replace("_file", "")] = _read_yaml(spec_path)
             files[cfg[key]] = sha256_bytes(spec_path.read_bytes())
+    if cfg.get("report"):  # the Word template shapes the draft: part of the release's identity
+        template = (cdir / cfg["report_file"]).parent / cfg["report"]["template"]
+        files[template.relative_to(cdir).as_posix()] = sha256_bytes(template.read_bytes())
     _apply_region(cfg)
     _retire_tables(cfg)
     cfg["files"] = files

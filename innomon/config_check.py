@@ -267,7 +267,7 @@ def _suggest(name: str, known: set[str]) -> str:
 def check_year(year: int, cdir: Path, region: str | None = None) -> Report:
     """Every problem of year `year`'s configuration, and what changed against the previous year."""
     from innomon.config import _deep_merge, _read_yaml, available_years
-    from schemas.config import ModelsSpec, TablesSpec, YearConfig
+    from schemas.config import ModelsSpec, Outline, TablesSpec, YearConfig
 
     report = Report(year)
     problems = report.problems
@@ -346,6 +346,11 @@ def check_year(year: int, cdir: Path, region: str | None = None) -> Report:
         used |= _table_problems(tables, tables_path, known, problems, newest)
     if models is not None:
         used |= _model_problems(models, models_path, known, problems)
+    if merged.get("report_file"):
+        outline_path = cdir / merged["report_file"]
+        outline = _spec(outline_path, Outline, problems, locate)
+        if outline is not None:
+            problems += _outline_problems(outline, outline_path, tables, models)
     for name in merged.get("constant_sum", {}).get("items", []):
         if name not in known:
             problems.append(
@@ -553,6 +558,45 @@ def _layout_problems(table: dict[str, Any], path: Path) -> list[Problem]:
                             "is neither an item nor a statistic of the table",
                         )
                     )
+    return out
+
+
+def _outline_problems(
+    outline: dict[str, Any], path: Path, tables: dict[str, Any] | None, models: dict[str, Any] | None
+) -> list[Problem]:
+    """The report draft's outline names tables, charts and models that exist, breakdowns its tables
+    have, a Word template that is there, and sentence templates Jinja2 can read."""
+    from jinja2 import TemplateSyntaxError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    out: list[Problem] = []
+    template = path.parent / outline["template"]
+    if not template.exists():
+        out.append(Problem(str(path), "template", f"{template} does not exist"))
+    specs = {t["id"]: t for t in (tables or {}).get("tables", [])}
+    model_ids = {m["id"] for m in (models or {}).get("models", [])}
+    env = SandboxedEnvironment()
+    for c, chapter in enumerate(outline["chapters"]):
+        for s, section in enumerate(chapter["sections"]):
+            for b, block in enumerate(section["content"]):
+                key = f"chapters[{c}].sections[{s}].content[{b}]"
+                if block.get("table") and block["table"] not in specs:
+                    out.append(Problem(str(path), f"{key}.table", f"{block['table']!r} is not a table of tables.yaml"))
+                elif block.get("breakdown") and block["breakdown"] not in (specs[block["table"]].get("by") or []):
+                    out.append(
+                        Problem(
+                            str(path), f"{key}.breakdown", f"{block['breakdown']!r} is not a `by` of {block['table']}"
+                        )
+                    )
+                if block.get("chart") and not (specs.get(block["chart"]) or {}).get("chart"):
+                    out.append(Problem(str(path), f"{key}.chart", f"{block['chart']!r} is not a table with a chart"))
+                if block.get("model") and block["model"] not in model_ids:
+                    out.append(Problem(str(path), f"{key}.model", f"{block['model']!r} is not a model of models.yaml"))
+                if block.get("text"):
+                    try:
+                        env.parse(block["text"])
+                    except TemplateSyntaxError as e:
+                        out.append(Problem(str(path), f"{key}.text", f"is not a valid template: {e.message}"))
     return out
 
 

@@ -258,6 +258,7 @@ class YearConfig(Strict):
     qa: Qa
     tables_file: str
     models_file: str
+    report_file: str | None = None
 
 
 # --- tables.yaml -------------------------------------------------------------------------------
@@ -369,6 +370,47 @@ class ModelsSpec(Strict):
     models: list[Model]
     term_labels: dict[str, str] = {}
     fit_labels: dict[str, str] = {}
+
+
+# --- report/outline.yaml ---------------------------------------------------------------------
+
+
+class Block(Strict):
+    """One piece of a section, in reading order: a paragraph template, a table, a chart or a model."""
+
+    text: str | None = None
+    table: str | None = None
+    breakdown: str | None = None
+    chart: str | None = None
+    model: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Block:
+        kinds = [k for k in ("text", "table", "chart", "model") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"a block is one of text, table, chart or model, not {kinds or 'none'}")
+        if self.breakdown is not None and self.table is None:
+            raise ValueError("breakdown belongs to a table block")
+        return self
+
+
+class Section(Strict):
+    number: str
+    title: str
+    content: list[Block] = Field(min_length=1)
+
+
+class Chapter(Strict):
+    title: str
+    sections: list[Section] = Field(min_length=1)
+
+
+class Outline(Strict):
+    title: str
+    subtitle: str
+    template: str
+    source: str
+    chapters: list[Chapter] = Field(min_length=1)
 
 
 # --- datamaps ----------------------------------------------------------------------------------

@@ -42,8 +42,18 @@ def bundle_files(
     workbook = build_workbook(cells, cfg, meta, models, fits)
     validation = {"year": cfg["year"], "years": sorted(reports, key=lambda r: -int(r["year"]))}
     chart_files, meta["charts"] = charts()
+    concept = {}
+    if cfg.get("report"):
+        from innomon.config import config_dir
+        from tasks.publishing.concept import build_concept
+
+        pictures = {c["id"]: (chart_files[c["png"]], c["alt_text"]) for c in meta["charts"]}
+        template = (config_dir() / cfg["report_file"]).parent / cfg["report"]["template"]
+        docx, trace = build_concept(cells, models, fits, cfg, meta, pictures, template)
+        concept = {meta["concept"]: docx, "data/concept-sentences.json": trace}
     return {
         **chart_files,
+        **concept,
         cfg["publish"]["workbook_name"].format(year=cfg["year"]): workbook,
         "data/tables.csv": tables_csv,
         "data/models.csv": models_csv,
@@ -179,6 +189,7 @@ def finish(
         "release": base,
         "new_release": new_release,
         "workbook": storage.join(base, meta["workbook"]),
+        "concept": storage.join(base, meta["concept"]) if meta.get("concept") else None,
         "manifest": storage.join(base, "manifest.json"),
     }
 
@@ -213,6 +224,7 @@ def publish_task(
         "publication_date": str(cfg["publish"].get("date") or cfg["fieldwork"]["close"][:10]),
         "site_title": cfg["monitor"]["title"],
         "workbook": cfg["publish"]["workbook_name"].format(year=year),
+        "concept": f"innovatiemonitor-{year}-concept.docx" if cfg.get("report") else None,
     }
     reports = [x["report"] for x in linked]
     meta["bundle_key"] = bundle_key(tables, models, reports, meta)
@@ -242,6 +254,14 @@ def publish_task(
         link_text=f"Werkmap Innovatiemonitor {year}",
         description=f"Release {rid}",
     )
+    if result.get("concept"):
+        result["links"]["concept"] = storage.download_link(result["concept"], expiry)
+        create_link_artifact(
+            key=f"innomon-{year}-concept",
+            link=result["links"]["concept"],
+            link_text=f"Conceptrapport Innovatiemonitor {year} (Word)",
+            description=f"Release {rid}",
+        )
     create_link_artifact(key="innomon-index", link=result["links"]["index"], link_text="Alle publicaties")
     get_run_logger().info("Published %s release %s (%s)", year, rid, "new" if result["new_release"] else "unchanged")
     return result

@@ -84,6 +84,19 @@ def dutch(value: float, decimals: int = 0) -> str:
     return f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
 
 
+def display_format(layout: dict[str, Any] | None, item: str, stat: str) -> str:
+    """The display format of a figure: the layout's rule for its item, else for its statistic, else
+    the default of the statistic."""
+    rules = (layout or {}).get("formats") or {}
+    return rules.get(item) or rules.get(stat) or DEFAULT_FORMAT.get(stat, "decimal")
+
+
+def display(value: float, fmt: str) -> str:
+    """A figure as the report prints it: `47%`, `3,7%`, `2,33`, `11 427`."""
+    _, unit, decimals = FORMATS[fmt]
+    return f"{dutch(float(value), decimals)}{unit}"
+
+
 def shape_tables(cells: pd.DataFrame, cfg: dict[str, Any], labels: Labels) -> list[Shaped]:
     """Every table of the release in the report's shape, in `tables.yaml` order; a table's breakdowns
     follow it."""
@@ -225,7 +238,7 @@ def _cell(c: dict[str, Any] | None, fmt_rules: dict[str, str]) -> Cell:
     if c is None:
         return Cell(None, NOT_APPLICABLE, "count", "", None)
     stat = str(c["stat"])
-    fmt = fmt_rules.get(str(c["item"])) or fmt_rules.get(stat) or DEFAULT_FORMAT.get(stat, "decimal")
+    fmt = display_format({"formats": fmt_rules}, str(c["item"]), stat)
     flag = str(c.get("flag") or "")
     key = (int(c["year"]), str(c["group"]), str(c["item"]), str(c["category"]), stat)
     value = c.get("value")
@@ -235,8 +248,7 @@ def _cell(c: dict[str, Any] | None, fmt_rules: dict[str, str]) -> Cell:
     marks = "".join(f"[{f}]" for f in flag if f not in "cx")
     if str(c.get("sig") or "") == "s":
         marks += "[s]"
-    _, unit, decimals = FORMATS[fmt]
-    text = f"{dutch(float(value), decimals)}{unit}" + (f" {marks}" if marks else "")
+    text = display(float(value), fmt) + (f" {marks}" if marks else "")
     return Cell(float(value), text, fmt, marks, key)
 
 
@@ -309,3 +321,55 @@ def _matches(table: Shaped, i: int, key: dict[str, str], dim: str, want: str) ->
         return key[dim] == str(want)
     found = {c.key[DIMS.index(dim)] for row in table.cells for c in [row[i]] if c.key}
     return found <= {str(want)}
+
+
+MODEL_COLUMNS = [("estimate", "Schatting"), ("std_error", "Standaardfout"), ("p_value", "p-waarde")]
+MODEL_FIT_ROWS = ("n", "adj_r2", "cox_snell_r2")  # what the report prints under a model
+
+
+def shape_model(
+    spec: dict[str, Any], models: pd.DataFrame, fits: pd.DataFrame | None, cfg: dict[str, Any], year: int
+) -> Shaped | None:
+    """A model as the report prints it (Tabel 10): one row per term, estimate, standard error and
+    p-value with three decimals, then the number of observations and the explained variance."""
+    block = models[(models["model_id"] == spec["id"]) & (models["year"].astype(int) == year)]
+    if block.empty:
+        return None
+    term_labels = cfg["models"].get("term_labels", {})
+    fit_labels = cfg["models"].get("fit_labels", {})
+    rows, cells = [], []
+    for t in block.to_dict("records"):
+        rows.append([term_labels.get(t["term"], t["term"])])
+        line = []
+        for col, _ in MODEL_COLUMNS:
+            value = float(t[col])
+            text = "< 0,001" if col == "p_value" and value < 0.001 else dutch(value, 3)
+            line.append(Cell(value, text, "decimal", "", None))
+        cells.append(line)
+    if fits is not None:
+        mine = fits[(fits["model_id"] == spec["id"]) & (fits["year"].astype(int) == year)]
+        for f in mine.to_dict("records"):
+            if f["statistic"] not in MODEL_FIT_ROWS:
+                continue
+            value = float(f["value"])
+            text = dutch(value, 0 if f["statistic"] == "n" else 3)
+            rows.append([fit_labels.get(f["statistic"], f["statistic"])])
+            cells.append(
+                [Cell(value, text, "decimal", "", None)] + [Cell(None, NOT_APPLICABLE, "decimal", "", None)] * 2
+            )
+    report = spec.get("report", spec["id"])
+    return Shaped(
+        table_id=spec["id"],
+        sheet=spec["id"],
+        name=f"Model_{spec['id']}",
+        title=f"{spec['id']} {report}: {spec['title']}",
+        caption=f"{report}: {spec['title']}",
+        breakdown=None,
+        row_headers=["Parameter"],
+        column_headers=[h for _, h in MODEL_COLUMNS],
+        row_labels=rows,
+        row_keys=[{"term": r[0]} for r in rows],
+        column_keys=[{"stat": c} for c, _ in MODEL_COLUMNS],
+        cells=cells,
+        chart=None,
+    )
