@@ -295,6 +295,24 @@ MISTAKES: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
         "tables[T25P].layout.item_labels.protect_patent",
         "not an item of the table",
     ),
+    "outline_names_an_unknown_table": (
+        _text("report/outline.yaml", "          - table: T19\n", "          - table: T91\n"),
+        "outline.yaml",
+        "chapters[5].sections[0].content[0].table",
+        "'T91' is not a table of tables.yaml",
+    ),
+    "outline_sentence_unclosed": (
+        _text("report/outline.yaml", "{{ top('T17', 2) | listing }}.", "{{ top('T17', 2) | listing }."),
+        "outline.yaml",
+        "chapters[4].sections[0].content[0].text",
+        "not a valid template",
+    ),
+    "outline_block_of_two_kinds": (
+        _text("report/outline.yaml", "          - table: T18\n", "          - table: T18\n            chart: T18\n"),
+        "outline.yaml",
+        "chapters[4].sections[1].content[0]",
+        "one of text, table, chart or model",
+    ),
     "model_term_typo": (
         _text("models.yaml", "radical ~ protect_patents", "radical ~ protect_patent"),
         "models.yaml",

@@ -81,7 +81,7 @@ def _published_text(root: Path) -> str:
     for path in root.rglob("*"):
         if not path.is_file():
             continue
-        if path.suffix == ".xlsx":
+        if path.suffix in (".xlsx", ".docx"):  # the workbook and the report draft: every XML part
             with zipfile.ZipFile(path) as z:
                 parts += [z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml")]
         elif path.suffix in (".csv", ".json", ".html", ".svg"):
@@ -94,6 +94,7 @@ def test_no_identity_reaches_the_published_zone(demo: dict) -> None:
     assert len(ids["name"]) > 1000 and len(ids["kvk"]) > 1000 and len(ids["email"]) > 1000
     text = _published_text(demo["store"] / "published")
     assert len(text) > 100_000
+    assert "Concept van het rapport" in text  # the drafts were read
     for kind in ("name", "email", "postcode"):
         leaked = [v for v in ids[kind] if v in text]
         assert not leaked, (kind, leaked[:3])
