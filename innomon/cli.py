@@ -252,6 +252,8 @@ def _check(year: int) -> int:
 
 def _print_links(result: dict[str, Any]) -> None:
     print(f"Workbook: {result['links']['workbook']}")
+    if result["links"].get("concept"):
+        print(f"Draft:    {result['links']['concept']}")
     print(f"Index:    {result['links']['index']}")
 
 
