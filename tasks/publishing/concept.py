@@ -159,8 +159,8 @@ def _table(doc: Any, table: Shaped, caption: str, outline: dict[str, Any], year:
 
 def _column_widths(n_labels: int, n_values: int) -> list[Any]:
     """Label columns wide enough for a question, value columns for `100% [s]`, within 16 cm."""
-    value = min(2.4, max(1.0, (TEXT_CM - 4.5) / max(1, n_values)))
-    labels = max(4.5, TEXT_CM - value * n_values)
+    value = min(2.4, max(1.0, (TEXT_CM - 4.0) / max(1, n_values)))  # 2 cm holds "Gemiddelde" in bold
+    labels = max(4.0, TEXT_CM - value * n_values)
     return [Cm(labels / n_labels)] * n_labels + [Cm(value)] * n_values
 
 
