@@ -154,6 +154,20 @@ def test_draft_tables_equal_the_workbooks(draft: dict) -> None:
     assert checked >= 30
 
 
+def _tidy_row(tables: pd.DataFrame, entry: dict) -> pd.DataFrame:
+    """The one row of `data/tables.csv` a traced figure names."""
+    row = tables[
+        (tables["table_id"] == entry["table_id"])
+        & (tables["year"] == entry["year"])
+        & (tables["group"] == entry["group"])
+        & (tables["item"] == entry["item"])
+        & (tables["category"] == entry["category"])
+        & (tables["stat"] == entry["stat"])
+    ]
+    assert len(row) == 1, entry
+    return row
+
+
 def _printed_from_release(entry: dict, tables: pd.DataFrame, models: pd.DataFrame) -> str:
     """The figure a sentence names, printed from the release's own data (not from the trace)."""
     if entry["source"] == "models":
@@ -164,15 +178,7 @@ def _printed_from_release(entry: dict, tables: pd.DataFrame, models: pd.DataFram
         ]
         value = float(row[entry["stat"]].iloc[0])
         return "< 0,001" if entry["stat"] == "p_value" and value < 0.001 else _dutch(value, 3)
-    row = tables[
-        (tables["table_id"] == entry["table_id"])
-        & (tables["year"] == entry["year"])
-        & (tables["group"] == entry["group"])
-        & (tables["item"] == entry["item"])
-        & (tables["category"] == entry["category"])
-        & (tables["stat"] == entry["stat"])
-    ]
-    assert len(row) == 1, entry
+    row = _tidy_row(tables, entry)
     value = float(row["value"].iloc[0])
     assert not math.isnan(value), ("a suppressed or unasked figure in a sentence", entry)
     assert str(row["flag"].iloc[0]) in ("", "b", "r"), entry
@@ -202,14 +208,7 @@ def test_change_is_worded_only_where_significant(draft: dict) -> None:
             continue
         trend = [f for f in sentence["figures"] if f.get("trend")]
         for f in trend:
-            sig = tables[
-                (tables["table_id"] == f["table_id"])
-                & (tables["year"] == f["year"])
-                & (tables["group"] == f["group"])
-                & (tables["item"] == f["item"])
-                & (tables["category"] == f["category"])
-                & (tables["stat"] == f["stat"])
-            ]["sig"].iloc[0]
+            sig = _tidy_row(tables, f)["sig"].iloc[0]
             assert sig == "s", (sentence["text"], f)
         words = CHANGE_WORDS.findall(sentence["text"])
         assert len(words) <= len(trend), (sentence["text"], words)
