@@ -19,11 +19,10 @@ import pandas as pd
 import xlsxwriter
 
 from tasks.publishing.labels import Labels, labels_for
-from tasks.publishing.layout import FORMATS, Shaped, column_series, shape_tables
+from tasks.publishing.layout import FORMATS, STAT_LABELS, Shaped, column_series, shape_tables
 
 FIXED_CREATED = dt.datetime(2000, 1, 1)
 ALL_FIGURES = "Alle cijfers"
-STAT_LABELS = {"pct": "Percentage", "pct_top": "Percentage topcategorie", "mean": "Gemiddelde", "n": "Aantal"}
 FLAG_NOTES = {
     "c": "[c] Onderdrukt: de basis (n) is kleiner dan de drempel; n staat op het blad Alle cijfers.",
     "x": "[x] Niet beschikbaar: de vraag is dat jaar niet gesteld.",
