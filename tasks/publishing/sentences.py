@@ -263,22 +263,22 @@ def render_all(
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     env.filters["lc"] = _lower_first
     env.filters["listing"] = _listing
+    ctx = Context(cells, models, cfg, labels, _Recorder())  # the figures, prepared once for every template
+    env.globals.update(
+        fig=ctx.fig,
+        top=lambda table, n=3, stat=None, category=None, exclude=(): ctx.ranked(
+            table, n, stat, category, True, tuple(exclude)
+        ),
+        bottom=lambda table, n=3, stat=None, category=None, exclude=(): ctx.ranked(
+            table, n, stat, category, False, tuple(exclude)
+        ),
+        terms=ctx.terms,
+        year=ctx.year,
+        previous_year=lambda: ctx.previous_year(ctx.year),
+    )
     out = []
     for source in templates:
-        recorder = _Recorder()
-        ctx = Context(cells, models, cfg, labels, recorder)
-        env.globals.update(
-            fig=ctx.fig,
-            top=lambda table, n=3, stat=None, category=None, exclude=(), c=ctx: c.ranked(
-                table, n, stat, category, True, tuple(exclude)
-            ),
-            bottom=lambda table, n=3, stat=None, category=None, exclude=(), c=ctx: c.ranked(
-                table, n, stat, category, False, tuple(exclude)
-            ),
-            terms=ctx.terms,
-            year=ctx.year,
-            previous_year=lambda c=ctx: c.previous_year(c.year),
-        )
+        recorder = ctx.recorder = _Recorder()  # what this template prints
         try:
             # YAML's folded lines become single spaces; the narrow no-break space in 11 427 stays.
             text = re.sub(r"[ \t\r\n]+", " ", env.from_string(source).render()).strip()
