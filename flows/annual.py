@@ -1,8 +1,8 @@
 """The annual flow of one monitor year: a list of steps, each a task that passes references.
 
-fetch -> ingest (read, map by datamap) -> derive -> validate (universe) -> link -> indicators ->
-models -> publish. The comparison years are recomputed from their archived exports (cached when
-nothing changed).
+fetch -> ingest (read, map by datamap) -> derive -> validate (universe) -> weights (to the
+invitation frame) -> link -> indicators -> models -> publish. The comparison years are recomputed
+from their archived exports (cached when nothing changed).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from innomon import storage
 from tasks.approval import approval_gate
 from tasks.configure import configure_task
 from tasks.derive import derive_task
-from tasks.fetch import export_ref, fetch_private_files_task, fetch_task, source_uri
+from tasks.fetch import export_ref, fetch_frame_task, fetch_private_files_task, fetch_task, source_uri
 from tasks.indicators import indicators_task
 from tasks.ingest import ingest_task
 from tasks.link import link_task
@@ -25,8 +25,9 @@ from tasks.publish import promote_task, publish_task
 from tasks.qa import qa_artifacts_task
 from tasks.revisions import previous_publications_task
 from tasks.universe import validate_task, validation_artifact_task
+from tasks.weights import weights_task
 
-STAGES = ("fetch", "ingest", "derive", "validate", "link", "indicators", "models", "publish")
+STAGES = ("fetch", "ingest", "derive", "validate", "weights", "link", "indicators", "models", "publish")
 
 
 def monitor_year_of_schedule() -> int:
@@ -65,6 +66,7 @@ def annual_flow(
     run = configure_task(year, processed, region)
     validated: dict[int, dict[str, Any]] = {}
     private: dict[int, dict[str, Any]] = {}
+    weights: list[dict[str, Any]] = []
     inputs: dict[str, str] = {}
     for y in run["years"]:
         cfg_ref = run["configs"][str(y)]
@@ -84,6 +86,11 @@ def annual_flow(
         validated[y] = _stage(validate_task, "validate", refresh)(derived, cfg_ref, processed)
         if y == year:  # a comparison year's validation summary was shown by its own run
             validation_artifact_task(validated[y])
+        if y == year or run["apply_weights"]:  # the invitation frame: R01, R02 (and weighted tables)
+            frame = fetch_frame_task(raw_root, y, raw_zone, run["frames"][str(y)], y != year)
+            if frame:
+                inputs[f"{y}-frame"] = frame["sha256"]
+            weights.append(_stage(weights_task, "weights", refresh)(validated[y], frame, cfg_ref, processed))
     linked_by_year: dict[int, dict[str, Any]] = {}
     for y in sorted(run["years"]):  # oldest first: a firm's panel_id is inherited along the years
         decisions = private[y]["reviewed"]
@@ -98,14 +105,14 @@ def annual_flow(
     if run["execution"]["task_runner"] == "dask":  # one task per table and per model, on Dask
         runner = dask_runner(run["execution"])
         tables, models = compute_flow.with_options(task_runner=runner)(
-            linked, cfg_ref, processed, previous, run["table_ids"], run["model_ids"], refresh
+            linked, cfg_ref, processed, previous, run["table_ids"], run["model_ids"], refresh, weights
         )
     else:
-        tables = _stage(indicators_task, "indicators", refresh)(linked, cfg_ref, processed, previous)
+        tables = _stage(indicators_task, "indicators", refresh)(linked, cfg_ref, processed, previous, weights)
         models = _stage(models_task, "models", refresh)(linked[0], cfg_ref, processed)
     qa_artifacts_task(tables, cfg_ref)
     gate = run["approval_required"]
-    release = publish_task(tables, models, linked, cfg_ref, inputs, run["code_version"], published, not gate)
+    release = publish_task(tables, models, linked, cfg_ref, inputs, run["code_version"], published, not gate, weights)
     if not gate or release["is_latest"]:  # no gate, or this very release was approved before
         return release
     decision = approval_gate(year, release, run["approval_timeout"])  # pauses the flow run

@@ -41,12 +41,13 @@ def compute_flow(
     table_ids: list[str],
     model_ids: list[str],
     refresh: list[str] | None = None,
+    weights: list[dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """One task per table and per model on the flow's task runner, then one assembling task each."""
     refresh = refresh or []
     tables = table_task.with_options(refresh_cache="indicators" in refresh)
     models = model_task.with_options(refresh_cache="models" in refresh)
-    table_futures = tables.map(table_ids, unmapped(linked), unmapped(cfg_ref), unmapped(processed))
+    table_futures = tables.map(table_ids, unmapped(linked), unmapped(cfg_ref), unmapped(processed), unmapped(weights))
     model_futures = models.map(model_ids, unmapped(linked[0]), unmapped(cfg_ref), unmapped(processed))
     table_refs = [f.result() for f in table_futures]
     model_refs = [f.result() for f in model_futures]

@@ -21,6 +21,9 @@ from typing import Any
 
 from innomon.errors import ConfigError
 
+# Every statistic a cell may hold (schemas.config.Stat; repeated here so the check stays light).
+STAT_NAMES = ("pct", "pct_top", "mean", "n", "invited", "chi2", "p_value", "pct_w", "deff")
+
 # Variables the pipeline derives (tasks/derive.py, tasks/link.py) or fills per run: a table or model
 # may name them although no datamap does. tests/test_config_check.py keeps this list equal to the
 # columns the demo's processed tables really have.
@@ -512,6 +515,19 @@ def _table_problems(
         problems += _layout_problems(table, path)
         if kind == "key_figures" and not table.get("figures"):
             problems.append(Problem(str(path), f"tables[{tid}].figures", "is required for key figures"))
+        if kind == "weighted_comparison":
+            ids = {t["id"] for t in spec["tables"]}
+            for i, ref in enumerate(table.get("indicators") or []):
+                if ref not in ids:
+                    problems.append(
+                        Problem(
+                            str(path), f"tables[{tid}].indicators[{i}]", f"{ref!r} is no table id{_suggest(ref, ids)}"
+                        )
+                    )
+            if not table.get("indicators"):
+                problems.append(
+                    Problem(str(path), f"tables[{tid}].indicators", "is required to compare weighted figures")
+                )
     return used
 
 
@@ -550,7 +566,7 @@ def _layout_problems(table: dict[str, Any], path: Path) -> list[Problem]:
                         Problem(str(path), f"tables[{tid}].{key}.item_labels.{name}", "is not an item of the table")
                     )
             for name in layout.get("formats") or {}:
-                if name not in names and name not in ("pct", "pct_top", "mean", "n"):
+                if name not in names and name not in STAT_NAMES:
                     out.append(
                         Problem(
                             str(path),

@@ -52,6 +52,18 @@ def _publish(r: dict[str, Any]) -> str:
     return f"release {r['run_id']} ({state}, {where})"
 
 
+def _weights(r: dict[str, Any]) -> str:
+    if not r.get("frame"):
+        return "no invitation frame: R01 and R02 are published as [x]"
+    if r.get("problem"):
+        return f"{_n(r['frame_firms'])} firms in the frame; {r['problem']}"
+    d = r["diagnostics"]
+    return (
+        f"{_n(d['n'])} respondents raked to {_n(r['frame_firms'])} invited firms; "
+        f"weights {d['min']:.1f}-{d['max']:.1f}, CV {d['cv']:.2f}, effective n {d['n_eff']:.0f}"
+    )
+
+
 DESCRIBE: dict[str, Any] = {
     "fetch": lambda r: (
         f"{r['name']}, {_size(r['size'])}, sha256 {r['sha256'][:12]}"
@@ -63,6 +75,7 @@ DESCRIBE: dict[str, Any] = {
     ),
     "derive": lambda r: f"derived variables of {_n(r['records'])} records",
     "validate": _validate,
+    "weights": _weights,
     "link": _link,
     "indicators": _tables,
     "tables-assemble": _tables,  # the Dask runner's assembling step of the same stage

@@ -157,6 +157,17 @@ class Validation(Strict):
     corrections_file: str
 
 
+class Weighting(Strict):
+    """The invitation frame and the raking of respondents to it (tables R01, R02)."""
+
+    frame_file: str = "frame-{year}.csv"
+    margins: list[Literal["province", "size_class", "sector"]] = Field(
+        default=["province", "size_class", "sector"], min_length=1
+    )
+    trim_k: float | None = Field(default=3.5, gt=1)
+    apply_to_tables: bool = False
+
+
 class Dask(Strict):
     address: str | None = None
     n_workers: int = Field(ge=1)
@@ -252,6 +263,7 @@ class YearConfig(Strict):
     thresholds: Thresholds
     linking: Linking
     validation: Validation
+    weighting: Weighting = Weighting()
     execution: Execution
     schedule: Schedule
     publish: Publish
@@ -263,7 +275,7 @@ class YearConfig(Strict):
 
 # --- tables.yaml -------------------------------------------------------------------------------
 
-Stat = Literal["pct", "pct_top", "mean", "n"]
+Stat = Literal["pct", "pct_top", "mean", "n", "invited", "chi2", "p_value", "pct_w", "deff"]
 
 
 class Chart(Strict):
@@ -323,7 +335,14 @@ class Table(Strict):
     id: Annotated[str, Field(pattern=r"^[A-Z]\d{2}[A-Z]?$")]
     report: str
     title: str
-    kind: Literal["distribution", "key_figures", "panel_transitions", "panel_change"] = "distribution"
+    kind: Literal[
+        "distribution",
+        "key_figures",
+        "panel_transitions",
+        "panel_change",
+        "response_by_stratum",
+        "weighted_comparison",
+    ] = "distribution"
     universe: str | None = None
     items: list[str | ItemInUniverse] | None = None
     item: str | None = None
@@ -334,6 +353,7 @@ class Table(Strict):
     by_only: bool = False
     chart: Chart | None = None
     figures: list[Figure] | None = None
+    indicators: list[Annotated[str, Field(pattern=r"^[A-Z]\d{2}[A-Z]?$")]] | None = None  # R02: tables compared
     years: list[Year] | None = None
     layout: Layout | None = None
     by_layout: Layout | None = None

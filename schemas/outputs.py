@@ -19,13 +19,17 @@ def _distribution_sums(df: pd.DataFrame) -> pd.Series:
     return ok
 
 
+# The statistics of a cell: shares and means of the report's tables; counts; R01's invited firms and
+# goodness-of-fit test; R02's weighted share and design effect.
+STATS = ["pct", "pct_top", "mean", "n", "invited", "chi2", "p_value", "pct_w", "deff"]  # = schemas.config.Stat
+
 TABLES_SCHEMA = pa.DataFrameSchema(
     {
         "table_id": pa.Column(str),
         "year": pa.Column(int),
         "group": pa.Column(str),
         "item": pa.Column(str),
-        "stat": pa.Column(str, pa.Check.isin(["pct", "pct_top", "mean", "n"])),
+        "stat": pa.Column(str, pa.Check.isin(STATS)),
         "value": pa.Column(float, nullable=True),
         "n": pa.Column(float, pa.Check.ge(0), nullable=True),
         "flag": pa.Column(str, pa.Check.str_matches(r"^[cxbr]*$")),
@@ -33,7 +37,7 @@ TABLES_SCHEMA = pa.DataFrameSchema(
     },
     checks=[
         pa.Check(
-            lambda df: ~df["stat"].isin(["pct", "pct_top"]) | df["value"].isna() | df["value"].between(0, 100),
+            lambda df: ~df["stat"].isin(["pct", "pct_top", "pct_w"]) | df["value"].isna() | df["value"].between(0, 100),
             name="shares_0_100",
         ),
         pa.Check(_distribution_sums, name="distribution_sums_to_100"),

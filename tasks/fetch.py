@@ -134,6 +134,51 @@ def fetch_task(
     return ref
 
 
+FRAME_FOLDER = "frame"  # raw/YEAR/frame/<sha256>.csv and its pointer archived.json
+
+
+def fetch_frame(
+    raw_root: str, year: int, raw_zone: str, filename: str, from_archive: bool = False
+) -> dict[str, Any] | None:
+    """The year's invitation frame (`RAW_ROOT/YEAR/<filename>`), archived by SHA-256 in the raw zone
+    like the export, or None when the year has none (R01 and R02 are then published as [x]).
+    A comparison year's frame may come from the store's archive, as its export does."""
+    uri = storage.join(storage.as_uri(raw_root), str(year), filename)
+    folder = storage.join(raw_zone, str(year), FRAME_FOLDER)
+    pointer = storage.join(folder, ARCHIVE_POINTER)
+    if not storage.exists(uri):
+        if not (from_archive and storage.exists(pointer)):
+            return None
+        meta = json.loads(storage.read_bytes(pointer))
+        uri = storage.join(folder, f"{meta['sha256']}.{meta['ext']}")
+        if not storage.exists(uri):
+            return None
+    data = storage.read_bytes(uri)
+    digest = sha256_bytes(data)
+    ext = filename.rsplit(".", 1)[-1] if "." in filename else "csv"
+    archive = storage.join(folder, f"{digest}.{ext}")
+    if not storage.exists(archive):
+        storage.write_bytes(archive, data)
+    meta_bytes = canonical_json({"sha256": digest, "ext": ext, "name": filename}) + b"\n"
+    if not storage.exists(pointer) or storage.read_bytes(pointer) != meta_bytes:
+        storage.write_bytes(pointer, meta_bytes)
+    return {"uri": archive, "sha256": digest, "size": len(data), "name": filename, "year": year}
+
+
+@task(
+    name="fetch-frame",
+    retries=2,
+    retry_delay_seconds=retry_delays(),
+    retry_condition_fn=_retry_unless_input_error,
+)
+def fetch_frame_task(
+    raw_root: str, year: int, raw_zone: str, filename: str, from_archive: bool = False
+) -> dict[str, Any] | None:
+    """Prefect wrapper: never cached (the drop folder may have changed); its SHA-256 keys the
+    weights and the run id."""
+    return fetch_frame(raw_root, year, raw_zone, filename, from_archive)
+
+
 def private_file_ref(processed_root: str, year: int, pattern: str | None) -> dict[str, Any] | None:
     """Reference (with SHA-256) to a file the survey team edits in the private zone (the year's
     corrections, reviewed link decisions), if the pattern is configured and the file exists."""

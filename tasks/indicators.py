@@ -18,6 +18,7 @@ from innomon.numtext import number_text
 
 COLUMNS = ["table_id", "year", "group", "item", "category", "stat", "value", "n", "ci_low", "ci_high", "flag", "sig"]
 SHARE_STATS = {"pct", "pct_top"}
+WEIGHT = "_weight"  # the raking weight of a respondent, attached for `weighting.apply_to_tables`
 
 
 def wilson(count: int, n: int, confidence: float) -> tuple[float, float]:
@@ -47,7 +48,7 @@ def _t_quantile(q: float, df: int) -> float:
     return float(sps.t.ppf(q, df))
 
 
-def two_proportion_p(c1: int, n1: int, c2: int, n2: int) -> float:
+def two_proportion_p(c1: float, n1: float, c2: float, n2: float) -> float:
     """Two-sided p-value of the pooled two-proportion z-test."""
     pooled = (c1 + c2) / (n1 + n2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
@@ -121,7 +122,9 @@ def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: d
                 if spec.get("by_only"):  # a table that exists only as a breakdown needs its dimension
                     asked = asked and any(d in frame.columns and frame[d].notna().any() for d in spec["by"])
                 # Only the columns this cell block reads: filtering the whole frame is the cost.
-                cols = list(dict.fromkeys([item, *[d for d in spec.get("by", []) if d in frame.columns]]))
+                weighted = bool(ctx.get("apply_weights")) and WEIGHT in frame.columns
+                extra = [WEIGHT] if weighted else []
+                cols = list(dict.fromkeys([item, *[d for d in spec.get("by", []) if d in frame.columns], *extra]))
                 universe = frame[cols] if item in frame.columns else frame
                 exprs = tuple(e for e in (ctx["universes"].get(spec.get("universe", "valid")), item_universe) if e)
                 if asked:
@@ -144,6 +147,9 @@ def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: d
                 flag = "b" if year in ctx["breaks"].get(item, []) else ""
                 column = universe[item]
                 present = column.notna().to_numpy()
+                wts = universe[WEIGHT].to_numpy(dtype=float) if weighted else None
+                if wts is not None:  # a respondent the weighting could not place is in no weighted figure
+                    present = present & (wts > 0)
                 if stat == "mean":
                     numbers = column.to_numpy(dtype=float, na_value=np.nan)
                 else:  # category codes once per block; a group's counts are then one bincount
@@ -157,6 +163,25 @@ def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: d
                 for dim, label, mask in groups[gkey]:
                     sel = mask & present
                     n = int(sel.sum())
+                    if wts is not None:
+                        rows.extend(
+                            _weighted_cells(
+                                spec,
+                                year,
+                                label,
+                                dim,
+                                item,
+                                cats,
+                                stat,
+                                sel,
+                                wts,
+                                numbers if stat == "mean" else None,
+                                None if stat == "mean" else (codes, position),
+                                flag,
+                                conf,
+                            )
+                        )
+                        continue
                     if stat == "mean":
                         vals = numbers[sel]
                     else:
@@ -177,14 +202,60 @@ def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: d
     return rows
 
 
+def _weighted_cells(
+    spec: dict[str, Any],
+    year: int,
+    label: str,
+    dim: str,
+    item: str,
+    cats: list[str],
+    stat: str,
+    sel: np.ndarray,
+    wts: np.ndarray,
+    numbers: np.ndarray | None,
+    coded: tuple[np.ndarray, dict[str, int]] | None,
+    flag: str,
+    conf: float,
+) -> list[dict[str, Any]]:
+    """The cells of one group with the raking weights (`weighting.apply_to_tables`): weighted shares
+    and means; `n` stays the respondents counted; intervals and the year-over-year test use Kish's
+    effective base (sum w)^2 / sum w^2, an approximation (R02 gives the design-based intervals)."""
+    w = wts[sel]
+    n = int(sel.sum())
+    total = float(w.sum())
+    n_eff = total**2 / float((w**2).sum()) if n else 0.0
+    out = []
+    for cat in cats:
+        if stat == "mean":
+            x = numbers[sel]  # type: ignore[index]
+            value = float((w * x).sum() / total) if n else None
+            lo = hi = None
+            if n >= 2 and value is not None:
+                sd = math.sqrt(float((w * (x - value) ** 2).sum() / total) * n / (n - 1))
+                half = _t_quantile(0.5 + conf / 2, max(round(n_eff) - 1, 1)) * sd / math.sqrt(n_eff)
+                lo, hi = value - half, value + half
+            cell = _cell(spec, year, label, dim, item, cat, stat, value, n, lo, hi, flag, None)
+        else:
+            codes, position = coded  # type: ignore[misc]
+            hit = sel & (codes == position[cat]) if cat in position else np.zeros_like(sel)
+            share = float(wts[hit].sum()) / total if n else None
+            value = None if share is None else 100.0 * share
+            count = None if share is None else share * n_eff
+            cell = _cell(spec, year, label, dim, item, cat, stat, value, n, None, None, flag, count)
+            cell["base"] = n_eff
+        cell["distribution"] = stat == "pct" and not isinstance(spec.get("categories"), list)
+        out.append(cell)
+    return out
+
+
 def _fill_wilson(rows: list[dict[str, Any]], confidence: float) -> None:
     """Wilson bounds of every share cell with a base, in one vectorised statsmodels call (the same
     arithmetic as one call per cell, element by element, at a fraction of the cost)."""
     idx = [i for i, r in enumerate(rows) if r["stat"] in SHARE_STATS and r["n"] and r["value"] is not None]
     if not idx:
         return
-    counts = np.array([rows[i]["count"] for i in idx], dtype=np.int64)
-    bases = np.array([rows[i]["n"] for i in idx], dtype=np.int64)
+    counts = np.array([rows[i]["count"] for i in idx], dtype=float)  # weighted: effective counts
+    bases = np.array([rows[i].get("base") or rows[i]["n"] for i in idx], dtype=float)
     from statsmodels.stats.proportion import proportion_confint
 
     low, high = proportion_confint(counts, bases, alpha=1 - confidence, method="wilson")
@@ -353,10 +424,15 @@ def significance(cells: pd.DataFrame, current: int, previous: int | None, min_n:
     keys = ["table_id", "group", "item", "category", "stat"]
     cur = cells[(cells["year"] == current) & cells["stat"].isin(SHARE_STATS) & cells["count"].notna()]
     prev = cells[(cells["year"] == previous) & cells["stat"].isin(SHARE_STATS) & cells["count"].notna()]
-    merged = cur.reset_index().merge(prev[[*keys, "count", "n"]], on=keys, suffixes=("", "_prev"))
+    cur = cur.assign(base=cur["base"].fillna(cur["n"]) if "base" in cur.columns else cur["n"])
+    prev = prev.assign(base=prev["base"].fillna(prev["n"]) if "base" in prev.columns else prev["n"])
+    merged = cur.reset_index().merge(prev[[*keys, "count", "n", "base"]], on=keys, suffixes=("", "_prev"))
     for _, row in merged.iterrows():
         if row["n"] >= min_n and row["n_prev"] >= min_n and "c" not in row["flag"]:
-            p = two_proportion_p(int(row["count"]), int(row["n"]), int(row["count_prev"]), int(row["n_prev"]))
+            # the base is n, or with the weights Kish's effective n (then the counts are effective too)
+            p = two_proportion_p(
+                float(row["count"]), float(row["base"]), float(row["count_prev"]), float(row["base_prev"])
+            )
             cells.loc[row["index"], "sig"] = "s" if p < alpha else "ns"
     return cells
 
@@ -413,6 +489,13 @@ def table_rows(
     years = table_years(spec, frames, cfg)
     if spec.get("kind") == "key_figures":
         return key_figures(spec, {y: facts[y] for y in years}, ctx)
+    if spec.get("kind") in ("response_by_stratum", "weighted_comparison"):
+        from tasks import weights
+
+        weighting = (ctx.get("weighting") or {}).get(current)
+        if spec["kind"] == "response_by_stratum":
+            return weights.response_rows(spec, frames[current], weighting, current, ctx)
+        return weights.weighted_rows(spec, frames[current], weighting, current, cfg["tables"]["tables"], ctx)
     if spec.get("kind") in ("panel_transitions", "panel_change"):
         prev_year = current - 1
         if prev_year not in frames or "panel_id" not in frames[prev_year].columns:
@@ -442,13 +525,42 @@ def finish_tables(rows: list[dict[str, Any]], frames_years: list[int], cfg: dict
     return cells[COLUMNS].reset_index(drop=True)
 
 
+def weighting_context(
+    ctx: dict[str, Any],
+    frames: dict[int, pd.DataFrame],
+    weighting: dict[int, dict[str, Any]] | None,
+    cfg: dict[str, Any],
+) -> dict[str, Any]:
+    """The weights stage's results in the engine's context; with `weighting.apply_to_tables`, every
+    year of the run must have usable weights (a weighted year beside an unweighted one would compare
+    two methods)."""
+    from innomon.errors import ConfigError
+
+    ctx["weighting"] = dict(weighting or {})
+    ctx["apply_weights"] = bool((cfg.get("weighting") or {}).get("apply_to_tables"))
+    if ctx["apply_weights"]:
+        for year in frames:
+            got = ctx["weighting"].get(year) or {}
+            if not got.get("frame") or got.get("problem") or WEIGHT not in frames[year].columns:
+                why = got.get("problem") or f"no frame ({cfg['weighting']['frame_file'].format(year=year)})"
+                raise ConfigError(
+                    f"weighting.apply_to_tables is on, but {year} has no weights: {why}; "
+                    "add the year's frame or switch apply_to_tables off."
+                )
+    return ctx
+
+
 def compute_tables(
-    frames: dict[int, pd.DataFrame], facts: dict[int, dict[str, Any]], cfg: dict[str, Any], tables_spec: dict[str, Any]
+    frames: dict[int, pd.DataFrame],
+    facts: dict[int, dict[str, Any]],
+    cfg: dict[str, Any],
+    tables_spec: dict[str, Any],
+    weighting: dict[int, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Every table of the spec for the current year and its comparison years, as tidy cells."""
     from innomon import progress
 
-    ctx = context(cfg, tables_spec)
+    ctx = weighting_context(context(cfg, tables_spec), frames, weighting, cfg)
     rows: list[dict[str, Any]] = []
     with progress.steps("indicators", cfg["year"], len(tables_spec["tables"]) + 1) as step:
         for spec in tables_spec["tables"]:
@@ -474,6 +586,23 @@ def load_linked(linked: list[dict[str, Any]]) -> tuple[dict[int, pd.DataFrame], 
     frames = {int(x["year"]): refs.get_frame(x["respondents"]) for x in linked}
     facts = {int(x["year"]): dict(x["facts"]) for x in linked}
     return {y: frames[y] for y in sorted(frames, reverse=True)}, facts
+
+
+def attach_weights(frames: dict[int, pd.DataFrame], weights: list[dict[str, Any]] | None) -> dict[int, dict[str, Any]]:
+    """Each year's raking weights as column `_weight` of its respondents (by response_id); returns the
+    weights stage's results by year for the engine's context."""
+    from innomon import refs
+
+    out: dict[int, dict[str, Any]] = {}
+    for result in weights or []:
+        year = int(result["year"])
+        out[year] = result
+        if year in frames and result.get("weights") and not result.get("problem"):
+            table = refs.get_frame(result["weights"]).set_index("response_id")["weight"]
+            frames[year] = frames[year].assign(
+                **{WEIGHT: frames[year]["response_id"].astype(str).map(table).fillna(0.0)}
+            )
+    return out
 
 
 def store_tables(
@@ -505,15 +634,18 @@ def _stage_task():
         cfg_ref: dict[str, Any],
         processed_root: str,
         previous: dict[str, Any] | None = None,
+        weights: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """Prefect wrapper: respondent tables of the year and its comparison years -> tables.csv.
-        `previous` references each comparison year's last published tables.csv (for the `r` flag)."""
+        `previous` references each comparison year's last published tables.csv (for the `r` flag);
+        `weights` the weights stage's results (R01, R02, and every table when configured)."""
         from tasks.publishing import chart_workers
 
         chart_workers.prestart()  # new tables: a new release to draw; workers import matplotlib meanwhile
         cfg = refs.get_json(cfg_ref)
         frames, facts = load_linked(linked)
-        cells = compute_tables(frames, facts, cfg, cfg["tables"])
+        weighting = attach_weights(frames, weights)
+        cells = compute_tables(frames, facts, cfg, cfg["tables"], weighting)
         return store_tables(cells, cfg, processed_root, previous)
 
     return indicators_task
@@ -531,13 +663,19 @@ def _per_table_tasks():
 
     @task(name="table", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
     def table_task(
-        table_id: str, linked: list[dict[str, Any]], cfg_ref: dict[str, Any], processed_root: str
+        table_id: str,
+        linked: list[dict[str, Any]],
+        cfg_ref: dict[str, Any],
+        processed_root: str,
+        weights: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The unsuppressed cells of one table, stored (pickled rows keep their exact types)."""
         cfg = refs.get_json(cfg_ref)
         spec = next(t for t in cfg["tables"]["tables"] if t["id"] == table_id)
         frames, facts = load_linked(linked)
-        rows = table_rows(spec, frames, facts, cfg, context(cfg, cfg["tables"]))
+        weighting = attach_weights(frames, weights)
+        ctx = weighting_context(context(cfg, cfg["tables"]), frames, weighting, cfg)
+        rows = table_rows(spec, frames, facts, cfg, ctx)
         root = storage.join(processed_root, str(cfg["year"]), "table-cells")
         return refs.put_bytes(root, table_id, pickle.dumps(rows, protocol=5), "pkl")
 

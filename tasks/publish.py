@@ -116,6 +116,21 @@ def promote(published_root: str, year: int, rid: str, manifest_bytes: bytes, tit
     return write_index(published_root, title)
 
 
+def with_weighting(reports: list[dict[str, Any]], weights: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The validation reports with each weighted year's weighting summary: the frame's size, the
+    dimensions, the weights' diagnostics, or why there are no weights (never the weights)."""
+    by_year = {int(w["year"]): w for w in weights or []}
+    out = []
+    for report in reports:
+        w = by_year.get(int(report["year"]))
+        if w is None:
+            out.append(report)
+            continue
+        keys = ("frame", "frame_firms", "dims", "margins", "problem", "diagnostics")
+        out.append({**report, "weighting": {k: w[k] for k in keys if k in w}})
+    return out
+
+
 def bundle_key(
     tables: dict[str, Any], models: dict[str, Any], reports: list[dict[str, Any]], meta: dict[str, Any]
 ) -> str:
@@ -204,10 +219,12 @@ def publish_task(
     code_version: str,
     published_root: str,
     promote_now: bool = True,
+    weights: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Prefect wrapper: never cached (it touches the published zone, which may have changed);
     idempotent instead. With `promote_now=False` the release is written and verified but `latest`
-    waits for an approval (`promote_task`)."""
+    waits for an approval (`promote_task`). `weights`: the weights stage's results, whose
+    diagnostics join the year's validation report."""
     cfg = refs.get_json(cfg_ref)
     year = int(cfg["year"])
     rid = run_id(inputs, cfg["hash"], code_version)
@@ -226,7 +243,7 @@ def publish_task(
         "workbook": cfg["publish"]["workbook_name"].format(year=year),
         "concept": f"innovatiemonitor-{year}-concept.docx" if cfg.get("report") else None,
     }
-    reports = [x["report"] for x in linked]
+    reports = with_weighting([x["report"] for x in linked], weights)
     meta["bundle_key"] = bundle_key(tables, models, reports, meta)
     manifest_bytes = existing_manifest(published_root, year, rid, meta["bundle_key"])
     if manifest_bytes is not None:  # the same release, complete: nothing to build or write

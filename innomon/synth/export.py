@@ -252,23 +252,58 @@ def synthesise(
     year: int, n: int | None = None, seed: int | None = None
 ) -> tuple[bytes, str, dict[str, int], pd.DataFrame]:
     """The export bytes, its file name, the planted counts, and the truth table (private)."""
+    data, name, counts, truth, _ = _synthesise(year, n, seed, frame=False)
+    return data, name, counts, truth
+
+
+def frame_file_name(cfg: dict[str, Any]) -> str:
+    """The frame's file name in the year's drop folder (`weighting.frame_file`)."""
+    return str((cfg.get("weighting") or {}).get("frame_file", "frame-{year}.csv")).format(year=cfg["year"])
+
+
+def frame_size(cfg: dict[str, Any], n: int | None) -> int | None:
+    """How many firms were invited: the config's `invited`, scaled with `n` when the demo is resized;
+    None when the year does not know (no frame is written)."""
+    invited = cfg.get("invited")
+    if not invited:
+        return None
+    default = plan_for(cfg).n_valid
+    return int(invited) if n is None else max(round(int(invited) * n / default), n)
+
+
+def _synthesise(
+    year: int, n: int | None, seed: int | None, frame: bool
+) -> tuple[bytes, str, dict[str, int], pd.DataFrame, bytes | None]:
     cfg = config_mod.load(year)
     records, counts = build_records(cfg, n, seed)
+    frame_bytes = None
+    size = frame_size(cfg, n) if frame else None
+    if size:
+        from innomon.synth.frame import build_frame, frame_csv
+
+        valid = records[records["planted"] == ""]
+        frame_bytes = frame_csv(build_frame(valid, cfg, size, plan_for(cfg, n, seed).seed))
     rows = export_frame(records, cfg)
     fmt = cfg["source"]["format"]
     writer = {"qualtrics_csv": write_qualtrics_csv, "xlsx": write_xlsx, "sav": write_sav}[fmt]
     data = writer(rows, cfg)
     name = cfg["source"]["filename"]
     truth = records[["response_id", "firm_id", "repeat", "planted"]].copy()
-    return data, name, counts, truth
+    return data, name, counts, truth, frame_bytes
 
 
-def write_year(year: int, out_root: Path, n: int | None = None, seed: int | None = None) -> dict[str, Any]:
-    """Write RAW_ROOT/YEAR/<export> plus a private truth file next to it; returns a summary."""
-    data, name, counts, truth = synthesise(year, n, seed)
+def write_year(
+    year: int, out_root: Path, n: int | None = None, seed: int | None = None, frame: bool = True
+) -> dict[str, Any]:
+    """Write RAW_ROOT/YEAR/<export>, the year's invitation frame beside it (when the year knows how
+    many firms were invited) and a private truth file; returns a summary."""
+    data, name, counts, truth, frame_bytes = _synthesise(year, n, seed, frame)
     folder = Path(out_root) / str(year)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(data)
+    if frame_bytes is not None:
+        cfg = config_mod.load(year)
+        (folder / frame_file_name(cfg)).write_bytes(frame_bytes)
     private = Path(out_root) / "_truth"
     private.mkdir(parents=True, exist_ok=True)
     truth.to_csv(private / f"truth-{year}.csv", index=False, lineterminator="\n")
