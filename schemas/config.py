@@ -297,7 +297,7 @@ class Layout(Strict):
     groups: Literal["all", "by", "both"] | None = None  # default: `all`, or the groups when laid out
     stat_labels: dict[Stat, str] = {}
     label_format: dict[Dim, str] = {}  # e.g. {group: "Uit {} naar"}: `{}` is the label
-    formats: dict[str, Literal["percent", "percent1", "decimal", "count"]] = {}  # by item or statistic
+    formats: dict[str, Literal["percent", "percent1", "decimal", "decimal3", "count"]] = {}  # by item or statistic
     sort: dict[Dim, Literal["label"]] = {}
     item_labels: dict[str, str] = {}  # this table's wording of an item, where it differs from `labels`
 

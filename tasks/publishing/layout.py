@@ -26,10 +26,29 @@ FORMATS: dict[str, tuple[str, str, int]] = {
     "percent": ("0", "%", 0),
     "percent1": ("0.0", "%", 1),
     "decimal": ("0.00", "", 2),
+    "decimal3": ("0.000", "", 3),  # p-values
     "count": ("#,##0", "", 0),  # 11.427 in a Dutch Excel
 }
-DEFAULT_FORMAT = {"pct": "percent", "pct_top": "percent", "mean": "decimal", "n": "count"}
-STAT_LABELS = {"pct": "Percentage", "pct_top": "Percentage topcategorie", "mean": "Gemiddelde", "n": "Aantal"}
+DEFAULT_FORMAT = {
+    "pct": "percent",
+    "pct_top": "percent",
+    "pct_w": "percent",
+    "mean": "decimal",
+    "n": "count",
+    "invited": "count",
+    "p_value": "decimal3",
+}
+STAT_LABELS = {
+    "pct": "Percentage",
+    "pct_top": "Percentage topcategorie",
+    "mean": "Gemiddelde",
+    "n": "Aantal",
+    "invited": "Uitgenodigd",
+    "chi2": "Chi-kwadraat",
+    "p_value": "p-waarde",
+    "pct_w": "Gewogen percentage",
+    "deff": "Designeffect",
+}
 DEFAULT_LAYOUT: dict[str, Any] = {"rows": ["item", "category", "stat"], "columns": ["year"]}
 DIM_HEADERS = {"year": "Jaar", "group": "Groep", "item": "Onderwerp", "category": "Categorie", "stat": "Statistiek"}
 NOT_APPLICABLE = "[z]"

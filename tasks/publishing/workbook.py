@@ -137,6 +137,24 @@ def _contents(ws: Any, entries: list[tuple[str, str]], fmts: _Formats) -> None:
     ws.set_column(1, 1, 100)
 
 
+def _weighting_note(cfg: dict[str, Any]) -> str:
+    """What is weighted and what is not (decisions D32)."""
+    w = cfg.get("weighting") or {}
+    dims = {"province": "provincie", "size_class": "bedrijfsgrootte", "sector": "sector"}
+    margins = ", ".join(dims.get(d, d) for d in w.get("margins") or dims)
+    how = (
+        f"gewogen naar {margins} van de uitgenodigde bedrijven (raking, gewichten begrensd op "
+        f"{w.get('trim_k')} maal het gemiddelde)"
+    )
+    tables = (
+        f"De tabellen zijn {how}."
+        if w.get("apply_to_tables")
+        else f"De tabellen zijn ongewogen, zoals in het rapport; R02 zet de kerncijfers ongewogen naast {how}, "
+        "met een 95%-interval (Taylor-linearisatie) en het designeffect."
+    )
+    return f"{tables} Paneltabellen (P01, P02) en regressiemodellen zijn altijd ongewogen."
+
+
 def _notes(ws: Any, cells: pd.DataFrame, cfg: dict[str, Any], fmts: _Formats) -> None:
     ws.write_string(0, 0, "Toelichting", fmts.big)
     used = sorted({f for flags in cells["flag"].fillna("") for f in flags} | set(cells["sig"].dropna()) - {""})
@@ -165,6 +183,7 @@ def _notes(ws: Any, cells: pd.DataFrame, cfg: dict[str, Any], fmts: _Formats) ->
             f"Onderdrukking onder n = {cfg['thresholds']['suppression_min_n']}; toets op verschil met "
             f"het vorige jaar alleen als beide bases ten minste {cfg['thresholds']['reliability_min_n']} zijn.",
         ),
+        ("Weging", _weighting_note(cfg)),
     ]
     ws.write_string(1, 0, "Begrip")
     ws.write_string(1, 1, "Toelichting")
@@ -243,14 +262,15 @@ def _all_figures(wb: Any, cells: pd.DataFrame, cfg: dict[str, Any], labels: Labe
         "Significantie",
     ]
     plain = {"pct": wb.add_format({"num_format": "0.0"}), "mean": wb.add_format({"num_format": "0.00"})}
-    plain["n"] = fmts.number("count")
+    plain["n"] = plain["invited"] = fmts.number("count")
+    plain["p_value"] = wb.add_format({"num_format": "0.000"})
     order = [s["id"] for s in cfg["tables"]["tables"]]
     r = 1
     for table_id in sorted(set(cells["table_id"]), key=lambda t: order.index(t) if t in order else len(order)):
         for c in sort_for_reading(cells[cells["table_id"] == table_id]).to_dict("records"):
             r += 1
             stat = c["stat"]
-            fmt = plain["pct"] if stat in ("pct", "pct_top") else plain.get(stat, plain["mean"])
+            fmt = plain["pct"] if stat in ("pct", "pct_top", "pct_w") else plain.get(stat, plain["mean"])
             flag = c["flag"] or ""
             ws.write_string(r, 0, str(table_id))
             ws.write_number(r, 1, int(c["year"]))
@@ -266,7 +286,8 @@ def _all_figures(wb: Any, cells: pd.DataFrame, cfg: dict[str, Any], labels: Labe
                 else:
                     ws.write_string(r, col, "[z]")
                 col += 1
-            _num_or_code(ws, r, col, c["n"] if stat != "n" else None, "x" if "x" in flag else "", plain["n"])
+            base = c["n"] if stat not in ("n", "invited") else None  # a count is its own base
+            _num_or_code(ws, r, col, base, "x" if "x" in flag else "", plain["n"])
             _num_or_code(ws, r, col + 1, c["ci_low"], flag, fmt)
             _num_or_code(ws, r, col + 2, c["ci_high"], flag, fmt)
             ws.write_string(r, col + 3, "".join(f"[{f}]" for f in flag) or "geen")
@@ -305,9 +326,10 @@ def _with_language(xlsx: bytes, language: str) -> bytes:
 
 
 VALUE_COLUMNS = [  # (header with unit, statistics shown in it)
-    ("Percentage (%)", ("pct", "pct_top")),
+    ("Percentage (%)", ("pct", "pct_top", "pct_w")),
     ("Gemiddelde (eenheid van de vraag)", ("mean",)),
-    ("Aantal", ("n",)),
+    ("Aantal", ("n", "invited")),
+    ("Toetsgrootheid of designeffect", ("chi2", "p_value", "deff")),
 ]
 
 

@@ -1,0 +1,103 @@
+"""Issue 16's benchmark: does weighting remove a planted bias, and what does it cost?
+
+1. Bias study. For each of 50 seeds the generator draws an invitation frame of 11,427 firms in which
+   larger firms innovate more often, and respondents from it with a propensity that rises with size
+   class (about 420 answer). The pipeline's own functions read the frame as a file, derive its
+   strata, rake and trim the respondents' weights and estimate the innovator share with its
+   design-based 95% interval (`tasks.weights`). Counted: seeds where the weighted share is nearer the
+   frame's true share than the unweighted one, and seeds whose interval holds the true share.
+   Goal: at least 45 of 50 for each.
+2. Timing of the weights stage (frame read and validated, strata, raking with trimming, diagnostics)
+   plus R01 and R02's estimation (30 weighted shares with Taylor intervals), median of 3:
+   at the report's size (11,427 invited, about 420 respondents; goal 2 s) and at 100,000 firms a
+   year, read both ways (a frame of 100,000 firms; and 100,000 respondents from a frame of 1,000,000;
+   goal 30 s).
+
+Run: .venv/bin/python bench/weights.py [--seeds 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+import pandas as pd
+
+from innomon.synth.frame import frame_csv, planted_population
+from tasks import weights as wmod
+from tasks.configure import resolve
+
+DIMS = ["province", "size_class", "sector"]
+INDICATORS = 30  # R02's weighted shares: K02 1, T01 5, T06 8, T08 10, T17 6
+
+
+def weigh(frame: pd.DataFrame, respondents: pd.DataFrame, cfg: dict) -> dict:
+    """The weights stage on a frame file, then the innovator share and 29 more shares of R02's kind."""
+    data = frame_csv(frame)
+    resp = respondents.assign(response_id=[f"R{i}" for i in range(len(respondents))])
+    out = wmod.compute(data, "frame.csv", resp, cfg)
+    w = out["weights"]["weight"].to_numpy()
+    y = resp["innovator"].to_numpy(dtype=float)
+    everyone = np.ones(len(resp), dtype=bool)
+    share = wmod.weighted_share(y, w, everyone, 0.05)
+    return {"out": out, "w": w, "share": share, "resp": resp, "y": y}
+
+
+def bias_study(cfg: dict, seeds: int) -> None:
+    nearer = covered = 0
+    rows = []
+    for seed in range(1, seeds + 1):
+        frame, resp = planted_population(cfg, 11_427, 420, seed)
+        r = weigh(frame, resp, cfg)
+        truth = float(frame["innovator"].mean())
+        unweighted = float(resp["innovator"].mean())
+        s = r["share"]
+        nearer += abs(s["est"] - truth) < abs(unweighted - truth)
+        covered += s["lci"] <= truth <= s["uci"]
+        rows.append((seed, len(resp), truth, unweighted, s["est"], s["lci"], s["uci"], s["deff"]))
+    table = pd.DataFrame(rows, columns=["seed", "n", "true", "unweighted", "weighted", "lci", "uci", "deff"])
+    print(f"Bias study: {seeds} seeds, frame 11,427 firms, respondents {table['n'].min()}-{table['n'].max()}")
+    print(f"  weighted nearer the true share than unweighted: {nearer} of {seeds} (goal >= {round(0.9 * seeds)})")
+    print(f"  true share inside the weighted 95% interval:    {covered} of {seeds} (goal >= {round(0.9 * seeds)})")
+    bias = 100 * (table[["unweighted", "weighted"]].sub(table["true"], axis=0)).mean()
+    print(
+        f"  mean true share {table['true'].mean():.3f}; unweighted {table['unweighted'].mean():.3f} "
+        f"(bias {bias['unweighted']:+.1f} pp); weighted {table['weighted'].mean():.3f} "
+        f"(bias {bias['weighted']:+.1f} pp); mean design effect {table['deff'].mean():.2f}"
+    )
+
+
+def timed(cfg: dict, firms: int, respondents: int) -> tuple[float, int]:
+    """Median of 3 runs of the weights stage plus 30 weighted shares (R02's number)."""
+    frame, resp = planted_population(cfg, firms, respondents, 7)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        r = weigh(frame, resp, cfg)
+        domain = np.ones(len(r["resp"]), dtype=bool)
+        for _k in range(INDICATORS - 1):
+            wmod.weighted_share(r["y"], r["w"], domain, 0.05)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), len(resp)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, default=50)
+    parser.add_argument("--skip-large", action="store_true")
+    args = parser.parse_args()
+    cfg = resolve(2023)[2023]
+    print(f"Machine: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    bias_study(cfg, args.seeds)
+    sizes = [(11_427, 420)] + ([] if args.skip_large else [(100_000, 3_700), (1_000_000, 100_000)])
+    for firms, n in sizes:
+        seconds, got = timed(cfg, firms, n)
+        print(f"Weights stage + R01/R02 estimation: frame {firms:,} firms, {got:,} respondents: {seconds:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
