@@ -22,7 +22,10 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -85,18 +88,74 @@ def timed(cfg: dict, firms: int, respondents: int) -> tuple[float, int]:
     return statistics.median(times), len(resp)
 
 
+COLD = """
+import time
+t0 = time.perf_counter()
+from bench.weights import timed_once
+from tasks.configure import resolve
+print(timed_once(resolve(2023)[2023], 11_427, 420, t0))
+"""
+
+
+def timed_once(cfg: dict, firms: int, respondents: int, t0: float) -> str:
+    """One run in a fresh process, with the imports (svy, polars) it pays in a real run's first call."""
+    frame, resp = planted_population(cfg, firms, respondents, 7)
+    start = time.perf_counter()
+    r = weigh(frame, resp, cfg)
+    domain = np.ones(len(r["resp"]), dtype=bool)
+    for _k in range(INDICATORS - 1):
+        wmod.weighted_share(r["y"], r["w"], domain, 0.05)
+    return f"{time.perf_counter() - start:.2f} s, including the first import of svy and polars"
+
+
+def whole_runs(repeats: int) -> None:
+    """`innomon run --year 2023` into an empty store, with and without the year's frame, alternating;
+    the median difference is what weighting (frame, weights, R01, R02) adds to a year's run."""
+    import shutil
+    import tempfile
+
+    from innomon.synth.export import write_year
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        for year in (2021, 2022, 2023):
+            write_year(year, base / "with")
+        shutil.copytree(base / "with", base / "without")
+        (base / "without" / "2023" / "frame-2023.csv").unlink()
+        times: dict[str, list[float]] = {"with": [], "without": []}
+        for i in range(repeats):
+            for variant in ("with", "without"):
+                store = base / f"store-{variant}-{i}"
+                cmd = [sys.executable, "-m", "innomon.cli", "run", "--year", "2023", "--raw-root", str(base / variant)]
+                t0 = time.perf_counter()
+                subprocess.run([*cmd, "--store", str(store)], check=True, capture_output=True)
+                times[variant].append(time.perf_counter() - t0)
+        w, wo = statistics.median(times["with"]), statistics.median(times["without"])
+        print(
+            f"Whole run of 2023 into an empty store (median of {repeats}): with frame {w:.1f} s, without {wo:.1f} s, "
+            f"difference {w - wo:+.1f} s (runs: {', '.join(f'{t:.1f}' for t in times['with'])} / "
+            f"{', '.join(f'{t:.1f}' for t in times['without'])})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--runs", type=int, default=3, help="whole CLI runs with and without a frame (0: none)")
     args = parser.parse_args()
     cfg = resolve(2023)[2023]
     print(f"Machine: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     bias_study(cfg, args.seeds)
     sizes = [(11_427, 420)] + ([] if args.skip_large else [(100_000, 3_700), (1_000_000, 100_000)])
+    root = Path(__file__).resolve().parents[1]
+    cold = subprocess.run([sys.executable, "-c", COLD], capture_output=True, text=True, check=True, cwd=root)
+    print(f"Weights stage + R01/R02 estimation, first call in a fresh process, report size: {cold.stdout.strip()}")
     for firms, n in sizes:
         seconds, got = timed(cfg, firms, n)
         print(f"Weights stage + R01/R02 estimation: frame {firms:,} firms, {got:,} respondents: {seconds:.2f} s")
+    if args.runs:
+        whole_runs(args.runs)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ def _publish(r: dict[str, Any]) -> str:
 
 def _weights(r: dict[str, Any]) -> str:
     if not r.get("frame"):
-        return "no invitation frame: R01 and R02 are published as [x]"
+        return "no invitation frame: response rates and weighted figures (R01, R02) are [x]"
     if r.get("problem"):
         return f"{_n(r['frame_firms'])} firms in the frame; {r['problem']}"
     d = r["diagnostics"]

@@ -325,6 +325,18 @@ MISTAKES: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
         "models[M3].method",
         "not allowed",
     ),
+    "weighting_margin_typo": (
+        _text("base.yaml", "margins: [province, size_class, sector]", "margins: [province, size, sector]"),
+        "base.yaml",
+        "weighting.margins",
+        "not allowed",
+    ),
+    "weighting_indicator_not_a_table": (
+        _text("tables.yaml", "indicators: [K02, T01, T06, T08, T17]", "indicators: [K02, T01, T06, T80, T17]"),
+        "tables.yaml",
+        "tables[R02].indicators[3]",
+        "'T80' is no table id",
+    ),
     "region_profile_key_typo": (
         _text("regions/national.yaml", "region:\n  name:", "regoin:\n  name:"),
         "national.yaml",

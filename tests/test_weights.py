@@ -300,3 +300,14 @@ def test_apply_to_tables_weights_every_table(year2023: dict) -> None:
     assert abs(t01["value"].sum() - 100) < 1e-9
     with pytest.raises(ConfigError, match="2023 has no weights"):
         compute_tables({2023: resp}, facts, cfg, tables, {2023: {"year": 2023, "frame": False}})
+
+
+def test_every_statistic_is_named_alike_in_config_schema_output_schema_and_labels() -> None:
+    from typing import get_args
+
+    from innomon.config_check import STAT_NAMES
+    from schemas.config import Stat
+    from schemas.outputs import STATS
+    from tasks.publishing.layout import STAT_LABELS
+
+    assert set(get_args(Stat)) == set(STATS) == set(STAT_NAMES) == set(STAT_LABELS)

@@ -144,7 +144,7 @@ def _weighting_note(cfg: dict[str, Any]) -> str:
     margins = ", ".join(dims.get(d, d) for d in w.get("margins") or dims)
     how = (
         f"gewogen naar {margins} van de uitgenodigde bedrijven (raking, gewichten begrensd op "
-        f"{w.get('trim_k')} maal het gemiddelde)"
+        f"{str(w.get('trim_k')).replace('.', ',')} maal het gemiddelde)"
     )
     tables = (
         f"De tabellen zijn {how}."
@@ -190,9 +190,11 @@ def _notes(ws: Any, cells: pd.DataFrame, cfg: dict[str, Any], fmts: _Formats) ->
     for i, (k, v) in enumerate(note_rows, start=2):
         ws.write_string(i, 0, k)
         ws.write_string(i, 1, v, fmts.wrap)
+        ws.set_row(i, 15 * math.ceil(len(v) / 95))  # wrapped text gets its lines (about 95 characters each)
     _add_table(ws, 1 + len(note_rows), [{"header": "Begrip"}, {"header": "Toelichting"}], "Toelichting")
     ws.set_column(0, 0, 26)
     ws.set_column(1, 1, 100)
+    _print_setup(ws)
 
 
 def _report_sheet(
