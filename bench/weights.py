@@ -146,7 +146,8 @@ def main() -> None:
     args = parser.parse_args()
     cfg = resolve(2023)[2023]
     print(f"Machine: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    bias_study(cfg, args.seeds)
+    if args.seeds:
+        bias_study(cfg, args.seeds)
     sizes = [(11_427, 420)] + ([] if args.skip_large else [(100_000, 3_700), (1_000_000, 100_000)])
     root = Path(__file__).resolve().parents[1]
     cold = subprocess.run([sys.executable, "-c", COLD], capture_output=True, text=True, check=True, cwd=root)
