@@ -49,7 +49,7 @@ def report_figures() -> pd.DataFrame:
     return df
 
 
-ANNUAL_STAGES = ("fetch", "ingest", "derive", "validate", "link", "indicators", "models", "publish")
+ANNUAL_STAGES = ("fetch", "ingest", "derive", "validate", "weights", "link", "indicators", "models", "publish")
 
 
 def task_states(flow_run_id: str | None = None, expect: tuple[str, ...] = ANNUAL_STAGES) -> dict[str, list[str]]:

@@ -73,6 +73,11 @@ def _identities(store: Path) -> dict[str, set[str]]:
             compact = re.sub(r"\s", "", pc)
             if re.fullmatch(r"\d{4}[A-Z]{2}", compact):
                 found["postcode"] |= {pc, compact}
+    for path in (store / "raw").rglob("frame/*.csv"):  # the invitation frames: register numbers, postcodes
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        found["kvk"] |= set(frame["frame_id"])
+        found["postcode"] |= set(frame["postcode"]) | {re.sub(r"\s", "", pc) for pc in frame["postcode"]}
+        found["frame"] = set(frame["frame_id"])
     return found
 
 
@@ -92,6 +97,7 @@ def _published_text(root: Path) -> str:
 def test_no_identity_reaches_the_published_zone(demo: dict) -> None:
     ids = _identities(demo["store"])
     assert len(ids["name"]) > 1000 and len(ids["kvk"]) > 1000 and len(ids["email"]) > 1000
+    assert len(ids["frame"]) == 11427  # the 2023 frame's firms are searched for too
     text = _published_text(demo["store"] / "published")
     assert len(text) > 100_000
     assert "Concept van het rapport" in text  # the drafts were read

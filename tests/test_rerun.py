@@ -20,7 +20,7 @@ def test_second_run_is_identical_and_cached(demo: dict, tmp_path: Path) -> None:
     assert latest_release(store, 2023) == release and result["new_release"] is False
     for path, data in before.items():
         assert (release / path).read_bytes() == data, path
-    for stage in ("ingest", "derive", "validate", "link", "indicators", "models"):
+    for stage in ("ingest", "derive", "validate", "weights", "link", "indicators", "models"):
         assert states[stage] and all(s == "Cached" for s in states[stage]), (stage, states[stage])
     assert states["publish"] == ["Completed"]
 
