@@ -25,7 +25,7 @@ from tasks.publish import promote_task, publish_task
 from tasks.qa import qa_artifacts_task
 from tasks.revisions import previous_publications_task
 from tasks.universe import validate_task, validation_artifact_task
-from tasks.weights import weights_task
+from tasks.weights import weights_artifact_task, weights_task
 
 STAGES = ("fetch", "ingest", "derive", "validate", "weights", "link", "indicators", "models", "publish")
 
@@ -91,6 +91,8 @@ def annual_flow(
             if frame:
                 inputs[f"{y}-frame"] = frame["sha256"]
             weights.append(_stage(weights_task, "weights", refresh)(validated[y], frame, cfg_ref, processed))
+            if y == year:
+                weights_artifact_task(weights[-1])
     linked_by_year: dict[int, dict[str, Any]] = {}
     for y in sorted(run["years"]):  # oldest first: a firm's panel_id is inherited along the years
         decisions = private[y]["reviewed"]

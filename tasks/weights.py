@@ -244,8 +244,37 @@ def compute(
     return result
 
 
+def summary_markdown(result: dict[str, Any]) -> str:
+    """The weights' summary for the Prefect UI: frame size, diagnostics, or why there are none."""
+    year = result["year"]
+    if not result.get("frame"):
+        return f"# Weights {year}\n\nNo invitation frame: R01's response rates and R02's weighted figures are [x].\n"
+    lines = [
+        f"# Weights {year}",
+        "",
+        f"Frame: {result['frame_firms']:,} invited firms; margins {', '.join(result['dims'])}.",
+    ]
+    if result.get("problem"):
+        return "\n".join([*lines, "", f"No weights: {result['problem']}.", ""])
+    d = result["diagnostics"]
+    lines += [
+        "",
+        "| diagnostic | value |",
+        "|---|---|",
+        f"| respondents weighted | {d['n']:,} |",
+        f"| respondents without weight (a margin unknown) | {d['unweighted']:,} |",
+        f"| smallest / largest weight | {d['min']:.2f} / {d['max']:.2f} |",
+        f"| coefficient of variation | {d['cv']:.3f} |",
+        f"| Kish's effective sample size | {d['n_eff']:.1f} |",
+        f"| trim at k x mean weight | {d['trim_k']} |",
+        f"| largest margin deviation (firms) | {d['max_margin_deviation']:.2e} |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def _stage_task():
-    from prefect import get_run_logger
+    from prefect import get_run_logger, task
 
     from innomon import refs, storage
     from innomon.prefect_support import cached_stage
@@ -286,10 +315,19 @@ def _stage_task():
             "weights": refs.put_frame(root, "weights", out["weights"]),
         }
 
-    return weights_task
+    @task(name="weights-artifact")
+    def weights_artifact_task(result: dict[str, Any]) -> str:
+        """Never cached: the year's weights summary in the Prefect UI (stable key per year)."""
+        from prefect.artifacts import create_markdown_artifact
+
+        key = f"innomon-{result['year']}-weights"
+        create_markdown_artifact(markdown=summary_markdown(result), key=key, description="Weights to the frame")
+        return key
+
+    return weights_task, weights_artifact_task
 
 
-weights_task = _stage_task()
+weights_task, weights_artifact_task = _stage_task()
 
 
 # --- Tables R01 and R02 (evaluated by the indicator engine) --------------------------------------

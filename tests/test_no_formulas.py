@@ -59,6 +59,12 @@ def test_validation_summary_artifact_has_a_stable_key(demo: dict) -> None:
         )
     assert found
     assert "# Validation 2023" in found[0].data and "| duplicate |" in found[0].data
+    with get_client(sync_client=True) as client:  # and the weights' summary beside it (issue 16)
+        weights = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["innomon-2023-weights"]))
+        )
+    assert weights and "Frame: 11,427 invited firms" in weights[0].data
+    assert "| respondents weighted | 423 |" in weights[0].data
 
 
 def test_records_read_equal_rows_in_the_export(demo: dict) -> None:
