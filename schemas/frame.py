@@ -29,13 +29,19 @@ FRAME_SCHEMA = pa.DataFrameSchema(
 )
 
 
-def strata_schema(cfg: dict[str, Any], dims: list[str]) -> pa.DataFrameSchema:
-    """Every frame firm in a known level of every weighting dimension (e.g. an SME by FTE)."""
-    known: dict[str, list[str]] = {
+def known_levels(cfg: dict[str, Any]) -> dict[str, list[str]]:
+    """The levels of each weighting dimension: the region's provinces, the SME size classes, the
+    report's sector groups."""
+    return {
         "province": list(cfg["region"]["provinces"]),
         "size_class": [str(k) for k, _ in cfg["classes"]["size_class"]],
         "sector": list(cfg["sectors"]["order"]),
     }
+
+
+def strata_schema(cfg: dict[str, Any], dims: list[str]) -> pa.DataFrameSchema:
+    """Every frame firm in a known level of every weighting dimension (e.g. an SME by FTE)."""
+    known = known_levels(cfg)
     return pa.DataFrameSchema(
         {d: pa.Column(str, pa.Check.isin(known[d]), nullable=False) for d in dims if d in known},
         strict=False,

@@ -399,7 +399,9 @@ def panel_change(
 def suppress(cells: pd.DataFrame, min_n: int) -> pd.DataFrame:
     """Primary suppression of small bases ([c], n kept) and secondary suppression per breakdown."""
     cells = cells.copy()
-    small = cells["n"].notna() & (cells["n"] < min_n) & (cells["stat"] != "n")
+    # Counts are not suppressed: of respondents (K01, R01) they are the bases readers need; of
+    # invited firms (R01) they are register counts, not answers.
+    small = cells["n"].notna() & (cells["n"] < min_n) & ~cells["stat"].isin(["n", "invited"])
     cells["suppressed"] = small
     breakdown = cells[cells["dim"] != ""]
     keys = ["table_id", "year", "item", "stat", "category", "dim"]

@@ -87,7 +87,7 @@ def frame_strata(frame: pd.DataFrame, cfg: dict[str, Any], dims: list[str], name
     (postcode -> province, SBI -> sector, FTE -> size class), so respondents and frame meet."""
     from innomon import config as config_mod
     from innomon import reference
-    from schemas.frame import strata_schema
+    from schemas.frame import known_levels, strata_schema
     from schemas.validation import validate_lazy
     from tasks.derive import _classify, normalise_postcode, normalise_sbi, sector_of
 
@@ -113,6 +113,26 @@ def frame_strata(frame: pd.DataFrame, cfg: dict[str, Any], dims: list[str], name
         if dim not in out.columns:
             raise InputError(f"The frame cannot place firms by {dim}.", file=name, column=dim, rule="frame_dimension")
     out = out.astype(object).where(out.notna(), None)
+    size_column = "size_class" if "size_class" in frame.columns else "fte"
+    why = {  # dimension -> (the frame's own column, rule, what is wrong with it)
+        "province": ("postcode", "frame_outside_region", "is no postcode of the region"),
+        "sector": ("sbi_code", "frame_sbi_unknown", "is no SBI code of the reference list"),
+        "size_class": (size_column, "frame_not_sme", "places the firm in no size class (an SME has under 250 FTE)"),
+    }
+    for dim in dims:
+        known = set(known_levels(cfg)[dim])
+        bad = ~out[dim].isin(known)
+        if bad.any():
+            column, rule, text = why[dim]
+            row = int(np.flatnonzero(bad.to_numpy())[0]) + 1
+            raise InputError(
+                f"The frame's {column} on row {row} {text} ({int(bad.sum())} firm(s) of the frame so); "
+                "every invited firm must be placed to weight to the frame.",
+                file=name,
+                column=column,
+                row=row,
+                rule=rule,
+            )
     return validate_lazy(strata_schema(cfg, dims), out[dims], name, "frame_strata")
 
 
@@ -132,13 +152,13 @@ def check_size(frame_firms: int, valid: int, name: str) -> None:
         )
 
 
-def diagnostics(w: np.ndarray) -> dict[str, float]:
+def diagnostics(w: np.ndarray) -> dict[str, float | None]:
     """What a reader of the weights needs (Kish 1965): their range, coefficient of variation and the
     effective sample size n_eff = (sum w)^2 / sum w^2. Arithmetic no library call saves."""
     w = np.asarray(w, dtype=float)
     w = w[w > 0]
     if not len(w):
-        return {"n": 0, "sum": 0.0, "min": math.nan, "max": math.nan, "cv": math.nan, "n_eff": 0.0}
+        return {"n": 0, "sum": 0.0, "min": None, "max": None, "cv": None, "n_eff": 0.0}  # JSON has no NaN
     return {
         "n": len(w),
         "sum": float(w.sum()),
@@ -165,20 +185,21 @@ def rake(
     from svy.weighting.types import Threshold, TrimConfig
 
     dims = list(totals)
-    known = strata[dims].notna().all(axis=1).to_numpy()
+    # A respondent is raked when every dimension is known and a level the frame holds (a firm that
+    # answered "middelgroot" where the register has no such firm is left out, like an unknown level).
+    known = np.ones(len(strata), dtype=bool)
+    for d in dims:
+        known &= strata[d].astype(object).isin(list(totals[d])).to_numpy()
     weights = np.zeros(len(strata), dtype=float)
-    info: dict[str, Any] = {"unweighted": int((~known).sum()), "problem": None}
+    info: dict[str, Any] = {"unweighted": int((~known).sum()), "problem": None, "trim_converged": None}
     empty = [
-        f"{d} {level}" for d in dims for level in totals[d] if not (strata.loc[known, d].astype(str) == level).any()
+        f"{d} {level}"
+        for d in dims
+        for level, count in totals[d].items()
+        if count > 0 and not (strata.loc[known, d].astype(str) == level).any()
     ]
     if empty:
-        info["problem"] = f"no valid respondent in the frame level(s) {', '.join(empty)}: no weights"
-        return weights, info
-    unknown = sorted(
-        {f"{d} {v}" for d in dims for v in strata.loc[known, d].astype(str).unique() if v not in totals[d]}
-    )
-    if unknown:
-        info["problem"] = f"respondents in level(s) the frame does not hold: {', '.join(unknown)}: no weights"
+        info["problem"] = f"no valid respondent in the frame level(s) {', '.join(empty)}, so no weights"
         return weights, info
     sub = strata.loc[known, dims].astype(str).reset_index(drop=True)
     n_frame = float(sum(totals[dims[0]].values()))
@@ -187,18 +208,28 @@ def rake(
     )
     sample = svy.Sample(data, svy.Design(wgt="_w0"))
     trimming = TrimConfig(upper=Threshold("mean", float(trim_k)), max_iter=50, tol=1e-9) if trim_k else None
-    controls = {d: {k: float(v) for k, v in totals[d].items()} for d in dims}
+    controls = {d: {k: float(v) for k, v in totals[d].items() if v > 0} for d in dims}
     try:
-        raked = sample.weighting.rake(controls=controls, tol=1e-12, max_iter=1000, trimming=trimming)
-    except SvyError as exc:
-        info["problem"] = f"raking did not converge: {exc}"
+        # "ignore": svy's trim-and-rake cycle ends with a rake, so the margins hold even when the cap
+        # has not settled; both are checked below and reported, instead of losing the weights.
+        raked = sample.weighting.rake(
+            controls=controls, tol=1e-12, max_iter=1000, trimming=trimming, on_nonconvergence="ignore"
+        )
+    except SvyError:
+        info["problem"] = "raking to the frame's margins failed, so no weights"
         return weights, info
     out = raked.data.sort("_row")  # the respondents' order, whatever order svy keeps
-    weights[known] = out["rk_wgt"].to_numpy()
+    raked_w = out["rk_wgt"].to_numpy()
+    if margin_deviation(sub, raked_w, controls) > 1e-6:
+        info["problem"] = "raking did not meet the frame's margins within 1,000 iterations, so no weights"
+        return weights, info
+    weights[known] = raked_w
+    if trim_k:
+        info["trim_converged"] = bool(raked_w.max() <= float(trim_k) * raked_w.mean() * (1 + 1e-3))
     return weights, info
 
 
-def margin_deviation(strata: pd.DataFrame, weights: np.ndarray, totals: dict[str, dict[str, int]]) -> float:
+def margin_deviation(strata: pd.DataFrame, weights: np.ndarray, totals: dict[str, dict[str, float]]) -> float:
     """Largest |sum of weights - frame count| over every level of every dimension."""
     dev = 0.0
     w = pd.Series(weights, index=strata.index)
@@ -236,6 +267,7 @@ def compute(
             **diagnostics(weights),
             "unweighted": info["unweighted"],
             "trim_k": settings.get("trim_k"),
+            "trim_converged": info["trim_converged"],
             "max_margin_deviation": (
                 margin_deviation(resp[weighted], weights[weighted], totals) if weighted.any() else None
             ),
@@ -386,8 +418,11 @@ def response_rows(
                 continue
             invited = frame_n[i]  # type: ignore[index]
             rows.append(_row(spec, year, dim, level, "invited", float(invited), invited))
-            rate = 100.0 * observed[i] / invited if invited else None
-            rows.append(_row(spec, year, dim, level, "pct", rate, invited or None, count=int(observed[i])))
+            # More respondents than invited firms in a level (placed by their own answers, the frame by
+            # the register's) is a classification difference, not a response rate: [z], counts shown.
+            rate = 100.0 * observed[i] / invited if invited and observed[i] <= invited else None
+            count = int(observed[i]) if rate is not None else None
+            rows.append(_row(spec, year, dim, level, "pct", rate, invited or None, count=count))
         total = len(respondents)
         totals.append(_row(spec, year, dim, TOTAL, "n", float(total), total))
         if not has_frame:
@@ -397,9 +432,16 @@ def response_rows(
         invited_total = int(sum(frame_n))  # type: ignore[arg-type]
         totals.append(_row(spec, year, dim, TOTAL, "invited", float(invited_total), invited_total))
         totals.append(_row(spec, year, dim, TOTAL, "pct", 100.0 * total / invited_total, invited_total, count=total))
-        known = int(observed.sum())  # the test compares the respondents whose level is known
-        expected = known * np.array(frame_n, dtype=float) / invited_total
-        chi2, p = sps.chisquare(observed, expected)
+        # The test compares the respondents whose level is known with the frame's shares, over the
+        # levels the frame holds; respondents in a level the frame lacks make the test undefined ([z]).
+        held = np.array(frame_n) > 0
+        known = int(observed[held].sum())
+        if (observed[~held] > 0).any() or held.sum() < 2 or known == 0:
+            totals.append(_row(spec, year, dim, TOTAL, "chi2", None, known))
+            totals.append(_row(spec, year, dim, TOTAL, "p_value", None, known))
+            continue
+        expected = known * np.array(frame_n, dtype=float)[held] / invited_total
+        chi2, p = sps.chisquare(observed[held], expected)
         totals.append(_row(spec, year, dim, TOTAL, "chi2", float(chi2), known))
         totals.append(_row(spec, year, dim, TOTAL, "p_value", float(p), known))
     rows += totals
@@ -444,7 +486,10 @@ def weighted_share(y: np.ndarray, w: np.ndarray, domain: np.ndarray, alpha: floa
     if hit.height == 0:  # nobody in the domain has the answer: the share is 0
         return {"est": 0.0, "se": 0.0, "lci": math.nan, "uci": math.nan, "deff": math.nan, "n": int(domain.sum())}
     row = hit.row(0, named=True)
-    return {k: float(row[k]) for k in ("est", "se", "lci", "uci", "deff")} | {"n": int(domain.sum())}
+    out = {k: float(row[k]) for k in ("est", "se", "lci", "uci", "deff")} | {"n": int(domain.sum())}
+    if out["est"] >= 1.0:  # everyone in the domain has the answer: no variance, no design effect
+        out.update(deff=math.nan, lci=math.nan, uci=math.nan)
+    return out
 
 
 def weighted_rows(

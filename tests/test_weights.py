@@ -73,7 +73,72 @@ def test_frame_firm_outside_the_region_is_refused_with_its_row() -> None:
     frame = wmod.read_frame(_frame_csv(rows), "frame-2023.csv")
     with pytest.raises(InputError) as err:
         wmod.frame_strata(frame, _cfg(), DIMS, "frame-2023.csv")
-    assert (err.value.column, err.value.row) == ("province", 4)
+    assert (err.value.column, err.value.row, err.value.rule) == ("postcode", 4, "frame_outside_region")
+    assert err.value.exit_code == 3 and "row 4 is no postcode of the region (1 firm(s)" in str(err.value)
+
+
+def test_frame_firm_of_250_fte_is_refused_naming_the_fte_column() -> None:
+    rows = [*GOOD, {"frame_id": "10000004", "sbi_code": "6201", "fte": "260", "postcode": "9712 AB"}]
+    frame = wmod.read_frame(_frame_csv(rows), "frame-2023.csv")
+    with pytest.raises(InputError) as err:
+        wmod.frame_strata(frame, _cfg(), DIMS, "frame-2023.csv")
+    assert (err.value.column, err.value.row, err.value.rule) == ("fte", 4, "frame_not_sme")
+
+
+def _toy(n_resp: dict[tuple[str, str], int]) -> pd.DataFrame:
+    rows = [{"province": p, "size_class": s} for (p, s), k in n_resp.items() for _ in range(k)]
+    return pd.DataFrame(rows)
+
+
+def test_a_respondent_in_a_level_the_frame_lacks_is_left_unweighted_not_the_year() -> None:
+    cells = {("Groningen", "micro"): 20, ("Groningen", "klein"): 10, ("Drenthe", "micro"): 10}
+    strata = _toy({**cells, ("Drenthe", "klein"): 10, ("Drenthe", "middelgroot"): 1})
+    totals = {"province": {"Groningen": 700, "Drenthe": 300}, "size_class": {"micro": 800, "klein": 200}}
+    w, info = wmod.rake(strata, totals, 3.5)
+    assert info["problem"] is None and info["unweighted"] == 1
+    assert w[-1] == 0 and (w[:-1] > 0).all()
+    assert wmod.margin_deviation(strata.iloc[:-1], w[:-1], totals) < 1e-6
+
+
+def test_margins_no_weighting_can_meet_are_reported_not_published() -> None:
+    """Groningen answered only as micro firms and Drenthe only as small ones: no weights can give
+    Groningen 700 firms and micro firms 800. The year gets no weights and says why."""
+    strata = _toy({("Groningen", "micro"): 30, ("Drenthe", "klein"): 20})
+    totals = {"province": {"Groningen": 700, "Drenthe": 300}, "size_class": {"micro": 800, "klein": 200}}
+    w, info = wmod.rake(strata, totals, 3.5)
+    assert (w == 0).all() and "did not meet the frame's margins" in info["problem"]
+
+
+def test_a_cap_that_does_not_settle_keeps_the_margins_and_is_reported() -> None:
+    """A rare level with few respondents needs large weights: with a tight cap svy's trim-and-rake
+    cycle may not settle; the weights still meet every margin, and the diagnostics say whether the
+    cap holds."""
+    strata = _toy(
+        {("Groningen", "micro"): 2, ("Groningen", "klein"): 60, ("Drenthe", "klein"): 40, ("Drenthe", "micro"): 3}
+    )
+    totals = {"province": {"Groningen": 600, "Drenthe": 400}, "size_class": {"micro": 900, "klein": 100}}
+    w, info = wmod.rake(strata, totals, 1.5)
+    assert info["problem"] is None and isinstance(info["trim_converged"], bool)
+    assert wmod.margin_deviation(strata, w, totals) < 1e-6
+    assert info["trim_converged"] == (w.max() <= 1.5 * w.mean() * 1.001)
+
+
+def test_r01_shows_no_rate_above_100_and_no_test_when_respondents_sit_where_the_frame_has_none() -> None:
+    ctx = {"derived_categories": {"size_class": ["micro", "klein", "middelgroot"]}, "confidence": 0.95}
+    resp = pd.DataFrame({"size_class": ["micro"] * 5 + ["klein"] * 4 + ["middelgroot"] * 2})
+    weighting = {"frame": True, "dims": ["size_class"], "margins": {"size_class": {"micro": 100, "klein": 3}}}
+    rows = wmod.response_rows({"id": "R01"}, resp, weighting, 2023, ctx)
+    cell = {(r["category"], r["stat"]): r for r in rows}
+    assert cell[("micro", "pct")]["value"] == 5.0
+    assert cell[("klein", "pct")]["value"] is None and cell[("klein", "pct")]["flag"] == ""  # 4 of 3: [z]
+    assert cell[("middelgroot", "invited")]["value"] == 0
+    assert cell[("totaal", "chi2")]["value"] is None  # 2 respondents in a level with no firm: no test
+
+
+def test_a_share_of_100_percent_has_no_design_effect() -> None:
+    y = np.ones(50)
+    got = wmod.weighted_share(y, np.linspace(1, 3, 50), np.ones(50, dtype=bool), 0.05)
+    assert got["est"] == 1.0 and math.isnan(got["deff"])
 
 
 def test_frame_strata_follow_the_respondents_derivation() -> None:
