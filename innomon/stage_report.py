@@ -61,6 +61,7 @@ def _weights(r: dict[str, Any]) -> str:
     return (
         f"{_n(d['n'])} respondents raked to {_n(r['frame_firms'])} invited firms; "
         f"weights {d['min']:.1f}-{d['max']:.1f}, CV {d['cv']:.2f}, effective n {d['n_eff']:.0f}"
+        + ("; the cap on the weights did not settle" if d.get("trim_converged") is False else "")
     )
 
 

@@ -299,6 +299,7 @@ def summary_markdown(result: dict[str, Any]) -> str:
         f"| coefficient of variation | {d['cv']:.3f} |",
         f"| Kish's effective sample size | {d['n_eff']:.1f} |",
         f"| trim at k x mean weight | {d['trim_k']} |",
+        f"| cap holds after the last rake | {'n/a' if d.get('trim_converged') is None else d['trim_converged']} |",
         f"| largest margin deviation (firms) | {d['max_margin_deviation']:.2e} |",
         "",
     ]
