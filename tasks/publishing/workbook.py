@@ -188,7 +188,7 @@ def _notes(ws: Any, cells: pd.DataFrame, cfg: dict[str, Any], fmts: _Formats) ->
     ws.write_string(1, 0, "Begrip")
     ws.write_string(1, 1, "Toelichting")
     for i, (k, v) in enumerate(note_rows, start=2):
-        ws.write_string(i, 0, k)
+        ws.write_string(i, 0, k, fmts.wrap)  # top-aligned beside its (wrapped) explanation
         ws.write_string(i, 1, v, fmts.wrap)
         ws.set_row(i, 15 * math.ceil(len(v) / 95))  # wrapped text gets its lines (about 95 characters each)
     _add_table(ws, 1 + len(note_rows), [{"header": "Begrip"}, {"header": "Toelichting"}], "Toelichting")
