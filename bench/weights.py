@@ -33,6 +33,7 @@ import pandas as pd
 from innomon.synth.frame import frame_csv, planted_population
 from tasks import weights as wmod
 from tasks.configure import resolve
+from tasks.weighting import tables as wtables
 
 DIMS = ["province", "size_class", "sector"]
 INDICATORS = 30  # R02's weighted shares: K02 1, T01 5, T06 8, T08 10, T17 6
@@ -46,7 +47,7 @@ def weigh(frame: pd.DataFrame, respondents: pd.DataFrame, cfg: dict) -> dict:
     w = out["weights"]["weight"].to_numpy()
     y = resp["innovator"].to_numpy(dtype=float)
     everyone = np.ones(len(resp), dtype=bool)
-    share = wmod.weighted_share(y, w, everyone, 0.05)
+    share = wtables.weighted_share(y, w, everyone, 0.05)
     return {"out": out, "w": w, "share": share, "resp": resp, "y": y}
 
 
@@ -83,7 +84,7 @@ def timed(cfg: dict, firms: int, respondents: int) -> tuple[float, int]:
         r = weigh(frame, resp, cfg)
         domain = np.ones(len(r["resp"]), dtype=bool)
         for _k in range(INDICATORS - 1):
-            wmod.weighted_share(r["y"], r["w"], domain, 0.05)
+            wtables.weighted_share(r["y"], r["w"], domain, 0.05)
         times.append(time.perf_counter() - t0)
     return statistics.median(times), len(resp)
 
@@ -104,7 +105,7 @@ def timed_once(cfg: dict, firms: int, respondents: int, t0: float) -> str:
     r = weigh(frame, resp, cfg)
     domain = np.ones(len(r["resp"]), dtype=bool)
     for _k in range(INDICATORS - 1):
-        wmod.weighted_share(r["y"], r["w"], domain, 0.05)
+        wtables.weighted_share(r["y"], r["w"], domain, 0.05)
     return f"{time.perf_counter() - start:.2f} s, including the first import of svy and polars"
 
 

@@ -492,12 +492,12 @@ def table_rows(
     if spec.get("kind") == "key_figures":
         return key_figures(spec, {y: facts[y] for y in years}, ctx)
     if spec.get("kind") in ("response_by_stratum", "weighted_comparison"):
-        from tasks import weights
+        from tasks.weighting import tables as weighted_tables
 
         weighting = (ctx.get("weighting") or {}).get(current)
         if spec["kind"] == "response_by_stratum":
-            return weights.response_rows(spec, frames[current], weighting, current, ctx)
-        return weights.weighted_rows(spec, frames[current], weighting, current, cfg["tables"]["tables"], ctx)
+            return weighted_tables.response_rows(spec, frames[current], weighting, current, ctx)
+        return weighted_tables.weighted_rows(spec, frames[current], weighting, current, cfg["tables"]["tables"], ctx)
     if spec.get("kind") in ("panel_transitions", "panel_change"):
         prev_year = current - 1
         if prev_year not in frames or "panel_id" not in frames[prev_year].columns:

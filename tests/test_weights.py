@@ -14,7 +14,9 @@ import pytest
 from scipy import stats as sps
 
 from innomon.errors import ConfigError, InputError
-from tasks import weights as wmod
+from tasks.weighting import frame as wframe
+from tasks.weighting import raking as wraking
+from tasks.weighting import tables as wtables
 from tests.helpers import latest_release
 
 DIMS = ["province", "size_class", "sector"]
@@ -44,7 +46,7 @@ GOOD = [
 def test_frame_without_a_column_is_refused() -> None:
     data = _frame_csv(GOOD, ["frame_id", "fte", "postcode"])
     with pytest.raises(InputError) as err:
-        wmod.read_frame(data, "frame-2023.csv")
+        wframe.read_frame(data, "frame-2023.csv")
     assert err.value.exit_code == 3
     assert (err.value.column, err.value.rule) == ("sbi_code", "frame_missing_column")
     assert err.value.message.count(".") == 1 and "\n" not in str(err.value)  # one sentence
@@ -53,7 +55,7 @@ def test_frame_without_a_column_is_refused() -> None:
 def test_frame_with_a_duplicate_identifier_is_refused_by_row_without_the_identifier() -> None:
     rows = [*GOOD, {**GOOD[0], "postcode": "9999 ZZ"}]
     with pytest.raises(InputError) as err:
-        wmod.read_frame(_frame_csv(rows), "frame-2023.csv")
+        wframe.read_frame(_frame_csv(rows), "frame-2023.csv")
     assert err.value.exit_code == 3
     assert (err.value.column, err.value.row, err.value.rule) == ("frame_id", 4, "frame_duplicate_id")
     assert "rows 1 and 4" in str(err.value)
@@ -62,26 +64,26 @@ def test_frame_with_a_duplicate_identifier_is_refused_by_row_without_the_identif
 
 def test_frame_smaller_than_the_respondents_is_refused() -> None:
     with pytest.raises(InputError) as err:
-        wmod.check_size(400, 423, "frame-2023.csv")
+        wframe.check_size(400, 423, "frame-2023.csv")
     assert err.value.exit_code == 3 and err.value.rule == "frame_too_small"
     assert "400 firms, fewer than the year's 423 valid respondents" in str(err.value)
-    wmod.check_size(423, 423, "frame-2023.csv")  # as many firms as respondents: a (full) response
+    wframe.check_size(423, 423, "frame-2023.csv")  # as many firms as respondents: a (full) response
 
 
 def test_frame_firm_outside_the_region_is_refused_with_its_row() -> None:
     rows = [*GOOD, {"frame_id": "10000004", "sbi_code": "6201", "fte": "2", "postcode": "1012 AB"}]
-    frame = wmod.read_frame(_frame_csv(rows), "frame-2023.csv")
+    frame = wframe.read_frame(_frame_csv(rows), "frame-2023.csv")
     with pytest.raises(InputError) as err:
-        wmod.frame_strata(frame, _cfg(), DIMS, "frame-2023.csv")
+        wframe.frame_strata(frame, _cfg(), DIMS, "frame-2023.csv")
     assert (err.value.column, err.value.row, err.value.rule) == ("postcode", 4, "frame_outside_region")
     assert err.value.exit_code == 3 and "row 4 is no postcode of the region (1 firm(s)" in str(err.value)
 
 
 def test_frame_firm_of_250_fte_is_refused_naming_the_fte_column() -> None:
     rows = [*GOOD, {"frame_id": "10000004", "sbi_code": "6201", "fte": "260", "postcode": "9712 AB"}]
-    frame = wmod.read_frame(_frame_csv(rows), "frame-2023.csv")
+    frame = wframe.read_frame(_frame_csv(rows), "frame-2023.csv")
     with pytest.raises(InputError) as err:
-        wmod.frame_strata(frame, _cfg(), DIMS, "frame-2023.csv")
+        wframe.frame_strata(frame, _cfg(), DIMS, "frame-2023.csv")
     assert (err.value.column, err.value.row, err.value.rule) == ("fte", 4, "frame_not_sme")
 
 
@@ -94,10 +96,10 @@ def test_a_respondent_in_a_level_the_frame_lacks_is_left_unweighted_not_the_year
     cells = {("Groningen", "micro"): 20, ("Groningen", "klein"): 10, ("Drenthe", "micro"): 10}
     strata = _toy({**cells, ("Drenthe", "klein"): 10, ("Drenthe", "middelgroot"): 1})
     totals = {"province": {"Groningen": 700, "Drenthe": 300}, "size_class": {"micro": 800, "klein": 200}}
-    w, info = wmod.rake(strata, totals, 3.5)
+    w, info = wraking.rake(strata, totals, 3.5)
     assert info["problem"] is None and info["unweighted"] == 1
     assert w[-1] == 0 and (w[:-1] > 0).all()
-    assert wmod.margin_deviation(strata.iloc[:-1], w[:-1], totals) < 1e-6
+    assert wraking.margin_deviation(strata.iloc[:-1], w[:-1], totals) < 1e-6
 
 
 def test_margins_no_weighting_can_meet_are_reported_not_published() -> None:
@@ -105,7 +107,7 @@ def test_margins_no_weighting_can_meet_are_reported_not_published() -> None:
     Groningen 700 firms and micro firms 800. The year gets no weights and says why."""
     strata = _toy({("Groningen", "micro"): 30, ("Drenthe", "klein"): 20})
     totals = {"province": {"Groningen": 700, "Drenthe": 300}, "size_class": {"micro": 800, "klein": 200}}
-    w, info = wmod.rake(strata, totals, 3.5)
+    w, info = wraking.rake(strata, totals, 3.5)
     assert (w == 0).all() and "did not meet the frame's margins" in info["problem"]
 
 
@@ -117,9 +119,9 @@ def test_a_cap_that_does_not_settle_keeps_the_margins_and_is_reported() -> None:
         {("Groningen", "micro"): 2, ("Groningen", "klein"): 60, ("Drenthe", "klein"): 40, ("Drenthe", "micro"): 3}
     )
     totals = {"province": {"Groningen": 600, "Drenthe": 400}, "size_class": {"micro": 900, "klein": 100}}
-    w, info = wmod.rake(strata, totals, 1.5)
+    w, info = wraking.rake(strata, totals, 1.5)
     assert info["problem"] is None and isinstance(info["trim_converged"], bool)
-    assert wmod.margin_deviation(strata, w, totals) < 1e-6
+    assert wraking.margin_deviation(strata, w, totals) < 1e-6
     assert info["trim_converged"] == (w.max() <= 1.5 * w.mean() * 1.001)
 
 
@@ -127,7 +129,7 @@ def test_r01_shows_no_rate_above_100_and_no_test_when_respondents_sit_where_the_
     ctx = {"derived_categories": {"size_class": ["micro", "klein", "middelgroot"]}, "confidence": 0.95}
     resp = pd.DataFrame({"size_class": ["micro"] * 5 + ["klein"] * 4 + ["middelgroot"] * 2})
     weighting = {"frame": True, "dims": ["size_class"], "margins": {"size_class": {"micro": 100, "klein": 3}}}
-    rows = wmod.response_rows({"id": "R01"}, resp, weighting, 2023, ctx)
+    rows = wtables.response_rows({"id": "R01"}, resp, weighting, 2023, ctx)
     cell = {(r["category"], r["stat"]): r for r in rows}
     assert cell[("micro", "pct")]["value"] == 5.0
     assert cell[("klein", "pct")]["value"] is None and cell[("klein", "pct")]["flag"] == ""  # 4 of 3: [z]
@@ -137,14 +139,14 @@ def test_r01_shows_no_rate_above_100_and_no_test_when_respondents_sit_where_the_
 
 def test_a_share_of_100_percent_has_no_design_effect() -> None:
     y = np.ones(50)
-    got = wmod.weighted_share(y, np.linspace(1, 3, 50), np.ones(50, dtype=bool), 0.05)
+    got = wtables.weighted_share(y, np.linspace(1, 3, 50), np.ones(50, dtype=bool), 0.05)
     assert got["est"] == 1.0 and math.isnan(got["deff"])
 
 
 def test_frame_strata_follow_the_respondents_derivation() -> None:
-    frame = wmod.read_frame(_frame_csv(GOOD), "frame-2023.csv")
+    frame = wframe.read_frame(_frame_csv(GOOD), "frame-2023.csv")
     assert frame["fte"].tolist() == [3.0, 40.0, 120.5]  # a Dutch decimal comma is read
-    strata = wmod.frame_strata(frame, _cfg(), DIMS, "frame-2023.csv")
+    strata = wframe.frame_strata(frame, _cfg(), DIMS, "frame-2023.csv")
     assert strata.to_dict("records") == [
         {"province": "Groningen", "size_class": "micro", "sector": "informatie_communicatie"},
         {"province": "Friesland", "size_class": "klein", "sector": "handel"},
@@ -178,7 +180,7 @@ def _demo_year(store: Path, year: int = 2023) -> dict:
     """The demo's frame, valid respondents (with their stored weights) and published tidy data."""
     raw = store / "raw" / str(year) / "frame"
     meta = json.loads((raw / "archived.json").read_text())
-    frame = wmod.read_frame((raw / f"{meta['sha256']}.{meta['ext']}").read_bytes(), meta["name"])
+    frame = wframe.read_frame((raw / f"{meta['sha256']}.{meta['ext']}").read_bytes(), meta["name"])
     processed = store / "processed" / str(year)
     (weights_file,) = sorted((processed / "private").glob("weights-*.parquet"))
     weights = pd.read_parquet(weights_file)
@@ -199,7 +201,7 @@ def year2023(demo: dict) -> dict:
 
 def test_raked_weights_reproduce_every_frame_margin(year2023: dict) -> None:
     cfg = _cfg()
-    strata = wmod.frame_strata(year2023["frame"], cfg, DIMS, "frame")
+    strata = wframe.frame_strata(year2023["frame"], cfg, DIMS, "frame")
     resp = year2023["respondents"]
     assert resp["weight"].notna().all() and (resp["weight"] > 0).all()
     assert len(year2023["frame"]) == cfg["invited"]
@@ -270,7 +272,7 @@ def test_r02_weighted_shares_recomputed_with_numpy(year2023: dict) -> None:
     assert len(expected) == 1 + 5 + 8 + 10 + 6  # K02, T01, T06, T08 (top answer), T17
     spec = next(t for t in cfg["tables"]["tables"] if t["id"] == "R02")
     weighting = {"year": 2023, "frame": True, "problem": None}
-    rows = wmod.weighted_rows(
+    rows = wtables.weighted_rows(
         spec,
         resp.rename(columns={"weight": WEIGHT}),
         weighting,
@@ -294,7 +296,7 @@ def test_r02_weighted_shares_recomputed_with_numpy(year2023: dict) -> None:
 
 def test_r01_response_by_stratum_and_goodness_of_fit(year2023: dict) -> None:
     cfg = _cfg()
-    strata = wmod.frame_strata(year2023["frame"], cfg, DIMS, "frame")
+    strata = wframe.frame_strata(year2023["frame"], cfg, DIMS, "frame")
     resp = year2023["respondents"]
     tidy = year2023["tables"]
     r01 = tidy[tidy["table_id"] == "R01"]
