@@ -171,6 +171,12 @@ def load(year: int, cdir: Path | None = None, region: str | None = None) -> dict
     return copy.deepcopy(_load_cached(int(year), str(cdir or config_dir()), region or current_region()))
 
 
+def frame_file(cfg: dict[str, Any], year: int | None = None) -> str:
+    """The invitation frame's file name in a year's drop folder (`weighting.frame_file`)."""
+    pattern = str((cfg.get("weighting") or {}).get("frame_file", "frame-{year}.csv"))
+    return pattern.format(year=year if year is not None else cfg["year"])
+
+
 def reference_path(cfg: dict[str, Any], name: str, cdir: Path | None = None) -> Path:
     """Path of a reference table named in the config (`pc4`, `sbi`)."""
     return (cdir or config_dir()) / cfg["reference"][name]

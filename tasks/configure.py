@@ -83,10 +83,7 @@ def configure_task(year: int, processed_root: str, region: str | None = None) ->
         "corrections": {str(y): c.get("validation", {}).get("corrections_file") for y, c in cfgs.items()},
         "reviewed": {str(y): c.get("linking", {}).get("reviewed_file") for y, c in cfgs.items()},
         "apply_weights": bool((cfgs[year].get("weighting") or {}).get("apply_to_tables")),
-        "frames": {
-            str(y): str((c.get("weighting") or {}).get("frame_file", "frame-{year}.csv")).format(year=y)
-            for y, c in cfgs.items()
-        },
+        "frames": {str(y): config_mod.frame_file(c) for y, c in cfgs.items()},
         "execution": execution,
         "table_ids": [t["id"] for t in cfgs[year]["tables"]["tables"]],
         "model_ids": [m["id"] for m in cfgs[year]["models"]["models"]],

@@ -536,6 +536,7 @@ def weighting_context(
     """The weights stage's results in the engine's context; with `weighting.apply_to_tables`, every
     year of the run must have usable weights (a weighted year beside an unweighted one would compare
     two methods)."""
+    from innomon.config import frame_file
     from innomon.errors import ConfigError
 
     ctx["weighting"] = dict(weighting or {})
@@ -544,7 +545,7 @@ def weighting_context(
         for year in frames:
             got = ctx["weighting"].get(year) or {}
             if not got.get("frame") or got.get("problem") or WEIGHT not in frames[year].columns:
-                why = got.get("problem") or f"no frame ({cfg['weighting']['frame_file'].format(year=year)})"
+                why = got.get("problem") or f"no frame ({frame_file(cfg, year)})"
                 raise ConfigError(
                     f"weighting.apply_to_tables is on, but {year} has no weights: {why}; "
                     "add the year's frame or switch apply_to_tables off."

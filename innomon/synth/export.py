@@ -256,11 +256,6 @@ def synthesise(
     return data, name, counts, truth
 
 
-def frame_file_name(cfg: dict[str, Any]) -> str:
-    """The frame's file name in the year's drop folder (`weighting.frame_file`)."""
-    return str((cfg.get("weighting") or {}).get("frame_file", "frame-{year}.csv")).format(year=cfg["year"])
-
-
 def frame_size(cfg: dict[str, Any], n: int | None) -> int | None:
     """How many firms were invited: the config's `invited`, scaled with `n` when the demo is resized;
     None when the year does not know (no frame is written)."""
@@ -303,7 +298,7 @@ def write_year(
     (folder / name).write_bytes(data)
     if frame_bytes is not None:
         cfg = config_mod.load(year)
-        (folder / frame_file_name(cfg)).write_bytes(frame_bytes)
+        (folder / config_mod.frame_file(cfg)).write_bytes(frame_bytes)
     private = Path(out_root) / "_truth"
     private.mkdir(parents=True, exist_ok=True)
     truth.to_csv(private / f"truth-{year}.csv", index=False, lineterminator="\n")
