@@ -30,17 +30,37 @@ def source_uri(raw_root: str, cfg: dict[str, Any]) -> str:
 ARCHIVE_POINTER = "archived.json"  # raw/YEAR/archived.json: the export the year's last fetch archived
 
 
-def archived_export(raw_zone: str, year: int, pinned_sha256: str | None = None) -> tuple[str, str] | None:
-    """(archive URI, original file name) of a year's export in the store's raw archive: the pinned
-    one if the year is frozen, else the one its last fetch archived (`raw/YEAR/archived.json`)."""
-    pointer = storage.join(raw_zone, str(year), ARCHIVE_POINTER)
+def _archived(folder: str, pinned_sha256: str | None = None) -> tuple[str, str] | None:
+    """(archive URI, original file name) of the file a folder's `archived.json` points to: the
+    pinned one if the year is frozen, else the last one archived there."""
+    pointer = storage.join(folder, ARCHIVE_POINTER)
     if not storage.exists(pointer):
         return None
     meta = json.loads(storage.read_bytes(pointer))
     if pinned_sha256 and meta.get("sha256") != pinned_sha256:
         return None
-    uri = storage.join(raw_zone, str(year), f"{meta['sha256']}.{meta['ext']}")
+    uri = storage.join(folder, f"{meta['sha256']}.{meta['ext']}")
     return (uri, str(meta["name"])) if storage.exists(uri) else None
+
+
+def _archive(folder: str, data: bytes, digest: str, name: str, default_ext: str) -> str:
+    """Store the bytes (whose SHA-256 is `digest`) at `folder/<sha256>.<ext>` once and point
+    `archived.json` at them; returns the archive URI."""
+    ext = name.rsplit(".", 1)[-1] if "." in name else default_ext
+    archive = storage.join(folder, f"{digest}.{ext}")
+    if not storage.exists(archive):
+        storage.write_bytes(archive, data)
+    pointer = storage.join(folder, ARCHIVE_POINTER)
+    meta = canonical_json({"sha256": digest, "ext": ext, "name": name}) + b"\n"
+    if not storage.exists(pointer) or storage.read_bytes(pointer) != meta:
+        storage.write_bytes(pointer, meta)
+    return archive
+
+
+def archived_export(raw_zone: str, year: int, pinned_sha256: str | None = None) -> tuple[str, str] | None:
+    """(archive URI, original file name) of a year's export in the store's raw archive: the pinned
+    one if the year is frozen, else the one its last fetch archived (`raw/YEAR/archived.json`)."""
+    return _archived(storage.join(raw_zone, str(year)), pinned_sha256)
 
 
 def fetch(
@@ -82,14 +102,7 @@ def fetch(
             file=uri,
             rule="data_freeze",
         )
-    ext = name.rsplit(".", 1)[-1] if "." in name else "bin"
-    archive = storage.join(raw_zone, str(year), f"{digest}.{ext}")
-    if not storage.exists(archive):
-        storage.write_bytes(archive, data)
-    pointer = storage.join(raw_zone, str(year), ARCHIVE_POINTER)
-    meta = canonical_json({"sha256": digest, "ext": ext, "name": name}) + b"\n"
-    if not storage.exists(pointer) or storage.read_bytes(pointer) != meta:
-        storage.write_bytes(pointer, meta)
+    archive = _archive(storage.join(raw_zone, str(year)), data, digest, name, "bin")
     ref = {"uri": archive, "sha256": digest, "size": len(data), "name": name, "source": uri, "year": year}
     return {**ref, "from_archive": True} if uri == archive else ref
 
@@ -145,23 +158,14 @@ def fetch_frame(
     A comparison year's frame may come from the store's archive, as its export does."""
     uri = storage.join(storage.as_uri(raw_root), str(year), filename)
     folder = storage.join(raw_zone, str(year), FRAME_FOLDER)
-    pointer = storage.join(folder, ARCHIVE_POINTER)
     if not storage.exists(uri):
-        if not (from_archive and storage.exists(pointer)):
+        archived = _archived(folder) if from_archive else None
+        if archived is None:
             return None
-        meta = json.loads(storage.read_bytes(pointer))
-        uri = storage.join(folder, f"{meta['sha256']}.{meta['ext']}")
-        if not storage.exists(uri):
-            return None
+        uri = archived[0]
     data = storage.read_bytes(uri)
     digest = sha256_bytes(data)
-    ext = filename.rsplit(".", 1)[-1] if "." in filename else "csv"
-    archive = storage.join(folder, f"{digest}.{ext}")
-    if not storage.exists(archive):
-        storage.write_bytes(archive, data)
-    meta_bytes = canonical_json({"sha256": digest, "ext": ext, "name": filename}) + b"\n"
-    if not storage.exists(pointer) or storage.read_bytes(pointer) != meta_bytes:
-        storage.write_bytes(pointer, meta_bytes)
+    archive = _archive(folder, data, digest, filename, "csv")
     return {"uri": archive, "sha256": digest, "size": len(data), "name": filename, "year": year}
 
 
