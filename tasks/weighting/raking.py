@@ -29,13 +29,14 @@ def diagnostics(w: np.ndarray) -> dict[str, float | None]:
 def rake(
     strata: pd.DataFrame, totals: dict[str, dict[str, int]], trim_k: float | None
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Raked (and trimmed) weights of respondents whose every dimension is known; 0 for the rest.
+    """Raked (and trimmed) weights of respondents placed in a level of every dimension the frame
+    holds; 0 for the rest.
 
-    Starts from the equal design weight N/n, rakes to `totals` (svy, tolerance 1e-10 relative) and,
-    with `trim_k`, caps each weight at k times the mean and rakes again until both hold (svy's
-    trim-and-rake cycle ends with a rake, so the margins are exact). Returns the weights and a
-    problem sentence (None when the weights are fine): a frame level nobody answered in cannot be
-    raked to, so no weights are made."""
+    Starts from the equal design weight N/n and rakes to `totals` (svy, tolerance 1e-12 relative);
+    with `trim_k`, svy caps each weight at k times the mean and rakes again (its trim-and-rake cycle
+    ends with a rake). The margins are then checked to 1e-6 firms. Returns the weights and `info`:
+    respondents left unweighted, whether the cap holds, and a problem sentence (None when the
+    weights are fine), e.g. a frame level nobody answered in, which cannot be raked to."""
     import polars as pl
     import svy
     from svy.errors import SvyError

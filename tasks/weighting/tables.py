@@ -95,31 +95,31 @@ def response_rows(
 
 
 def indicator_cells(tables: list[dict[str, Any]], ids: list[str], ctx: dict[str, Any]) -> list[tuple]:
-    """(universe expression, item, category, source stat) of each share R02 compares: every share
-    cell of the named tables (a distribution's every category; pct_top's top answer)."""
+    """(universe expressions, item, category) of each share R02 compares: every share cell of the
+    named tables (a distribution's every category; pct_top's top answer), in the tables' universe
+    and the item's own (the engine's expressions, so its cached masks serve both)."""
     from tasks.indicators import category_keys
 
     by_id = {t["id"]: t for t in tables}
     out = []
     for tid in ids:
         spec = by_id[tid]
-        universe = ctx["universes"].get(spec.get("universe", "valid")) or ""
+        universe = ctx["universes"].get(spec.get("universe", "valid"))
         for entry in spec.get("items") or []:
             item = entry if isinstance(entry, str) else entry["item"]
-            extra = "" if isinstance(entry, str) else entry["universe"]
-            expr = " and ".join(f"({e})" for e in (universe, extra) if e)
+            exprs = tuple(e for e in (universe, None if isinstance(entry, str) else entry["universe"]) if e)
             for stat in spec.get("stats") or []:
                 if stat == "pct":
-                    out += [(expr, item, cat, stat) for cat in category_keys(item, spec, ctx)]
+                    out += [(exprs, item, cat) for cat in category_keys(item, spec, ctx)]
                 elif stat == "pct_top":
-                    out.append((expr, item, str(spec["top"]), stat))
+                    out.append((exprs, item, str(spec["top"])))
     return out
 
 
 def weighted_share(y: np.ndarray, w: np.ndarray, domain: np.ndarray, alpha: float) -> dict[str, float]:
     """Weighted share of y (0/1) in a domain, with svy's Taylor-linearised standard error (the
     weights as given; each respondent its own unit), logit 95% interval and design effect (with
-    replacement: Var / (p(1-p)/n))."""
+    replacement: Var / (s^2/n), s^2 = n p(1-p)/(n-1))."""
     import polars as pl
     import svy
 
@@ -147,18 +147,20 @@ def weighted_rows(
 ) -> list[dict[str, Any]]:
     """R02: for each key indicator the unweighted share (as its own table publishes it), the weighted
     share with a design-based interval, and the design effect. Without weights: [x]."""
-    from tasks.indicators import WEIGHT, _as_key, _fill_wilson
+    from tasks.indicators import WEIGHT, _as_key, _fill_wilson, _universe_mask
 
     conf = float(ctx["confidence"])
     usable = bool(weighting and weighting.get("frame") and not weighting.get("problem"))
     w = respondents[WEIGHT].to_numpy(dtype=float) if usable and WEIGHT in respondents.columns else None
     rows: list[dict[str, Any]] = []
-    for expr, item, cat, _stat in indicator_cells(tables, list(spec["indicators"]), ctx):
+    for exprs, item, cat in indicator_cells(tables, list(spec["indicators"]), ctx):
         if item not in respondents.columns or respondents[item].isna().all():
             for stat in ("pct", "pct_w", "deff"):
                 rows.append(_row(spec, year, item, cat, stat, None, None, "x"))
             continue
-        mask = respondents.eval(expr).astype(bool).to_numpy() if expr else np.ones(len(respondents), dtype=bool)
+        mask = np.ones(len(respondents), dtype=bool)
+        for expr in exprs:
+            mask &= _universe_mask(respondents, year, expr, ctx).to_numpy()
         keys = _as_key(respondents[item]).to_numpy(dtype=object)
         answered = mask & respondents[item].notna().to_numpy()
         y = (keys == cat).astype(float)
