@@ -56,10 +56,15 @@ def _postcodes(rng: np.random.Generator, provinces: np.ndarray, pc4: pd.DataFram
     return out
 
 
-def _firms(rng: np.random.Generator, cells: pd.DataFrame, cfg: dict[str, Any], taken: set[str]) -> pd.DataFrame:
-    """Frame rows for `cells` (one row per firm: province, size_class, sector)."""
+def _sbi_codes(cfg: dict[str, Any]) -> pd.DataFrame:
+    return pd.read_csv(config_mod.reference_path(cfg, "sbi"), dtype=str, keep_default_na=False)
+
+
+def _firms(
+    rng: np.random.Generator, cells: pd.DataFrame, cfg: dict[str, Any], taken: set[str], codes: pd.DataFrame
+) -> pd.DataFrame:
+    """Frame rows for `cells` (one row per firm: province, size_class, sector); `codes` the SBI list."""
     pc4 = reference.pc4_table(str(config_mod.reference_path(cfg, "pc4")))
-    codes = pd.read_csv(config_mod.reference_path(cfg, "sbi"), dtype=str, keep_default_na=False)
     sizes = cells["size_class"].to_numpy(dtype=object)
     lo = np.array([FTE_RANGES[s][0] for s in sizes])
     hi = np.array([FTE_RANGES[s][1] for s in sizes])
@@ -113,7 +118,7 @@ def build_frame(valid: pd.DataFrame, cfg: dict[str, Any], firms_total: int, seed
     # The register holds a clean SBI code where a respondent typed a wrong one.
     from tasks.derive import normalise_sbi
 
-    codes = pd.read_csv(config_mod.reference_path(cfg, "sbi"), dtype=str, keep_default_na=False)
+    codes = _sbi_codes(cfg)
     valid_sbi = reference.sbi_sections(str(config_mod.reference_path(cfg, "sbi")))
     sbi, _ = normalise_sbi(valid["sbi_code"].reset_index(drop=True), valid_sbi)
     drawn = firms.sbi_codes_for(rng, resp["sector"].to_numpy(dtype=object), codes)
@@ -125,7 +130,7 @@ def build_frame(valid: pd.DataFrame, cfg: dict[str, Any], firms_total: int, seed
             "postcode": valid["postcode"].astype(str).to_numpy(dtype=object),
         }
     )
-    frame = pd.concat([respondents, _firms(rng, cells, cfg, taken)], ignore_index=True)
+    frame = pd.concat([respondents, _firms(rng, cells, cfg, taken, codes)], ignore_index=True)
     return frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)[FRAME_COLUMNS]
 
 
@@ -151,7 +156,7 @@ def planted_population(
     sector_p = np.linspace(1.4, 0.6, len(sectors))
     sector = rng.choice(sectors, size=firms_total, p=sector_p / sector_p.sum())
     cells = pd.DataFrame({"province": prov, "size_class": size, "sector": sector})
-    frame = _firms(rng, cells, cfg, set())
+    frame = _firms(rng, cells, cfg, set(), _sbi_codes(cfg))
     lin = pd.Series(size).map({"micro": -1.0, "klein": 0.3, "middelgroot": 1.2}).to_numpy()
     lin = lin + pd.Series(sector).map(dict(zip(sectors, np.linspace(-0.3, 0.3, len(sectors)), strict=True))).to_numpy()
     frame["innovator"] = (rng.random(firms_total) < 1 / (1 + np.exp(-lin))).astype(int)
