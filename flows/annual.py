@@ -114,7 +114,9 @@ def annual_flow(
         models = _stage(models_task, "models", refresh)(linked[0], cfg_ref, processed)
     qa_artifacts_task(tables, cfg_ref)
     gate = run["approval_required"]
-    release = publish_task(tables, models, linked, cfg_ref, inputs, run["code_version"], published, not gate, weights)
+    release = publish_task(
+        tables, models, linked, cfg_ref, inputs, run["code_version"], published, not gate, weights, processed
+    )
     if not gate or release["is_latest"]:  # no gate, or this very release was approved before
         return release
     decision = approval_gate(year, release, run["approval_timeout"])  # pauses the flow run

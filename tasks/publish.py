@@ -1,12 +1,17 @@
 """Stage `publish`: write the year's bundle to `published/YEAR/runs/RUN_ID/`, verify it, then move
 `published/YEAR/latest.json` (the pointer is always written last, so readers never see a
 half-written release). A rerun with identical outputs is the same release and writes nothing new.
+The built bundle is kept in the private processed zone by its bundle key, so a publish that failed
+while writing (the published store unreachable) is retried, by Prefect or by the operator's Retry,
+without building it again.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -16,6 +21,9 @@ from innomon import refs, stage_report, storage
 from innomon.hashing import canonical_json, sha256_bytes, sha256_json
 from innomon.retry import retry_delays
 from tasks.publishing.index_page import write_index
+
+Bundle = tuple[dict[str, bytes], list[dict[str, str]]]  # files by relative path; the charts' manifest entries
+BUNDLE_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def run_id(input_sha256: dict[str, str], config_hash: str, code_version: str) -> str:
@@ -30,28 +38,32 @@ def bundle_files(
     reports: list[dict[str, Any]],
     cfg: dict[str, Any],
     meta: dict[str, Any],
-) -> dict[str, bytes]:
-    """Every file of the bundle except the manifest, by relative path."""
+) -> Bundle:
+    """Every file of the bundle except the manifest, by relative path, and the charts' manifest
+    entries (with their alt text)."""
     from tasks.indicators import read_csv_bytes
+    from tasks.publishing.labels import labels_for
+    from tasks.publishing.layout import shape_tables
     from tasks.publishing.workbook import build_workbook  # xlsxwriter: loaded only when a bundle is built
 
     cells = read_csv_bytes(tables_csv)
     models = pd.read_csv(io.BytesIO(models_csv))
     fits = pd.read_csv(io.BytesIO(fit_csv), dtype={"value": str}, keep_default_na=False)
-    charts = start_chart_assets(cells, cfg)  # drawn in worker processes while the workbook is built
-    workbook = build_workbook(cells, cfg, meta, models, fits)
+    drawing = start_chart_assets(cells, cfg)  # drawn in worker processes while the workbook is built
+    shaped = shape_tables(cells, cfg, labels_for(cfg))  # one layout, presented by the workbook and the draft
+    workbook = build_workbook(cells, cfg, meta, models, fits, shaped)
     validation = {"year": cfg["year"], "years": sorted(reports, key=lambda r: -int(r["year"]))}
-    chart_files, meta["charts"] = charts()
+    chart_files, charts = drawing()
     concept = {}
     if cfg.get("report"):
         from innomon.config import config_dir
         from tasks.publishing.concept import build_concept
 
-        pictures = {c["id"]: (chart_files[c["png"]], c["alt_text"]) for c in meta["charts"]}
+        pictures = {c["id"]: (chart_files[c["png"]], c["alt_text"]) for c in charts}
         template = (config_dir() / cfg["report_file"]).parent / cfg["report"]["template"]
-        docx, trace = build_concept(cells, models, fits, cfg, meta, pictures, template)
+        docx, trace = build_concept(cells, models, fits, cfg, meta, pictures, template, shaped)
         concept = {meta["concept"]: docx, "data/concept-sentences.json": trace}
-    return {
+    files = {
         **chart_files,
         **concept,
         cfg["publish"]["workbook_name"].format(year=cfg["year"]): workbook,
@@ -60,6 +72,7 @@ def bundle_files(
         "data/model_fit.csv": fit_csv,
         "validation/report.json": json.dumps(validation, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n",
     }
+    return files, charts
 
 
 def start_chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> Any:
@@ -148,6 +161,31 @@ def bundle_key(
     )
 
 
+def kept_bundle(processed: str | None, year: int, key: str, build: Callable[[], Bundle]) -> Bundle:
+    """The bundle (files and chart entries): read from `processed/YEAR/bundles/KEY.zip` when an
+    earlier attempt built it from the same key, else built and kept there. An archive that does not
+    read back whole (ZIP checks each file's CRC-32) is built again; the files are checked against
+    the manifest once written."""
+    if processed is None:
+        return build()
+    uri = storage.join(processed, str(year), "bundles", f"{key[:32]}.zip")
+    if storage.exists(uri):
+        try:
+            with zipfile.ZipFile(io.BytesIO(storage.read_bytes(uri))) as kept:
+                files = {n.removeprefix("files/"): kept.read(n) for n in kept.namelist() if n.startswith("files/")}
+                return files, json.loads(kept.read("charts.json"))
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+            pass  # built again below
+    files, charts = build()
+    out = io.BytesIO()
+    entries = [(f"files/{path}", data) for path, data in sorted(files.items())]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:  # stored: the files are compressed
+        for name, data in [*entries, ("charts.json", canonical_json(charts))]:
+            archive.writestr(zipfile.ZipInfo(name, date_time=BUNDLE_ZIP_TIME), data)
+    storage.write_bytes(uri, out.getvalue())
+    return files, charts
+
+
 def existing_manifest(published_root: str, year: int, rid: str, key: str) -> bytes | None:
     """The manifest of release `rid` if it is complete (the manifest is written last, after every
     file was verified) and was built from the same `key`; else None."""
@@ -220,11 +258,13 @@ def publish_task(
     published_root: str,
     promote_now: bool = True,
     weights: list[dict[str, Any]] | None = None,
+    processed: str | None = None,
 ) -> dict[str, Any]:
     """Prefect wrapper: never cached (it touches the published zone, which may have changed);
     idempotent instead. With `promote_now=False` the release is written and verified but `latest`
     waits for an approval (`promote_task`). `weights`: the weights stage's results, whose
-    diagnostics join the year's validation report."""
+    diagnostics join the year's validation report. `processed`: the private zone where the built
+    bundle is kept for a retry (`kept_bundle`)."""
     cfg = refs.get_json(cfg_ref)
     year = int(cfg["year"])
     rid = run_id(inputs, cfg["hash"], code_version)
@@ -249,13 +289,18 @@ def publish_task(
     if manifest_bytes is not None:  # the same release, complete: nothing to build or write
         result = finish(published_root, year, rid, manifest_bytes, promote_now, new_release=False)
     else:
-        files = bundle_files(
-            refs.get_bytes(tables["tables_csv"]),
-            refs.get_bytes(models["models_csv"]),
-            refs.get_bytes(models["model_fit_csv"]),
-            reports,
-            cfg,
-            meta,
+        files, meta["charts"] = kept_bundle(
+            processed,
+            year,
+            meta["bundle_key"],
+            lambda: bundle_files(
+                refs.get_bytes(tables["tables_csv"]),
+                refs.get_bytes(models["models_csv"]),
+                refs.get_bytes(models["model_fit_csv"]),
+                reports,
+                cfg,
+                meta,
+            ),
         )
         result = publish(files, published_root, year, rid, meta, promote_now)
     expiry = int(cfg["publish"].get("link_expiry_seconds", 7 * 24 * 3600))

@@ -23,6 +23,31 @@ def test_workbooks_pass_x1_to_x13(demo: dict, year: int) -> None:
     assert check_workbook(path) == []
 
 
+def test_a_kept_bundle_is_read_back_whole_or_built_again(tmp_path: Path) -> None:
+    """The bundle a failed publish built is reused by its retry, byte for byte; a damaged archive is
+    built again, never published."""
+    from innomon import storage
+    from tasks.publish import kept_bundle
+
+    processed = storage.as_uri(str(tmp_path / "processed"))
+    bundle = ({"data/tables.csv": b"a,b\n1,2\n", "charts/T01.png": bytes(range(256))}, [{"id": "T01", "alt_text": "x"}])
+    builds: list[int] = []
+
+    def build() -> tuple[dict[str, bytes], list[dict[str, str]]]:
+        builds.append(1)
+        return bundle
+
+    assert kept_bundle(processed, 2023, "k" * 64, build) == bundle and len(builds) == 1
+    assert kept_bundle(processed, 2023, "k" * 64, build) == bundle and len(builds) == 1  # read back, not built
+    assert kept_bundle(processed, 2023, "j" * 64, build) == bundle and len(builds) == 2  # another key: built
+    kept = next((tmp_path / "processed" / "2023" / "bundles").glob("kkk*.zip"))
+    data = bytearray(kept.read_bytes())
+    data[data.index(bytes(range(256))) + 10] ^= 0xFF  # one flipped byte inside a stored file: CRC-32 fails
+    kept.write_bytes(bytes(data))
+    assert kept_bundle(processed, 2023, "k" * 64, build) == bundle and len(builds) == 3
+    assert kept_bundle(None, 2023, "k" * 64, build) == bundle and len(builds) == 4  # nowhere to keep it
+
+
 def test_checker_catches_what_it_should(tmp_path: Path) -> None:
     import xlsxwriter
 

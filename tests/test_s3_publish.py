@@ -82,16 +82,27 @@ def test_fault_between_uploads_keeps_previous_release(s3, exports: Path, tmp_pat
                 raise ConnectionError("injected: the store became unreachable")
         real_write(uri, data)
 
+    import tasks.publish
+
+    real_build, builds = tasks.publish.bundle_files, {"n": 0}
+
+    def counted(*args: object, **kwargs: object) -> object:
+        builds["n"] += 1
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.publish, "bundle_files", counted)
     monkeypatch.setattr(storage, "write_bytes", flaky)
     code = main(["run", "--year", "2023", "--raw-root", str(raw), "--store", str(store), "--published", published])
     assert code == 1
     client = s3.client()
     pointer = json.loads(client.get_object(Bucket=BUCKET, Key="atomic/2023/latest.json")["Body"].read())
     assert pointer["run_id"] == first["run_id"]
+    assert builds["n"] == 1  # publish was tried three times (two retries), the bundle built once
 
     monkeypatch.setattr(storage, "write_bytes", real_write)
     second = run_year(2023, str(raw), str(store), published=published)
     assert second["run_id"] != first["run_id"]
+    assert builds["n"] == 1  # the operator's new run publishes the bundle the failed run built
     pointer = json.loads(client.get_object(Bucket=BUCKET, Key="atomic/2023/latest.json")["Body"].read())
     assert pointer["run_id"] == second["run_id"]
     base = f"atomic/2023/runs/{second['run_id']}/"

@@ -13,8 +13,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
+from PIL import Image
 
 from tasks.publishing.layout import dutch
 
@@ -57,14 +59,33 @@ def render(
     with plt.rc_context(STYLE):
         fig = figure(frame, spec, labels, cats, year)
         # Lay out once and keep it: each savefig would run constrained layout again (a third of the
-        # time of a chart); positions are in figure fractions, the same for the PNG and the SVG.
+        # time of a chart); positions are in figure fractions, the same for the PNG and the SVG. No
+        # engine at all afterwards: "none" leaves a placeholder for which every savefig draws the
+        # whole figure once more before drawing it into the file.
         fig.get_layout_engine().execute(fig)
-        fig.set_layout_engine("none")
-        png, svg = io.BytesIO(), io.BytesIO()
-        fig.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
+        fig.set_layout_engine(None)
+        svg = io.BytesIO()
         fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+        fig.set_dpi(DPI)  # what savefig(dpi=DPI) does for the PNG; the SVG is written at its own 72
+        fig.canvas.draw()
+        pixels = np.asarray(fig.canvas.buffer_rgba())
         plt.close(fig)
-    return png.getvalue(), svg.getvalue(), alt_text(frame, spec, labels, cats, year)
+    return png_bytes(pixels), svg.getvalue(), alt_text(frame, spec, labels, cats, year)
+
+
+def png_bytes(pixels: np.ndarray) -> bytes:
+    """The PNG of an RGBA raster at `DPI`, without a date or software stamp. The house style is grey,
+    so a chart whose every pixel is an opaque grey is stored as an 8-bit greyscale PNG: the same
+    pixels, a third of the file, and a quarter of the bytes to compress (compression was a quarter
+    of the time of a chart). A chart that ever holds colour keeps RGBA."""
+    red, green, blue, alpha = (pixels[..., k] for k in range(4))
+    if (alpha == 255).all() and (red == green).all() and (green == blue).all():
+        image = Image.fromarray(np.ascontiguousarray(red))  # 2-D uint8: mode "L"
+    else:
+        image = Image.fromarray(np.ascontiguousarray(pixels))  # (h, w, 4) uint8: mode "RGBA"
+    out = io.BytesIO()
+    image.save(out, format="png", dpi=(DPI, DPI))
+    return out.getvalue()
 
 
 def figure(

@@ -48,12 +48,16 @@ def build_concept(
     meta: dict[str, Any],
     charts: dict[str, tuple[bytes, str]],
     template: Path,
+    tables: list[Shaped] | None = None,
 ) -> tuple[bytes, bytes]:
-    """(the .docx bytes, the sentence trace as JSON bytes). `charts`: chart id -> (png, alt text)."""
+    """(the .docx bytes, the sentence trace as JSON bytes). `charts`: chart id -> (png, alt text);
+    `tables`: the tables in the report's shape when the caller has them already (as for the workbook)."""
     outline = cfg["report"]
     year = int(cfg["year"])
     labels = labels_for(cfg)
-    shaped = {(t.table_id, t.breakdown): t for t in shape_tables(cells, cfg, labels)}
+    if tables is None:
+        tables = shape_tables(cells, cfg, labels)
+    shaped = {(t.table_id, t.breakdown): t for t in tables}
     model_specs = {m["id"]: m for m in cfg["models"]["models"]}
     templates = [
         block["text"]

@@ -64,11 +64,16 @@ def build_workbook(
     meta: dict[str, Any],
     models: pd.DataFrame | None = None,
     fits: pd.DataFrame | None = None,
+    shaped: list[Shaped] | None = None,
 ) -> bytes:
     """The workbook bytes: front sheets, the report's tables (each breakdown its own sheet), one sheet
-    per model, the models' fit statistics, and every figure with its detail in one long table."""
+    per model, the models' fit statistics, and every figure with its detail in one long table.
+
+    `shaped` is the tables in the report's shape when the caller has them already (a bundle shapes
+    them once for the workbook and the draft)."""
     labels = labels_for(cfg)
-    shaped = shape_tables(cells, cfg, labels)
+    if shaped is None:
+        shaped = shape_tables(cells, cfg, labels)
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(
         buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
