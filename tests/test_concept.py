@@ -267,3 +267,47 @@ def test_draft_converts_with_libreoffice(draft: dict, tmp_path: Path) -> None:
     assert result.returncode == 0 and pdf.exists(), result.stdout + result.stderr
     pages = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
     assert int(re.search(r"Pages:\s+(\d+)", pages).group(1)) >= 10
+
+
+def test_copied_table_rows_are_the_xml_python_docx_writes() -> None:
+    """Body rows are copies of the first row's XML with their own text; each cell must be what
+    python-docx's own `add_run(text)` writes, also for an empty text, outer spaces, a tab and a line
+    break (the draft's labels have none of these today)."""
+    from tasks.publishing.concept import _fill_row, _table
+    from tasks.publishing.layout import Cell, Shaped
+
+    texts = ["", " leading space", "tab\there", "two\nlines", "47%", "1\u202f234 [s]"]
+    table = Shaped(
+        table_id="T99",
+        sheet="T99",
+        name="Tabel_T99",
+        title="T99",
+        caption="Tabel 99",
+        breakdown=None,
+        row_headers=["Onderwerp"],
+        column_headers=["2023"],
+        row_labels=[[t] for t in texts],
+        row_keys=[{"item": str(i)} for i in range(len(texts))],
+        column_keys=[{"year": "2023"}],
+        cells=[[Cell(None, t, "pct", "", None)] for t in reversed(texts)],
+        chart=None,
+    )
+    doc = docx.Document(str(config_dir() / "report" / "template.docx"))
+    _table(doc, table, table.caption, {"source": "Bron: {year} {sheet}"}, 2023)
+    grid = doc.tables[-1]
+    expected = docx.Document(str(config_dir() / "report" / "template.docx"))
+    reference = expected.add_table(rows=1, cols=2)
+    widths = [c.width for c in grid.columns]
+    style_id = doc.styles["Table Text"].style_id
+    for r, label in enumerate(texts, start=1):
+        row = reference.add_row() if r > 1 else reference.rows[0]
+        _fill_row(row, [label, texts[-r]], widths, style_id, 1, header=False)
+        got, want = etree_bytes(grid.rows[r]._tr), etree_bytes(row._tr)
+        assert got == want, (label, got, want)
+        assert [c.text for c in grid.rows[r].cells] == [label, texts[-r]]
+
+
+def etree_bytes(element: object) -> bytes:
+    from lxml import etree
+
+    return etree.tostring(element)
