@@ -71,21 +71,24 @@ def server(exports: Path, tmp_path_factory: pytest.TempPathFactory):
     worker = None
     try:
         _wait(lambda: _healthy(api), 120, "the Prefect server", 0.25)
-        subprocess.run(
-            [str(BIN / "prefect"), "work-pool", "create", "innomon", "--type", "process"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
         hook = _WebhookSink()
-        block = (
+        # One process sets the server up as an operator would with three commands (`prefect work-pool
+        # create innomon --type process`, saving the notification block, `python deployments/deploy.py`):
+        # each command would pay Prefect's import again.
+        setup = (
+            "from prefect.client.orchestration import get_client; "
+            "from prefect.client.schemas.actions import WorkPoolCreate; "
+            "from prefect.workers.process import ProcessWorker; "
             "from prefect.blocks.notifications import CustomWebhookNotificationBlock as B; "
-            f"B(name='innomon-ops', url='{hook.url}', json_data={{'text': '{{{{subject}}}}'}})"
-            ".save('innomon-ops')"
+            "import runpy; "
+            "client = get_client(sync_client=True).__enter__(); "
+            "client.create_work_pool(WorkPoolCreate(name='innomon', type='process', "
+            "base_job_template=ProcessWorker.get_default_base_job_template())); "
+            f"B(name='innomon-ops', url='{hook.url}', json_data={{'text': '{{{{subject}}}}'}}).save('innomon-ops'); "
+            "runpy.run_path('deployments/deploy.py', run_name='__main__')"
         )
-        subprocess.run([sys.executable, "-c", block], env=env, check=True, capture_output=True)
         subprocess.run(
-            [sys.executable, "deployments/deploy.py"],
+            [sys.executable, "-c", setup],
             env={**env, "INNOMON_NOTIFY_BLOCK": "custom-webhook/innomon-ops"},
             cwd=PROJECT,
             check=True,
