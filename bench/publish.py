@@ -13,9 +13,7 @@ import argparse
 import os
 import platform
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
@@ -33,14 +31,11 @@ def main() -> None:
 
 def _demo_release() -> dict:
     """The demo's 2023 release in a temporary store (the run's own result)."""
-    from innomon.cli import run_year
-    from innomon.synth.export import write_year
+    from demo_years import exports_with_earlier_years
 
-    root = Path(tempfile.mkdtemp(prefix="innomon-publish-"))
-    for year in (2021, 2022, 2023):
-        write_year(year, root / "exports")
-    for year in (2021, 2022):
-        run_year(year, str(root / "exports"), str(root / "store"))
+    from innomon.cli import run_year
+
+    root = exports_with_earlier_years("innomon-publish-")
     return run_year(2023, str(root / "exports"), str(root / "store"))
 
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
-import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
@@ -42,15 +40,12 @@ def main() -> None:
 
 
 def measure() -> None:
+    from demo_years import exports_with_earlier_years
+
     from innomon.cli import main as cli
     from innomon.cli import run_year
-    from innomon.synth.export import write_year
 
-    root = Path(tempfile.mkdtemp(prefix="innomon-resume-"))
-    for year in (2021, 2022, 2023):
-        write_year(year, root / "exports")
-    for year in (2021, 2022):
-        run_year(year, str(root / "exports"), str(root / "store"))
+    root = exports_with_earlier_years("innomon-resume-")
     published = root / "store" / "published"
     (published / "2023").write_text("fault")
     t = time.perf_counter()
