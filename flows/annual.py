@@ -112,7 +112,7 @@ def annual_flow(
     else:
         tables = _stage(indicators_task, "indicators", refresh)(linked, cfg_ref, processed, previous, weights)
         models = _stage(models_task, "models", refresh)(linked[0], cfg_ref, processed)
-    qa_artifacts_task(tables, cfg_ref)
+    qa_artifacts_task(tables, cfg_ref, processed)
     gate = run["approval_required"]
     release = publish_task(
         tables, models, linked, cfg_ref, inputs, run["code_version"], published, not gate, weights, processed

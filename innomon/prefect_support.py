@@ -3,14 +3,24 @@
 Prefect's default policy includes the flow run id, so a new run would recompute everything; ours is
 keyed only on what determines the result, so a rerun of unchanged inputs reuses finished steps, a
 Retry resumes at the failed step, and a code or config change recomputes (anchors.md section 3).
+
+Where the store lives is no input of a result: keys and cached results name the store's objects
+store-relative, so a copied or moved store resumes from its own cache (decision D34). The store's
+location stays in the key only when the results are kept outside the store (a shared result
+storage), where two stores must not answer for each other.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from innomon import storage
 from innomon.codeversion import code_version
 from innomon.hashing import sha256_json
 
@@ -27,30 +37,72 @@ def key_fingerprint() -> str:
     return hashlib.sha256(b"fingerprint:" + panel_key()).hexdigest()[:16]
 
 
+def _results_inside(context: Any, store: str) -> bool:
+    """Whether this task run keeps its result inside the store (the CLI's default for a local store:
+    `STORE/processed/_prefect-results`), so that the results travel with the store's objects."""
+    result_storage = getattr(getattr(context, "result_store", None), "result_storage", None)
+    basepath = getattr(result_storage, "basepath", None)
+    if not basepath or not store.startswith("file://"):
+        return False
+    return Path(basepath).expanduser().resolve().is_relative_to(storage.local_path(store))
+
+
 def cache_key(context: Any, parameters: dict[str, Any]) -> str:
-    """Cache key of a stage task run."""
+    """Cache key of a stage task run: its parameters with the store's URIs written store-relative."""
+    root = parameters.get("processed_root")
+    store = storage.store_of(root) if root else None
     return sha256_json(
         {
             "task": context.task.name,
             "code": code_version(),
             "key": key_fingerprint(),
-            "parameters": parameters,
+            "parameters": storage.relative(parameters, store) if store else parameters,
+            "store": None if store and _results_inside(context, store) else store,
         }
     )
 
 
-def cached_stage(name: str) -> Any:
-    """The task decorator of a cached stage (ingest, derive, validate, link, indicators, models):
-    results persisted as JSON references, keyed by `cache_key`, and one console line when the stage
-    finishes, computed or cached (`innomon.stage_report`)."""
+def in_store(fn: Callable[..., Any], relative_result: bool) -> Callable[..., Any]:
+    """`fn` run with the store of its `processed_root` (or `processed`) argument bound, so that the
+    store-relative references it is given resolve there; with `relative_result`, what it returns
+    names that store's objects store-relative (what a cached step must persist)."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        arguments = signature.bind_partial(*args, **kwargs).arguments
+        root = arguments.get("processed_root") or arguments.get("processed")
+        if not root:
+            return fn(*args, **kwargs)
+        store = storage.store_of(root)
+        with storage.within(store):
+            result = fn(*args, **kwargs)
+        return storage.relative(result, store) if relative_result else result
+
+    return run
+
+
+def bound_to_store(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """For a task that is not cached but reads what cached steps returned (publish, QA artifacts)."""
+    return in_store(fn, relative_result=False)
+
+
+def cached_stage(name: str, report: bool = True) -> Callable[[Callable[..., Any]], Any]:
+    """The task decorator of a cached stage (ingest, derive, validate, link, indicators, models, and
+    their per-table and per-model parts): results persisted as JSON references, keyed by
+    `cache_key`, and (`report`) one console line when the stage finishes, computed or cached
+    (`innomon.stage_report`)."""
     from prefect import task
 
     from innomon import stage_report
 
-    return task(
-        name=name,
-        cache_key_fn=cache_key,
-        persist_result=True,
-        result_serializer="json",
-        on_completion=[stage_report.hook],
-    )
+    def decorate(fn: Callable[..., Any]) -> Any:
+        return task(
+            name=name,
+            cache_key_fn=cache_key,
+            persist_result=True,
+            result_serializer="json",
+            on_completion=[stage_report.hook] if report else None,
+        )(in_store(fn, relative_result=True))
+
+    return decorate

@@ -8,6 +8,9 @@ variables; `AWS_ENDPOINT_URL` points it at SeaweedFS or MinIO).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,53 @@ from urllib.parse import unquote, urlparse
 from innomon.errors import ConfigError, InnomonError
 
 ZONES = ("raw", "processed", "published")
+
+# Store-relative URIs (`store:processed/2023/valid-<sha>.parquet`): what a cached step returns, so
+# that a store copied or moved elsewhere (a restored backup, another disk or bucket) still finds its
+# objects through its own cache (decision D34). A task resolves them against the store it was
+# given (`within`), which is explicit per call and so holds on a Dask worker as in the flow's thread.
+STORE_SCHEME = "store:"
+_bound_store: ContextVar[str | None] = ContextVar("innomon_store", default=None)
+
+
+def store_of(processed_root: str) -> str:
+    """The store root whose processed zone is `processed_root` (always `STORE/processed`)."""
+    root = processed_root.rstrip("/")
+    if not root.endswith("/processed"):
+        raise ConfigError(f"{processed_root!r} is not a store's processed zone (STORE/processed).")
+    return root.removesuffix("/processed")
+
+
+@contextmanager
+def within(store_root: str) -> Iterator[None]:
+    """Resolve store-relative URIs against `store_root` for the duration of the block."""
+    token = _bound_store.set(store_root.rstrip("/"))
+    try:
+        yield
+    finally:
+        _bound_store.reset(token)
+
+
+def resolve(uri: str) -> str:
+    """An absolute URI: store-relative ones joined onto the bound store, others unchanged."""
+    if not uri.startswith(STORE_SCHEME):
+        return uri
+    root = _bound_store.get()
+    if root is None:
+        raise InnomonError(f"{uri} is relative to a store, but no store is bound (storage.within).")
+    return join(root, uri.removeprefix(STORE_SCHEME))
+
+
+def relative(obj: Any, store_root: str) -> Any:
+    """`obj` (JSON-like) with every URI inside `store_root` written store-relative."""
+    prefix = store_root.rstrip("/") + "/"
+    if isinstance(obj, str):
+        return STORE_SCHEME + obj.removeprefix(prefix) if obj.startswith(prefix) else obj
+    if isinstance(obj, dict):
+        return {k: relative(v, store_root) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(relative(v, store_root) for v in obj)
+    return obj
 
 
 def as_uri(location: str | Path) -> str:
@@ -34,7 +84,8 @@ def join(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *clean])
 
 
-def _local_path(uri: str) -> Path:
+def local_path(uri: str) -> Path:
+    """The local path of a `file://` URI."""
     return Path(unquote(urlparse(uri).path))
 
 
@@ -57,8 +108,9 @@ def s3_client() -> Any:
 
 def read_bytes(uri: str) -> bytes:
     """Read one object."""
+    uri = resolve(uri)
     if uri.startswith("file://"):
-        path = _local_path(uri)
+        path = local_path(uri)
         try:
             return path.read_bytes()
         except FileNotFoundError as exc:
@@ -74,8 +126,9 @@ def read_bytes(uri: str) -> bytes:
 
 def write_bytes(uri: str, data: bytes) -> None:
     """Write one object; local writes go through a temporary file and an atomic rename."""
+    uri = resolve(uri)
     if uri.startswith("file://"):
-        path = _local_path(uri)
+        path = local_path(uri)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         tmp.write_bytes(data)
@@ -90,8 +143,9 @@ def write_bytes(uri: str, data: bytes) -> None:
 
 def exists(uri: str) -> bool:
     """Whether an object exists."""
+    uri = resolve(uri)
     if uri.startswith("file://"):
-        return _local_path(uri).is_file()
+        return local_path(uri).is_file()
     if uri.startswith("s3://"):
         bucket, key = _s3_parts(uri)
         try:
@@ -104,8 +158,9 @@ def exists(uri: str) -> bool:
 
 def list_uris(prefix_uri: str) -> list[str]:
     """Every object under a prefix, sorted."""
+    prefix_uri = resolve(prefix_uri)
     if prefix_uri.startswith("file://"):
-        base = _local_path(prefix_uri)
+        base = local_path(prefix_uri)
         if not base.exists():
             return []
         return sorted(p.as_uri() for p in base.rglob("*") if p.is_file() and not p.name.startswith("."))
@@ -130,6 +185,7 @@ def zone_root(store_root: str, zone: str, overrides: dict[str, str] | None = Non
 
 def download_link(uri: str, expires_seconds: int) -> str:
     """A link report authors can open: a presigned GET URL for `s3://`, the file URI for local files."""
+    uri = resolve(uri)
     if uri.startswith("s3://"):
         bucket, key = _s3_parts(uri)
         return str(

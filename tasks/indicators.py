@@ -659,12 +659,10 @@ def _per_table_tasks():
     then one that suppresses, tests and stores them all. Same cells, byte for byte."""
     import pickle
 
-    from prefect import task
-
     from innomon import refs, storage
-    from innomon.prefect_support import cache_key, cached_stage
+    from innomon.prefect_support import cached_stage
 
-    @task(name="table", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+    @cached_stage("table", report=False)
     def table_task(
         table_id: str,
         linked: list[dict[str, Any]],

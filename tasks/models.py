@@ -178,12 +178,10 @@ def _per_model_tasks():
     """The same stage split per model, for a distributed task runner (Dask)."""
     import pickle
 
-    from prefect import task
-
     from innomon import refs, storage
-    from innomon.prefect_support import cache_key, cached_stage
+    from innomon.prefect_support import cached_stage
 
-    @task(name="model", cache_key_fn=cache_key, persist_result=True, result_serializer="json")
+    @cached_stage("model", report=False)
     def model_task(model_id: str, linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict:
         """One model's term and fit rows, stored (pickled rows keep their exact types)."""
         cfg = refs.get_json(cfg_ref)

@@ -19,6 +19,7 @@ from prefect import get_run_logger, task
 
 from innomon import refs, stage_report, storage
 from innomon.hashing import canonical_json, sha256_bytes, sha256_json
+from innomon.prefect_support import bound_to_store
 from innomon.retry import retry_delays
 from tasks.publishing.index_page import write_index
 
@@ -248,6 +249,7 @@ def finish(
 
 
 @task(name="publish", retries=2, retry_delay_seconds=retry_delays(), on_completion=[stage_report.hook])
+@bound_to_store
 def publish_task(
     tables: dict[str, Any],
     models: dict[str, Any],

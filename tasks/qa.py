@@ -9,6 +9,7 @@ import pandas as pd
 from prefect import task
 
 from innomon import refs
+from innomon.prefect_support import bound_to_store
 from tasks.indicators import read_csv_bytes
 
 KEY_TABLES = ("K01", "K02", "K03")
@@ -64,8 +65,10 @@ def qa_diff(
 
 
 @task(name="qa-artifacts")
-def qa_artifacts_task(tables: dict[str, Any], cfg_ref: dict[str, Any]) -> dict[str, int]:
-    """Never cached: publishes the key figures and the QA diff of the year to the Prefect UI."""
+@bound_to_store
+def qa_artifacts_task(tables: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, int]:
+    """Never cached: publishes the key figures and the QA diff of the year to the Prefect UI.
+    `processed_root`: the store whose objects `tables` names."""
     from prefect.artifacts import create_table_artifact
 
     cfg = refs.get_json(cfg_ref)

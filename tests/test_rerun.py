@@ -31,3 +31,23 @@ def test_steps_option_recomputes_only_that_stage(demo: dict) -> None:
     states = task_states()
     assert states["models"] == ["Completed"]
     assert all(s == "Cached" for s in states["indicators"])
+
+
+def test_a_moved_store_resumes_from_its_own_cache(demo: dict, tmp_path: Path) -> None:
+    """A store copied elsewhere and the original gone (a restored backup, another disk): every step
+    is found in the copy's own cache, and its references resolve in the copy, not the original."""
+    import shutil
+
+    first, moved = tmp_path / "first", tmp_path / "moved"
+    shutil.copytree(demo["store"], first)
+    run_year(2023, str(demo["exports"]), str(first))  # the copy's cached results name no location
+    shutil.move(first, moved)
+    result = run_year(2023, str(demo["exports"]), str(moved))
+    states = task_states()
+    for stage in ("ingest", "derive", "validate", "weights", "link", "indicators", "models"):
+        assert states[stage] and all(s == "Cached" for s in states[stage]), (stage, states[stage])
+    assert result["new_release"] is False and str(moved) in result["manifest"]
+    release = latest_release(moved, 2023)
+    assert (release / "data/tables.csv").read_bytes() == (
+        latest_release(demo["store"], 2023) / "data/tables.csv"
+    ).read_bytes()
