@@ -171,6 +171,34 @@ def load(year: int, cdir: Path | None = None, region: str | None = None) -> dict
     return copy.deepcopy(_load_cached(int(year), str(cdir or config_dir()), region or current_region()))
 
 
+# What only the steps that combine the years read (indicators, models, publish, QA), and what no
+# step reads (the schedule, the synthetic generator's settings): left out of the configuration of
+# the per-year steps (ingest to link, weights), so that a new table, a model, the report outline or
+# the publish settings recompute the combined steps only, never a year's data (decision D35).
+COMBINED_ONLY = (
+    "tables",
+    "models",
+    "report",
+    "publish",
+    "qa",
+    "schedule",
+    "synth",
+    "tables_file",
+    "models_file",
+    "report_file",
+)
+
+
+def per_year_view(cfg: dict[str, Any]) -> dict[str, Any]:
+    """A year's configuration as its per-year steps get it: without `COMBINED_ONLY`, and with only
+    the files those steps read (datamap, reference tables, region profile); its own hash."""
+    kept_files = {cfg["datamap"], *(cfg.get("reference") or {}).values()}
+    view = {k: v for k, v in cfg.items() if k not in (*COMBINED_ONLY, "hash", "files")}
+    view["files"] = {p: h for p, h in cfg["files"].items() if p in kept_files or p.startswith("regions/")}
+    view["hash"] = sha256_json({k: v for k, v in view.items() if k != "execution"})
+    return view
+
+
 def frame_file(cfg: dict[str, Any], year: int | None = None) -> str:
     """The invitation frame's file name in a year's drop folder (`weighting.frame_file`)."""
     pattern = str((cfg.get("weighting") or {}).get("frame_file", "frame-{year}.csv"))

@@ -63,7 +63,7 @@ def configure_task(year: int, processed_root: str, region: str | None = None) ->
     for c in cfgs.values():  # where the work runs is not an input of any figure (nor of a cache key)
         c.pop("execution", None)
     config_root = storage.join(processed_root, "config")
-    stored = {str(y): refs.put_json(config_root, f"config-{y}", c) for y, c in cfgs.items()}
+    stored = {str(y): refs.put_json(config_root, f"config-{y}", config_mod.per_year_view(c)) for y, c in cfgs.items()}
     current = refs.put_json(config_root, f"config-{year}-with-comparisons", with_comparison_datamaps(cfgs, year))
     pins = {str(y): c["source"].get("sha256") for y, c in cfgs.items()}
     get_run_logger().info(

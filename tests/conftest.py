@@ -165,3 +165,14 @@ def copy_exports(src: Path, dst: Path) -> Path:
     """A private copy of the exports that a test may damage."""
     shutil.copytree(src, dst)
     return dst
+
+
+def copy_demo_zones(demo: dict, store: Path) -> Path:
+    """A new store with the demo's raw and processed zones (the archived exports, every computed
+    step and its cache) and nothing published. A run into it recomputes only what its own
+    configuration changes (D34, D35) and publishes the store's first release; for tests whose
+    subject is publishing or the flow's control, not the computation a fresh store repeats."""
+    with _locked(demo["lock"], exclusive=False):  # no test is writing into the demo meanwhile
+        for zone in ("raw", "processed"):
+            shutil.copytree(demo["store"] / zone, store / zone)
+    return store

@@ -14,6 +14,7 @@ import yaml
 
 from innomon import config
 from innomon.cli import run_year
+from tests.conftest import copy_demo_zones
 
 
 def _gated_configs(tmp_path: Path) -> Path:
@@ -45,13 +46,13 @@ def _paused_run_id(deadline: float) -> str:
 
 
 @pytest.mark.parametrize("approved", [True, False])
-def test_release_waits_for_approval(exports: Path, tmp_path: Path, monkeypatch, approved: bool) -> None:
+def test_release_waits_for_approval(demo: dict, tmp_path: Path, monkeypatch, approved: bool) -> None:
     from prefect.flow_runs import resume_flow_run
 
     monkeypatch.setenv("INNOMON_CONFIG_DIR", str(_gated_configs(tmp_path)))
-    store = tmp_path / "store"
+    store = copy_demo_zones(demo, tmp_path / "store")  # the years computed, nothing published yet
     result: dict = {}
-    worker = threading.Thread(target=lambda: result.update(run_year(2023, str(exports), str(store))))
+    worker = threading.Thread(target=lambda: result.update(run_year(2023, str(demo["exports"]), str(store))))
     worker.start()
     run_id = _paused_run_id(time.monotonic() + 240)
     pointer = store / "published" / "2023" / "latest.json"

@@ -6,37 +6,46 @@ need hold only the new year's export."""
 from __future__ import annotations
 
 import glob
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from innomon.cli import run_year
-from tests.helpers import latest_release, read_tables
+from tests.conftest import copy_demo_zones
+from tests.helpers import latest_release, read_tables, task_states
 from tests.rollover import config_with_2024
 
 
 @pytest.fixture(scope="module")
-def rolled(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def rolled(demo: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """2022 and 2023 run into a store that holds the demo's computed years (nothing published),
+    with the 2024 configuration added (a new item in tables.yaml); then 2024 from its drop folder."""
     from innomon.synth.export import write_year
 
     root = tmp_path_factory.mktemp("rollover")
     mp = pytest.MonkeyPatch()
     mp.setenv("INNOMON_CONFIG_DIR", str(config_with_2024(root)))
     try:
-        exports, store = root / "exports", root / "store"
-        for year in (2021, 2022, 2023, 2024):
-            write_year(year, exports)
-        results = {year: run_year(year, str(exports), str(store)) for year in (2022, 2023)}
+        store = copy_demo_zones(demo, root / "store")
+        results, per_year_states = {}, {}
+        for year in (2022, 2023):
+            results[year] = run_year(year, str(demo["exports"]), str(store))
+            per_year_states[year] = task_states()
         panel_before = {year: _panel_ids(store, year) for year in (2022, 2023)}
         only_new = root / "drop-2024"  # this spring's drop folder: only the new export
-        shutil.copytree(exports / "2024", only_new / "2024")
+        write_year(2024, only_new)
         results[2024] = run_year(2024, str(only_new), str(store))
     finally:
         mp.undo()
     releases = {year: read_tables(latest_release(store, year)) for year in (2022, 2023, 2024)}
-    return {"store": store, "results": results, "panel_before": panel_before, "tables": releases}
+    return {
+        "store": store,
+        "results": results,
+        "panel_before": panel_before,
+        "tables": releases,
+        "states": per_year_states,
+    }
 
 
 def _panel_ids(store: Path, year: int) -> pd.Series:
@@ -94,3 +103,12 @@ def test_comparison_years_come_from_the_archive(rolled: dict) -> None:
     tables = rolled["tables"][2024]
     k02 = tables[(tables["table_id"] == "K02") & (tables["year"].isin([2022, 2023]))]
     assert len(k02) == 2 and k02["value"].notna().all()
+
+
+def test_a_new_table_recomputes_no_years_data(rolled: dict) -> None:
+    """tables.yaml gained an item (D35): the years' own steps come from the store's cache, and only
+    the steps that combine the years are computed again."""
+    for year, states in rolled["states"].items():
+        for stage in ("ingest", "derive", "validate", "weights", "link"):
+            assert states[stage] and all(s == "Cached" for s in states[stage]), (year, stage, states[stage])
+        assert states["indicators"] == ["Completed"] and states["models"] == ["Completed"], (year, states)

@@ -13,6 +13,7 @@ import pytest
 from innomon import storage
 from innomon.cli import main, run_year
 from tests import s3server
+from tests.conftest import copy_demo_zones
 
 BUCKET = s3server.BUCKET
 
@@ -33,9 +34,10 @@ def test_wrong_key_is_refused(s3) -> None:
     assert err.value.response["Error"]["Code"] in ("SignatureDoesNotMatch", "AccessDenied", "InvalidAccessKeyId")
 
 
-def test_publish_to_s3_matches_manifest_and_links_work(s3, exports: Path, tmp_path: Path) -> None:
+def test_publish_to_s3_matches_manifest_and_links_work(s3, demo: dict, tmp_path: Path) -> None:
     published = f"s3://{BUCKET}/site"
-    result = run_year(2023, str(exports), str(tmp_path / "store"), published=published)
+    store = copy_demo_zones(demo, tmp_path / "store")  # the years computed: this test is about publishing
+    result = run_year(2023, str(demo["exports"]), str(store), published=published)
     client = s3.client()
     pointer = json.loads(client.get_object(Bucket=BUCKET, Key="site/2023/latest.json")["Body"].read())
     assert pointer["run_id"] == result["run_id"]
@@ -51,15 +53,15 @@ def test_publish_to_s3_matches_manifest_and_links_work(s3, exports: Path, tmp_pa
         assert resp.read() == objects[base + "innovatiemonitor-2023.xlsx"]
 
 
-def test_fault_between_uploads_keeps_previous_release(s3, exports: Path, tmp_path: Path, monkeypatch) -> None:
+def test_fault_between_uploads_keeps_previous_release(s3, demo: dict, tmp_path: Path, monkeypatch) -> None:
     published = f"s3://{BUCKET}/atomic"
-    store = tmp_path / "store"
+    store = copy_demo_zones(demo, tmp_path / "store")
     raw = tmp_path / "raw"
-    shutil.copytree(exports, raw)
+    shutil.copytree(demo["exports"], raw)
     first = run_year(2023, str(raw), str(store), published=published)
     # A late correction changes the figures: the next run is another release.
     corrections = store / "processed" / "corrections"
-    corrections.mkdir(parents=True)
+    corrections.mkdir(parents=True, exist_ok=True)
     import csv
     import io
 
