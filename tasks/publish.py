@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from prefect import get_run_logger, task
 
-from innomon import refs, stage_report, storage
+from innomon import codeversion, refs, stage_report, storage
 from innomon.hashing import canonical_json, sha256_bytes, sha256_json
 from innomon.prefect_support import bound_to_store
 from innomon.retry import retry_delays
@@ -39,9 +39,11 @@ def bundle_files(
     reports: list[dict[str, Any]],
     cfg: dict[str, Any],
     meta: dict[str, Any],
+    kept_charts: str | None = None,
 ) -> Bundle:
     """Every file of the bundle except the manifest, by relative path, and the charts' manifest
-    entries (with their alt text)."""
+    entries (with their alt text). `kept_charts`: a private folder of charts drawn before
+    (`start_chart_assets`)."""
     from tasks.indicators import read_csv_bytes
     from tasks.publishing.labels import labels_for
     from tasks.publishing.layout import shape_tables
@@ -50,7 +52,7 @@ def bundle_files(
     cells = read_csv_bytes(tables_csv)
     models = pd.read_csv(io.BytesIO(models_csv))
     fits = pd.read_csv(io.BytesIO(fit_csv), dtype={"value": str}, keep_default_na=False)
-    drawing = start_chart_assets(cells, cfg)  # drawn in worker processes while the workbook is built
+    drawing = start_chart_assets(cells, cfg, kept_charts)  # drawn in worker processes while the workbook is built
     shaped = shape_tables(cells, cfg, labels_for(cfg))  # one layout, presented by the workbook and the draft
     workbook = build_workbook(cells, cfg, meta, models, fits, shaped)
     validation = {"year": cfg["year"], "years": sorted(reports, key=lambda r: -int(r["year"]))}
@@ -76,9 +78,33 @@ def bundle_files(
     return files, charts
 
 
-def start_chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> Any:
+def chart_key(job: tuple[Any, ...]) -> str:
+    """What one chart is drawn from: its figures, spec, labels and year, the code and matplotlib's
+    version. Equal keys draw equal bytes (the charts are deterministic), so a kept chart is reused."""
+    from importlib.metadata import version
+
+    frame, spec, labels, cats, year = job
+    return sha256_json(
+        {
+            "frame": frame.to_csv(index=False, lineterminator="\n"),
+            "spec": spec,
+            "labels": labels,
+            "cats": cats,
+            "year": year,
+            "code": codeversion.code_version(),
+            "matplotlib": version("matplotlib"),
+        }
+    )
+
+
+def start_chart_assets(cells: pd.DataFrame, cfg: dict[str, Any], kept: str | None = None) -> Any:
     """Start drawing `charts/ID.png` and `charts/ID.svg` per chart spec; the returned callable gives
-    the files and their manifest entries with alt text."""
+    the files and their manifest entries with alt text.
+
+    With `kept` (a folder in the private processed zone), a chart drawn before from the same
+    `chart_key` is read from `kept/KEY.zip` instead of drawn again (drawing is most of a bundle's
+    time, and a new release often repeats figures: a re-export, a correction elsewhere), and a
+    newly drawn one is kept there."""
     from tasks.publishing.chart_workers import Rendering
     from tasks.publishing.charts import chart_frame
     from tasks.publishing.labels import item_labels
@@ -91,12 +117,28 @@ def start_chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> Any:
             frame = chart_frame(cells, spec, year)
             if not frame.empty:
                 specs.append((spec, frame))
-    rendering = Rendering([(frame, spec, labels, cats, year) for spec, frame in specs])
+    jobs = [(frame, spec, labels, cats, year) for spec, frame in specs]
+    keys = [chart_key(job) for job in jobs] if kept else []
+    found = [_kept_chart(kept, key) for key in keys] if kept else [None] * len(jobs)
+    missing = [i for i, chart in enumerate(found) if chart is None]
+    rendering = Rendering([jobs[i] for i in missing])
+
+    def drawn() -> list[tuple[bytes, bytes, str]]:
+        charts = list(found)
+        for i, chart in zip(missing, rendering.result(), strict=True):
+            charts[i] = chart
+            if kept:
+                png, svg, alt = chart
+                storage.write_bytes(
+                    storage.join(kept, f"{keys[i][:32]}.zip"),
+                    pack({"chart.png": png, "chart.svg": svg, "alt.txt": alt.encode("utf-8")}),
+                )
+        return charts  # type: ignore[return-value]
 
     def collect() -> tuple[dict[str, bytes], list[dict[str, str]]]:
         files: dict[str, bytes] = {}
         entries: list[dict[str, str]] = []
-        for (spec, _), (png, svg, alt) in zip(specs, rendering.result(), strict=True):
+        for (spec, _), (png, svg, alt) in zip(specs, drawn(), strict=True):
             files[f"charts/{spec['id']}.png"] = png
             files[f"charts/{spec['id']}.svg"] = svg
             entries.append(
@@ -111,6 +153,35 @@ def start_chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> Any:
         return files, entries
 
     return collect
+
+
+def _kept_chart(kept: str, key: str) -> tuple[bytes, bytes, str] | None:
+    """(png, svg, alt text) kept under `key`, or None when there is none or it does not read back whole."""
+    uri = storage.join(kept, f"{key[:32]}.zip")
+    parts = unpack(storage.read_bytes(uri)) if storage.exists(uri) else None
+    if not parts or set(parts) != {"chart.png", "chart.svg", "alt.txt"}:
+        return None
+    return parts["chart.png"], parts["chart.svg"], parts["alt.txt"].decode("utf-8")
+
+
+def pack(entries: dict[str, bytes]) -> bytes:
+    """A ZIP of `entries` (stored, not compressed: they are compressed formats or small) with fixed
+    dates: the same entries give the same bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in entries.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=BUNDLE_ZIP_TIME), data)
+    return out.getvalue()
+
+
+def unpack(data: bytes) -> dict[str, bytes] | None:
+    """The entries of a `pack` archive, or None when it does not read back whole (ZIP checks each
+    entry's CRC-32): the caller builds again."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return {name: archive.read(name) for name in archive.namelist()}
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return None
 
 
 def chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, bytes], list[dict[str, str]]]:
@@ -170,20 +241,13 @@ def kept_bundle(processed: str | None, year: int, key: str, build: Callable[[], 
     if processed is None:
         return build()
     uri = storage.join(processed, str(year), "bundles", f"{key[:32]}.zip")
-    if storage.exists(uri):
-        try:
-            with zipfile.ZipFile(io.BytesIO(storage.read_bytes(uri))) as kept:
-                files = {n.removeprefix("files/"): kept.read(n) for n in kept.namelist() if n.startswith("files/")}
-                return files, json.loads(kept.read("charts.json"))
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-            pass  # built again below
-    files, charts = build()
-    out = io.BytesIO()
-    entries = [(f"files/{path}", data) for path, data in sorted(files.items())]
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:  # stored: the files are compressed
-        for name, data in [*entries, ("charts.json", canonical_json(charts))]:
-            archive.writestr(zipfile.ZipInfo(name, date_time=BUNDLE_ZIP_TIME), data)
-    storage.write_bytes(uri, out.getvalue())
+    kept = unpack(storage.read_bytes(uri)) if storage.exists(uri) else None
+    if kept is not None and "charts.json" in kept:
+        files = {n.removeprefix("files/"): data for n, data in kept.items() if n.startswith("files/")}
+        return files, json.loads(kept["charts.json"])
+    files, charts = build()  # none kept, or one that does not read back whole
+    entries = {f"files/{path}": data for path, data in sorted(files.items())}
+    storage.write_bytes(uri, pack({**entries, "charts.json": canonical_json(charts)}))
     return files, charts
 
 
@@ -302,6 +366,7 @@ def publish_task(
                 reports,
                 cfg,
                 meta,
+                storage.join(processed, str(year), "charts") if processed else None,
             ),
         )
         result = publish(files, published_root, year, rid, meta, promote_now)

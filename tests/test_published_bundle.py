@@ -48,6 +48,42 @@ def test_a_kept_bundle_is_read_back_whole_or_built_again(tmp_path: Path) -> None
     assert kept_bundle(None, 2023, "k" * 64, build) == bundle and len(builds) == 4  # nowhere to keep it
 
 
+def test_kept_charts_are_the_drawn_bytes_and_a_damaged_one_is_drawn_again(
+    demo: dict, tmp_path: Path, monkeypatch
+) -> None:
+    """Charts drawn for one release are kept by what they are drawn from; the next bundle with the
+    same figures reads them instead of drawing, byte for byte, and a damaged one is drawn again."""
+    from innomon import config, storage
+    from tasks.indicators import read_csv_bytes
+    from tasks.publish import start_chart_assets
+    from tasks.publishing import chart_workers
+
+    cells = read_csv_bytes((latest_release(demo["store"], 2023) / "data" / "tables.csv").read_bytes())
+    cfg = config.load(2023)
+    kept = storage.as_uri(str(tmp_path / "charts"))
+    drawn: list[int] = []
+    real = chart_workers.Rendering
+
+    class Counted(real):  # type: ignore[misc, valid-type]
+        def __init__(self, jobs: list) -> None:
+            drawn.append(len(jobs))
+            super().__init__(jobs)
+
+    monkeypatch.setattr(chart_workers, "Rendering", Counted)
+    first = start_chart_assets(cells, cfg, kept)()
+    assert drawn == [7] and len(list((tmp_path / "charts").glob("*.zip"))) == 7
+    assert start_chart_assets(cells, cfg, kept)() == first and drawn == [7, 0]  # read, not drawn
+    assert start_chart_assets(cells, cfg)() == first and drawn == [7, 0, 7]  # the same bytes drawn again
+    one = sorted((tmp_path / "charts").glob("*.zip"))[0]
+    data = bytearray(one.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    one.write_bytes(bytes(data))
+    assert start_chart_assets(cells, cfg, kept)() == first and drawn == [7, 0, 7, 1]
+    changed = cells.assign(value=cells["value"].where(cells["table_id"] != "T01", cells["value"] + 1))
+    files, _ = start_chart_assets(changed, cfg, kept)()
+    assert drawn[-1] == 1 and files["charts/T01.png"] != first[0]["charts/T01.png"]  # new figures: drawn
+
+
 def test_checker_catches_what_it_should(tmp_path: Path) -> None:
     import xlsxwriter
 
