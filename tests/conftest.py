@@ -110,8 +110,8 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo(exports: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The demo: all three years run into one local store, built once for the session and shared by
-    the test processes. A test that runs into this store is marked `demo_writes`; it runs alone
-    (see `_demo_lock`)."""
+    the test processes. Read-only: a test that runs the flow works on `copy_demo_store` (a copied
+    store keeps its cache, D34), so no test waits for another to finish with the store."""
 
     def build(root: Path) -> None:
         from innomon.cli import run_year
@@ -120,23 +120,7 @@ def demo(exports: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
             run_year(year, str(exports), str(root / "store"))
 
     root = _build_once(_shared_root(tmp_path_factory), "demo", build)
-    return {"store": root / "store", "exports": exports, "lock": root.parent / "demo-use.lock"}
-
-
-@pytest.fixture(autouse=True)
-def _demo_lock(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Tests that read the shared demo store hold a shared lock; a test marked `demo_writes` (it runs
-    the flow into the store) holds it alone, so no other process copies or reads a half-written file."""
-    if "demo" not in request.fixturenames:
-        yield
-        return
-    demo = request.getfixturevalue("demo")
-    with _locked(demo["lock"], exclusive=request.node.get_closest_marker("demo_writes") is not None):
-        yield
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "demo_writes: the test runs the flow into the shared demo store")
+    return {"store": root / "store", "exports": exports}
 
 
 S3_BUCKET = s3server.BUCKET
@@ -167,12 +151,17 @@ def copy_exports(src: Path, dst: Path) -> Path:
     return dst
 
 
+def copy_demo_store(demo: dict, store: Path) -> Path:
+    """A private copy of the demo store (D34: it keeps its cache), for a test that runs the flow."""
+    shutil.copytree(demo["store"], store)
+    return store
+
+
 def copy_demo_zones(demo: dict, store: Path) -> Path:
     """A new store with the demo's raw and processed zones (the archived exports, every computed
     step and its cache) and nothing published. A run into it recomputes only what its own
     configuration changes (D34, D35) and publishes the store's first release; for tests whose
     subject is publishing or the flow's control, not the computation a fresh store repeats."""
-    with _locked(demo["lock"], exclusive=False):  # no test is writing into the demo meanwhile
-        for zone in ("raw", "processed"):
-            shutil.copytree(demo["store"] / zone, store / zone)
+    for zone in ("raw", "processed"):
+        shutil.copytree(demo["store"] / zone, store / zone)
     return store

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from innomon.cli import run_year
+from tests.conftest import copy_demo_store
 from tests.helpers import latest_release
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -76,9 +77,8 @@ def test_run_prints_one_line_per_stage_and_no_warning(exports: Path, tmp_path: P
     assert next(t for y, s, t in stages if s == "publish") == f"release {release} (unchanged, latest)"
 
 
-@pytest.mark.demo_writes
-def test_verbose_shows_prefect_lines(demo: dict) -> None:
-    store, exports = demo["store"], demo["exports"]
+def test_verbose_shows_prefect_lines(demo: dict, tmp_path: Path) -> None:
+    store, exports = copy_demo_store(demo, tmp_path / "store"), demo["exports"]
     quiet = _cli(["run", "--year", "2021", "--raw-root", str(exports), "--store", str(store)])
     loud = _cli(["-v", "run", "--year", "2021", "--raw-root", str(exports), "--store", str(store)])
     assert quiet.returncode == 0 and loud.returncode == 0, (quiet.stderr, loud.stderr)
@@ -86,8 +86,7 @@ def test_verbose_shows_prefect_lines(demo: dict) -> None:
     assert "| INFO    |" in loud.stderr and "Finished in state" in loud.stderr
 
 
-@pytest.mark.demo_writes
-def test_unchanged_release_is_not_rebuilt(demo: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unchanged_release_is_not_rebuilt(demo: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With every stage cached and the release complete, publishing builds nothing."""
     import tasks.publish
 
@@ -95,11 +94,12 @@ def test_unchanged_release_is_not_rebuilt(demo: dict, monkeypatch: pytest.Monkey
         raise AssertionError("the bundle was rebuilt")
 
     monkeypatch.setattr(tasks.publish, "bundle_files", must_not_build)
-    before = latest_release(demo["store"], 2023)
-    result = run_year(2023, str(demo["exports"]), str(demo["store"]))
+    store = copy_demo_store(demo, tmp_path / "store")
+    before = latest_release(store, 2023)
+    result = run_year(2023, str(demo["exports"]), str(store))
     assert result["new_release"] is False
     assert result["run_id"] == before.name
-    assert latest_release(demo["store"], 2023) == before
+    assert latest_release(store, 2023) == before
 
 
 class _Terminal(io.StringIO):

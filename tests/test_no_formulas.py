@@ -9,9 +9,9 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
-import pytest
 
 from innomon.cli import main, run_year
+from tests.conftest import copy_demo_store
 from tests.helpers import latest_release
 
 DANGEROUS = ['=HYPERLINK("http://x")', "+31 Bouw", "-Techniek", "@Media"]
@@ -45,14 +45,13 @@ def test_formula_like_names_never_reach_outputs_as_formulas(demo: dict, tmp_path
         assert text.encode() not in everything
 
 
-@pytest.mark.demo_writes
-def test_validation_summary_artifact_has_a_stable_key(demo: dict) -> None:
+def test_validation_summary_artifact_has_a_stable_key(demo: dict, tmp_path: Path) -> None:
     """Every run of the year writes the artifact under the same key (a cached rerun here: the demo
     store may have been built by another test process, with its own Prefect API)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
-    run_year(2023, str(demo["exports"]), str(demo["store"]))
+    run_year(2023, str(demo["exports"]), str(copy_demo_store(demo, tmp_path / "store")))
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(
             artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["innomon-2023-validation"]))

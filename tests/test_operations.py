@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from innomon.cli import main, run_year
 from tasks.qa import qa_diff
+from tests.conftest import copy_demo_store
 
 
 def test_rollback_points_latest_back_and_refuses_unknown_runs(demo: dict, tmp_path: Path, capsys) -> None:
@@ -82,14 +82,13 @@ def test_qa_diff_flags_moves_beyond_tolerance_with_reliable_bases() -> None:
     assert diff[0]["change"] == 10.0
 
 
-@pytest.mark.demo_writes
-def test_key_figure_and_qa_artifacts_exist(demo: dict) -> None:
+def test_key_figure_and_qa_artifacts_exist(demo: dict, tmp_path: Path) -> None:
     """A run of the year (cached here) leaves its artifacts in the Prefect API of this process."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     keys = ["innomon-2023-key-figures", "innomon-2023-qa-diff", "innomon-2023-workbook", "innomon-index"]
-    run_year(2023, str(demo["exports"]), str(demo["store"]))
+    run_year(2023, str(demo["exports"]), str(copy_demo_store(demo, tmp_path / "store")))
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=keys)))
     assert {a.key for a in found} == set(keys)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from innomon.cli import run_year
+from tests.conftest import copy_demo_store
 from tests.helpers import latest_release, task_states
 
 
-@pytest.mark.demo_writes
 def test_second_run_is_identical_and_cached(demo: dict, tmp_path: Path) -> None:
-    store = demo["store"]
+    store = copy_demo_store(demo, tmp_path / "store")
     release = latest_release(store, 2023)
     before = {p: (release / p).read_bytes() for p in ("data/tables.csv", "data/models.csv", "data/model_fit.csv")}
     result = run_year(2023, str(demo["exports"]), str(store))
@@ -25,9 +23,8 @@ def test_second_run_is_identical_and_cached(demo: dict, tmp_path: Path) -> None:
     assert states["publish"] == ["Completed"]
 
 
-@pytest.mark.demo_writes
-def test_steps_option_recomputes_only_that_stage(demo: dict) -> None:
-    run_year(2023, str(demo["exports"]), str(demo["store"]), refresh=["models"])
+def test_steps_option_recomputes_only_that_stage(demo: dict, tmp_path: Path) -> None:
+    run_year(2023, str(demo["exports"]), str(copy_demo_store(demo, tmp_path / "store")), refresh=["models"])
     states = task_states()
     assert states["models"] == ["Completed"]
     assert all(s == "Cached" for s in states["indicators"])
