@@ -245,7 +245,9 @@ def _keys(frame: pd.DataFrame, dims: list[str], orders: dict[str, dict[str, int]
     """The combinations of `dims` that hold a figure, in reading order. A combination that exists
     for no figure (a mean has no category) is not a row or column; a missing figure at an existing
     position shows [z]."""
-    present = {tuple(str(r[d]) for d in dims) for r in frame[dims].to_dict("records")}
+    if not dims:  # no dimension on this side: one row (or column) holding every figure
+        return [{}] if len(frame) else []
+    present = set(zip(*([str(v) for v in frame[d].tolist()] for d in dims), strict=True))
     ordered = sorted(present, key=lambda key: tuple(orders[d][v] for d, v in zip(dims, key, strict=True)))
     return [dict(zip(dims, key, strict=True)) for key in ordered]
 

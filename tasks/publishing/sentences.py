@@ -171,9 +171,12 @@ class Context:
         self.year = int(cfg["year"])
         self.specs = {s["id"]: s for s in cfg["tables"]["tables"]}
         self.term_labels = cfg["models"].get("term_labels", {})
+        # Each sentence asks for a few figures of one table: the cells are split by table once.
+        self.tables = dict(tuple(self.cells.groupby("table_id", sort=False)))
+        self.years = sorted({int(y) for y in self.cells["year"]})
 
     def previous_year(self, year: int) -> int:
-        earlier = sorted({int(y) for y in self.cells["year"] if int(y) < year})
+        earlier = [y for y in self.years if y < year]
         if not earlier:
             raise Unpublished(f"no year before {year}")
         return earlier[-1]
@@ -181,7 +184,7 @@ class Context:
     def _rows(self, table: str, **keys: Any) -> pd.DataFrame:
         if table not in self.specs:
             raise KeyError(f"table {table!r} is not in tables.yaml")
-        block = self.cells[self.cells["table_id"] == table]
+        block = self.tables.get(table, self.cells.iloc[:0])
         for key, value in keys.items():
             if value is not None:
                 block = block[block[key].astype(str) == str(value)]
