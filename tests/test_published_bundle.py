@@ -23,6 +23,23 @@ def test_workbooks_pass_x1_to_x13(demo: dict, year: int) -> None:
     assert check_workbook(path) == []
 
 
+def test_every_sheet_prints_one_page_wide(demo: dict) -> None:
+    """Printed or converted to PDF, no sheet splits its columns over pages (the contents' long
+    titles did)."""
+    import re
+    import zipfile
+
+    path = latest_release(demo["store"], 2023) / "innovatiemonitor-2023.xlsx"
+    with zipfile.ZipFile(path) as z:
+        names = re.findall(r'<sheet name="([^"]+)"', z.read("xl/workbook.xml").decode())
+        sheets = sorted(n for n in z.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
+        assert len(sheets) == len(names) > 40
+        for name, sheet in zip(names, sorted(sheets, key=lambda n: int(re.sub(r"\D", "", n))), strict=True):
+            xml = z.read(sheet).decode()
+            assert '<pageSetUpPr fitToPage="1"/>' in xml and 'fitToHeight="0"' in xml, name
+            assert 'orientation="landscape"' in xml, name
+
+
 def test_a_kept_bundle_is_read_back_whole_or_built_again(tmp_path: Path) -> None:
     """The bundle a failed publish built is reused by its retry, byte for byte; a damaged archive is
     built again, never published."""

@@ -127,6 +127,7 @@ def _cover(ws: Any, cfg: dict[str, Any], meta: dict[str, Any], title: str, fmts:
         ws.write_string(i, 1, v)
     ws.set_column(0, 0, 24)
     ws.set_column(1, 1, 70)
+    _print_setup(ws)
 
 
 def _contents(ws: Any, entries: list[tuple[str, str]], fmts: _Formats) -> None:
@@ -140,6 +141,7 @@ def _contents(ws: Any, entries: list[tuple[str, str]], fmts: _Formats) -> None:
     _add_table(ws, 1 + len(entries), [{"header": "Blad"}, {"header": "Titel"}], "Inhoud")
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 100)
+    _print_setup(ws)  # the titles are long: one page wide, or a PDF splits them over pages
 
 
 def _weighting_note(cfg: dict[str, Any]) -> str:
