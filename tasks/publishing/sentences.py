@@ -27,7 +27,7 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from tasks.publishing.labels import Labels
-from tasks.publishing.layout import display, display_format, dutch
+from tasks.publishing.layout import by_table, display, display_format, dutch
 
 ALPHA = 0.05
 
@@ -90,7 +90,7 @@ class Fig:
     @property
     def label(self) -> str:
         item, category = str(self.row["item"]), str(self.row["category"])
-        table = self.ctx.cells[self.ctx.cells["table_id"] == self.spec["id"]]
+        table = self.ctx.tables[self.spec["id"]]
         if table["item"].nunique() == 1 and table["category"].nunique() > 1:  # a distribution (Tabel 1)
             return self.ctx.labels.category(item, category)
         item_labels = (self.spec.get("layout") or {}).get("item_labels") or {}
@@ -171,8 +171,7 @@ class Context:
         self.year = int(cfg["year"])
         self.specs = {s["id"]: s for s in cfg["tables"]["tables"]}
         self.term_labels = cfg["models"].get("term_labels", {})
-        # Each sentence asks for a few figures of one table: the cells are split by table once.
-        self.tables = dict(tuple(self.cells.groupby("table_id", sort=False)))
+        self.tables = by_table(self.cells)  # each sentence asks for a few figures of one table
         self.years = sorted({int(y) for y in self.cells["year"]})
 
     def previous_year(self, year: int) -> int:

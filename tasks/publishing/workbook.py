@@ -19,7 +19,7 @@ import pandas as pd
 import xlsxwriter
 
 from tasks.publishing.labels import Labels, labels_for
-from tasks.publishing.layout import FORMATS, STAT_LABELS, Shaped, column_series, shape_tables
+from tasks.publishing.layout import FORMATS, STAT_LABELS, Shaped, by_table, column_series, shape_tables
 
 FIXED_CREATED = dt.datetime(2000, 1, 1)
 ALL_FIGURES = "Alle cijfers"
@@ -274,7 +274,7 @@ def _all_figures(wb: Any, cells: pd.DataFrame, cfg: dict[str, Any], labels: Labe
     plain["n"] = plain["invited"] = fmts.number("count")
     plain["p_value"] = wb.add_format({"num_format": "0.000"})
     order = [s["id"] for s in cfg["tables"]["tables"]]
-    blocks = dict(tuple(cells.groupby("table_id", sort=False)))
+    blocks = by_table(cells)
     r = 1
     for table_id in sorted(blocks, key=lambda t: order.index(t) if t in order else len(order)):
         for c in sort_for_reading(blocks[table_id]).to_dict("records"):
