@@ -63,7 +63,7 @@ def cache_key(context: Any, parameters: dict[str, Any]) -> str:
 
 
 def in_store(fn: Callable[..., Any], relative_result: bool) -> Callable[..., Any]:
-    """`fn` run with the store of its `processed_root` (or `processed`) argument bound, so that the
+    """`fn` run with the store of its `processed_root` argument bound, so that the
     store-relative references it is given resolve there; with `relative_result`, what it returns
     names that store's objects store-relative (what a cached step must persist)."""
     signature = inspect.signature(fn)
@@ -71,7 +71,7 @@ def in_store(fn: Callable[..., Any], relative_result: bool) -> Callable[..., Any
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
         arguments = signature.bind_partial(*args, **kwargs).arguments
-        root = arguments.get("processed_root") or arguments.get("processed")
+        root = arguments.get("processed_root")
         if not root:
             return fn(*args, **kwargs)
         store = storage.store_of(root)

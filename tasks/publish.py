@@ -157,8 +157,7 @@ def start_chart_assets(cells: pd.DataFrame, cfg: dict[str, Any], kept: str | Non
 
 def _kept_chart(kept: str, key: str) -> tuple[bytes, bytes, str] | None:
     """(png, svg, alt text) kept under `key`, or None when there is none or it does not read back whole."""
-    uri = storage.join(kept, f"{key[:32]}.zip")
-    parts = unpack(storage.read_bytes(uri)) if storage.exists(uri) else None
+    parts = read_kept(storage.join(kept, f"{key[:32]}.zip"))
     if not parts or set(parts) != {"chart.png", "chart.svg", "alt.txt"}:
         return None
     return parts["chart.png"], parts["chart.svg"], parts["alt.txt"].decode("utf-8")
@@ -174,11 +173,13 @@ def pack(entries: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def unpack(data: bytes) -> dict[str, bytes] | None:
-    """The entries of a `pack` archive, or None when it does not read back whole (ZIP checks each
-    entry's CRC-32): the caller builds again."""
+def read_kept(uri: str) -> dict[str, bytes] | None:
+    """The entries of the `pack` archive at `uri`, or None when there is none or it does not read
+    back whole (ZIP checks each entry's CRC-32): the caller builds again."""
+    if not storage.exists(uri):
+        return None
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(io.BytesIO(storage.read_bytes(uri))) as archive:
             return {name: archive.read(name) for name in archive.namelist()}
     except (zipfile.BadZipFile, KeyError, OSError, ValueError):
         return None
@@ -241,7 +242,7 @@ def kept_bundle(processed: str | None, year: int, key: str, build: Callable[[], 
     if processed is None:
         return build()
     uri = storage.join(processed, str(year), "bundles", f"{key[:32]}.zip")
-    kept = unpack(storage.read_bytes(uri)) if storage.exists(uri) else None
+    kept = read_kept(uri)
     if kept is not None and "charts.json" in kept:
         files = {n.removeprefix("files/"): data for n, data in kept.items() if n.startswith("files/")}
         return files, json.loads(kept["charts.json"])
@@ -324,12 +325,12 @@ def publish_task(
     published_root: str,
     promote_now: bool = True,
     weights: list[dict[str, Any]] | None = None,
-    processed: str | None = None,
+    processed_root: str | None = None,
 ) -> dict[str, Any]:
     """Prefect wrapper: never cached (it touches the published zone, which may have changed);
     idempotent instead. With `promote_now=False` the release is written and verified but `latest`
     waits for an approval (`promote_task`). `weights`: the weights stage's results, whose
-    diagnostics join the year's validation report. `processed`: the private zone where the built
+    diagnostics join the year's validation report. `processed_root`: the private zone where the built
     bundle is kept for a retry (`kept_bundle`)."""
     cfg = refs.get_json(cfg_ref)
     year = int(cfg["year"])
@@ -356,7 +357,7 @@ def publish_task(
         result = finish(published_root, year, rid, manifest_bytes, promote_now, new_release=False)
     else:
         files, meta["charts"] = kept_bundle(
-            processed,
+            processed_root,
             year,
             meta["bundle_key"],
             lambda: bundle_files(
@@ -366,7 +367,7 @@ def publish_task(
                 reports,
                 cfg,
                 meta,
-                storage.join(processed, str(year), "charts") if processed else None,
+                storage.join(processed_root, str(year), "charts") if processed_root else None,
             ),
         )
         result = publish(files, published_root, year, rid, meta, promote_now)

@@ -52,6 +52,15 @@ def report_figures() -> pd.DataFrame:
 ANNUAL_STAGES = ("fetch", "ingest", "derive", "validate", "weights", "link", "indicators", "models", "publish")
 
 
+YEAR_STAGES = ("ingest", "derive", "validate", "weights", "link")  # a year's own steps
+
+
+def assert_cached(states: dict[str, list[str]], stages: tuple[str, ...], context: object = "") -> None:
+    """Every run of every stage in `stages` came from cache (and there was at least one)."""
+    for stage in stages:
+        assert states.get(stage) and all(s == "Cached" for s in states[stage]), (context, stage, states.get(stage))
+
+
 def task_states(flow_run_id: str | None = None, expect: tuple[str, ...] = ANNUAL_STAGES) -> dict[str, list[str]]:
     """State names of the task runs of the latest (or given) flow run, by task name.
 

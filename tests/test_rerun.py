@@ -6,7 +6,7 @@ from pathlib import Path
 
 from innomon.cli import run_year
 from tests.conftest import copy_demo_store
-from tests.helpers import latest_release, task_states
+from tests.helpers import YEAR_STAGES, assert_cached, latest_release, task_states
 
 
 def test_second_run_is_identical_and_cached(demo: dict, tmp_path: Path) -> None:
@@ -18,8 +18,7 @@ def test_second_run_is_identical_and_cached(demo: dict, tmp_path: Path) -> None:
     assert latest_release(store, 2023) == release and result["new_release"] is False
     for path, data in before.items():
         assert (release / path).read_bytes() == data, path
-    for stage in ("ingest", "derive", "validate", "weights", "link", "indicators", "models"):
-        assert states[stage] and all(s == "Cached" for s in states[stage]), (stage, states[stage])
+    assert_cached(states, (*YEAR_STAGES, "indicators", "models"))
     assert states["publish"] == ["Completed"]
 
 
@@ -35,14 +34,12 @@ def test_a_moved_store_resumes_from_its_own_cache(demo: dict, tmp_path: Path) ->
     is found in the copy's own cache, and its references resolve in the copy, not the original."""
     import shutil
 
-    first, moved = tmp_path / "first", tmp_path / "moved"
-    shutil.copytree(demo["store"], first)
+    first, moved = copy_demo_store(demo, tmp_path / "first"), tmp_path / "moved"
     run_year(2023, str(demo["exports"]), str(first))  # the copy's cached results name no location
     shutil.move(first, moved)
     result = run_year(2023, str(demo["exports"]), str(moved))
     states = task_states()
-    for stage in ("ingest", "derive", "validate", "weights", "link", "indicators", "models"):
-        assert states[stage] and all(s == "Cached" for s in states[stage]), (stage, states[stage])
+    assert_cached(states, (*YEAR_STAGES, "indicators", "models"))
     assert result["new_release"] is False and str(moved) in result["manifest"]
     release = latest_release(moved, 2023)
     assert (release / "data/tables.csv").read_bytes() == (
