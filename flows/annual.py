@@ -114,8 +114,9 @@ def annual_flow(
         models = _stage(models_task, "models", refresh)(linked[0], cfg_ref, processed)
     qa_artifacts_task(tables, cfg_ref, processed)
     gate = run["approval_required"]
+    reports = [validated[y]["report"] for y in run["years"]]  # in the order of `linked`
     release = publish_task(
-        tables, models, linked, cfg_ref, inputs, run["code_version"], published, not gate, weights, processed
+        tables, models, linked, reports, cfg_ref, inputs, run["code_version"], published, not gate, weights, processed
     )
     if not gate or release["is_latest"]:  # no gate, or this very release was approved before
         return release

@@ -38,13 +38,18 @@ def key_fingerprint() -> str:
 
 
 def _results_inside(context: Any, store: str) -> bool:
-    """Whether this task run keeps its result inside the store (the CLI's default for a local store:
-    `STORE/processed/_prefect-results`), so that the results travel with the store's objects."""
+    """Whether this task run keeps its result inside the store, so that the results travel with the
+    store's objects: the CLI's default for a local store (`STORE/processed/_prefect-results`), or an
+    S3 result storage whose folder lies under an S3 store (`s3://B/STORE/processed/_prefect-results`)."""
     result_storage = getattr(getattr(context, "result_store", None), "result_storage", None)
-    basepath = getattr(result_storage, "basepath", None)
-    if not basepath or not store.startswith("file://"):
-        return False
-    return Path(basepath).expanduser().resolve().is_relative_to(storage.local_path(store))
+    if store.startswith("file://"):
+        basepath = getattr(result_storage, "basepath", None)
+        return bool(basepath) and Path(basepath).expanduser().resolve().is_relative_to(storage.local_path(store))
+    bucket = getattr(result_storage, "bucket_name", None)
+    if store.startswith("s3://") and bucket:
+        folder = str(getattr(result_storage, "bucket_folder", "") or "").strip("/")
+        return f"s3://{bucket}/{folder}/".startswith(store.rstrip("/") + "/")
+    return False
 
 
 def cache_key(context: Any, parameters: dict[str, Any]) -> str:
@@ -87,22 +92,56 @@ def bound_to_store(fn: Callable[..., Any]) -> Callable[..., Any]:
     return in_store(fn, relative_result=False)
 
 
-def cached_stage(name: str, report: bool = True) -> Callable[[Callable[..., Any]], Any]:
+def reading_only(fn: Callable[..., Any], reads: dict[str, tuple[str, ...]]) -> Callable[..., Any]:
+    """`fn` given only the fields it reads of its dict arguments (`reads`: argument name -> fields).
+
+    A step's cache key is computed from its arguments; an argument that carries more than the step
+    reads (a year's validation report beside its data) would change the key without changing the
+    result. The same narrowing applied to the call means a step that starts reading another field
+    fails with a KeyError in the tests instead of being served a stale result (decision D36)."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind_partial(*args, **kwargs)
+        bound.arguments.update(narrow(bound.arguments, reads))
+        return fn(*bound.args, **bound.kwargs)
+
+    return run
+
+
+def narrow(arguments: dict[str, Any], reads: dict[str, tuple[str, ...]]) -> dict[str, Any]:
+    """`arguments` with each dict named in `reads` cut down to its listed fields (None stays None)."""
+    out = dict(arguments)
+    for name, fields in reads.items():
+        if out.get(name) is not None:
+            out[name] = {field: out[name][field] for field in fields}
+    return out
+
+
+def cached_stage(
+    name: str, report: bool = True, reads: dict[str, tuple[str, ...]] | None = None
+) -> Callable[[Callable[..., Any]], Any]:
     """The task decorator of a cached stage (ingest, derive, validate, link, indicators, models, and
     their per-table and per-model parts): results persisted as JSON references, keyed by
     `cache_key`, and (`report`) one console line when the stage finishes, computed or cached
-    (`innomon.stage_report`)."""
+    (`innomon.stage_report`). `reads`: the fields the step reads of its dict arguments, the only
+    ones in its key (`reading_only`)."""
     from prefect import task
 
     from innomon import stage_report
 
+    def key(context: Any, parameters: dict[str, Any]) -> str:
+        return cache_key(context, narrow(parameters, reads or {}))
+
     def decorate(fn: Callable[..., Any]) -> Any:
+        body = reading_only(fn, reads) if reads else fn
         return task(
             name=name,
-            cache_key_fn=cache_key,
+            cache_key_fn=key if reads else cache_key,
             persist_result=True,
             result_serializer="json",
             on_completion=[stage_report.hook] if report else None,
-        )(in_store(fn, relative_result=True))
+        )(in_store(body, relative_result=True))
 
     return decorate

@@ -269,7 +269,7 @@ def register_panel(processed_root: str, year: int, table: pd.DataFrame, known: p
         storage.write_bytes(uri, data)
 
 
-@cached_stage("link")
+@cached_stage("link", reads={"validated": ("year", "valid", "identities", "counts")})
 def link_task(
     validated: dict[str, Any],
     previous: dict[str, Any] | None,
@@ -322,7 +322,6 @@ def link_task(
         "year": year,
         "respondents": refs.put_frame(root, "respondents", table),
         "facts": facts,
-        "report": validated["report"],
         "identities": validated["identities"],
         "links": refs.put_frame(private, "links", links),
         "review": refs.put_bytes(private, "review-candidates", review.to_csv(index=False).encode(), "csv"),

@@ -319,6 +319,7 @@ def publish_task(
     tables: dict[str, Any],
     models: dict[str, Any],
     linked: list[dict[str, Any]],
+    reports: list[dict[str, Any]],
     cfg_ref: dict[str, Any],
     inputs: dict[str, str],
     code_version: str,
@@ -329,8 +330,9 @@ def publish_task(
 ) -> dict[str, Any]:
     """Prefect wrapper: never cached (it touches the published zone, which may have changed);
     idempotent instead. With `promote_now=False` the release is written and verified but `latest`
-    waits for an approval (`promote_task`). `weights`: the weights stage's results, whose
-    diagnostics join the year's validation report. `processed_root`: the private zone where the built
+    waits for an approval (`promote_task`). `reports`: the years' validation reports, in the order of
+    `linked` (passed beside the linked data, not inside it: D36). `weights`: the weights stage's
+    results, whose diagnostics join the year's validation report. `processed_root`: the private zone where the built
     bundle is kept for a retry (`kept_bundle`)."""
     cfg = refs.get_json(cfg_ref)
     year = int(cfg["year"])
@@ -350,7 +352,7 @@ def publish_task(
         "workbook": cfg["publish"]["workbook_name"].format(year=year),
         "concept": f"innovatiemonitor-{year}-concept.docx" if cfg.get("report") else None,
     }
-    reports = with_weighting([x["report"] for x in linked], weights)
+    reports = with_weighting(reports, weights)
     meta["bundle_key"] = bundle_key(tables, models, reports, meta)
     manifest_bytes = existing_manifest(published_root, year, rid, meta["bundle_key"])
     if manifest_bytes is not None:  # the same release, complete: nothing to build or write

@@ -93,7 +93,7 @@ def _stage_task():
     from innomon import refs, storage
     from innomon.prefect_support import cached_stage
 
-    @cached_stage("weights")
+    @cached_stage("weights", reads={"validated": ("valid",)})
     def weights_task(
         validated: dict[str, Any], frame: dict[str, Any] | None, cfg_ref: dict[str, Any], processed_root: str
     ) -> dict[str, Any]:

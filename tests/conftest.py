@@ -54,11 +54,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def prefect_api():
-    """Every test talks to a temporary Prefect API with its own SQLite database."""
+    """Every test talks to a temporary Prefect API with its own SQLite database.
+
+    The harness's server runs with the command line's server settings (`innomon.api.SERVER_ENV`: no
+    block registration at start, no automation triggers), which is what the product's runs talk to,
+    and starts in 14 s of CPU instead of 20 here."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+    from innomon.api import SERVER_ENV
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in SERVER_ENV.items():
+            mp.setenv(name, value)  # read by the harness's server process from its environment
+        with prefect_test_harness(server_startup_timeout=120):
+            yield
 
 
 @contextlib.contextmanager

@@ -61,3 +61,28 @@ def test_results_are_written_store_relative_and_read_where_the_store_is(tmp_path
 
     assert in_store(reader, relative_result=False)(ref, storage.zone_root(str(moved), "processed")) == b"payload"
     assert storage.relative({"x": [f"{moved.as_uri()}2/a"]}, moved.as_uri()) == {"x": [f"{moved.as_uri()}2/a"]}
+
+
+def _s3_context(bucket: str, folder: str) -> SimpleNamespace:
+    block = SimpleNamespace(bucket_name=bucket, bucket_folder=folder)  # the fields of prefect-aws's S3Bucket
+    return SimpleNamespace(task=SimpleNamespace(name="derive"), result_store=SimpleNamespace(result_storage=block))
+
+
+def test_an_s3_store_with_its_results_inside_keeps_its_keys_across_locations() -> None:
+    def key(store: str, bucket: str, folder: str) -> str:
+        return cache_key(_s3_context(bucket, folder), _parameters_at(store))
+
+    inside = key("s3://one/stores/a", "one", "stores/a/processed/_prefect-results")
+    assert inside == key("s3://two/b", "two", "b/processed/_prefect-results")
+    # results beside the store (a shared folder), in a folder that only starts with its name, or in
+    # another bucket: the store stays in the key
+    shared = key("s3://one/stores/a", "one", "results")
+    assert shared != key("s3://one/stores/b", "one", "results")
+    assert key("s3://one/dask", "one", "dask-store/r") != key("s3://one/dask2", "one", "dask-store/r")
+    assert key("s3://one/a", "two", "a/processed/_prefect-results") != key("s3://one/b", "two", "b/processed/r")
+
+
+def _parameters_at(store: str) -> dict:
+    processed = storage.zone_root(store, "processed")
+    ingested = {"answers": {"uri": storage.join(processed, "2023", "answers-0123.parquet"), "sha256": "ab"}}
+    return {"ingested": ingested, "cfg_ref": {"uri": "s3://elsewhere/cfg.json"}, "processed_root": processed}

@@ -17,7 +17,7 @@ import yaml
 
 from innomon import config
 from innomon.cli import main
-from tests.helpers import latest_release, tree_hashes
+from tests.helpers import assert_cached, latest_release, task_states, tree_hashes
 
 CSV_2023 = Path("2023") / "innovatiemonitor-2023.csv"
 
@@ -327,6 +327,11 @@ def test_messy_but_valid_export_gives_identical_tables(workspace: dict, demo: di
     release = latest_release(workspace["store"], 2023)
     assert release != latest_release(demo["store"], 2023)  # another input file: another release
     assert (release / "data" / "tables.csv").read_bytes() == clean
+    # The same answers in another file: the steps that read the file ran (the validation report
+    # names the file's encoding and layout); the steps that read only the answers came from cache (D36).
+    states = task_states()
+    assert sorted(states["ingest"]) == ["Cached", "Cached", "Completed"], states["ingest"]
+    assert_cached(states, ("weights", "link", "indicators", "models"), kind)
 
 
 def test_declared_date_format_reads_dutch_dates_as_the_iso_ones() -> None:
