@@ -77,6 +77,10 @@ def test_kept_charts_are_the_drawn_bytes_and_a_damaged_one_is_drawn_again(
 
     cells = read_csv_bytes((latest_release(demo["store"], 2023) / "data" / "tables.csv").read_bytes())
     cfg = config.load(2023)
+    charted = [t for t in cfg["tables"]["tables"] if t.get("chart")]
+    assert len(charted) == 7 and charted[0]["id"] == "T01"
+    # two of the seven charts: what is kept and read is per chart, and drawing is the test's cost
+    cfg["tables"]["tables"] = [t for t in cfg["tables"]["tables"] if not t.get("chart")] + charted[:2]
     kept = storage.as_uri(str(tmp_path / "charts"))
     drawn: list[int] = []
     real = chart_workers.Rendering
@@ -88,14 +92,14 @@ def test_kept_charts_are_the_drawn_bytes_and_a_damaged_one_is_drawn_again(
 
     monkeypatch.setattr(chart_workers, "Rendering", Counted)
     first = start_chart_assets(cells, cfg, kept)()
-    assert drawn == [7] and len(list((tmp_path / "charts").glob("*.zip"))) == 7
-    assert start_chart_assets(cells, cfg, kept)() == first and drawn == [7, 0]  # read, not drawn
-    assert start_chart_assets(cells, cfg)() == first and drawn == [7, 0, 7]  # the same bytes drawn again
+    assert drawn == [2] and len(list((tmp_path / "charts").glob("*.zip"))) == 2
+    assert start_chart_assets(cells, cfg, kept)() == first and drawn == [2, 0]  # read, not drawn
+    assert start_chart_assets(cells, cfg)() == first and drawn == [2, 0, 2]  # the same bytes drawn again
     one = sorted((tmp_path / "charts").glob("*.zip"))[0]
     data = bytearray(one.read_bytes())
     data[len(data) // 2] ^= 0xFF
     one.write_bytes(bytes(data))
-    assert start_chart_assets(cells, cfg, kept)() == first and drawn == [7, 0, 7, 1]
+    assert start_chart_assets(cells, cfg, kept)() == first and drawn == [2, 0, 2, 1]
     changed = cells.assign(value=cells["value"].where(cells["table_id"] != "T01", cells["value"] + 1))
     files, _ = start_chart_assets(changed, cfg, kept)()
     assert drawn[-1] == 1 and files["charts/T01.png"] != first[0]["charts/T01.png"]  # new figures: drawn
