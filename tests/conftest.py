@@ -102,6 +102,14 @@ def _build_once(root: Path, name: str, build: Callable[[Path], None]) -> Path:
     return target
 
 
+EXPORTS = "exports"
+
+
+def exports_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the session's exports are (or will be) written, without waiting for them."""
+    return _shared_root(tmp_path_factory) / EXPORTS
+
+
 @pytest.fixture(scope="session")
 def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Synthetic exports of 2021-2023 at the configured sizes (written once per session; read-only:
@@ -113,7 +121,7 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for year in (2021, 2022, 2023):
             write_year(year, root)
 
-    return _build_once(_shared_root(tmp_path_factory), "exports", build)
+    return _build_once(_shared_root(tmp_path_factory), EXPORTS, build)
 
 
 @pytest.fixture(scope="session")

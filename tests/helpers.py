@@ -11,6 +11,18 @@ import pandas as pd
 from innomon.config import config_dir
 
 
+def without_comparisons(cdir: Path, year: int = 2023) -> Path:
+    """The configuration folder `cdir` (a copy) with `year` compared to no earlier year: for a test
+    whose subject is not the comparisons, which the other years would only make slower to compute."""
+    import yaml
+
+    path = cdir / f"{year}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["comparison_years"] = []
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return cdir
+
+
 def tree_hashes(root: Path) -> dict[str, str]:
     """SHA-256 of every file under `root` by relative path: "nothing was written" is equality."""
     import hashlib

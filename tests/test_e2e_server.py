@@ -17,6 +17,8 @@ import pytest
 import yaml
 
 from innomon import config
+from tests.conftest import exports_folder
+from tests.helpers import without_comparisons
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -39,13 +41,14 @@ def _wait(predicate, timeout: float, what: str, interval: float = 1.0):
 
 
 @pytest.fixture(scope="module")
-def server(exports: Path, tmp_path_factory: pytest.TempPathFactory):
+def server(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("prefect-server")
     cdir = root / "configs"  # the monitor lead's approval gate is on for this test
     shutil.copytree(config.config_dir(), cdir)
     base = yaml.safe_load((cdir / "base.yaml").read_text())
     base["publish"]["approval_required"] = True
     (cdir / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    without_comparisons(cdir)  # the subject is the orchestration (deploy, worker, Retry, approval)
     port = _port()
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
@@ -56,7 +59,10 @@ def server(exports: Path, tmp_path_factory: pytest.TempPathFactory):
         PREFECT_WORKER_QUERY_SECONDS="1",
         INNOMON_HOME=str(PROJECT),
         INNOMON_CONFIG_DIR=str(cdir),
-        INNOMON_RAW_ROOT=str(exports),  # the exports only: the run builds its own store
+        # The exports only (the run builds its own store). Their folder is named, not awaited: the
+        # server starts while another test process may still be writing them; the test that runs
+        # the flow asks for them.
+        INNOMON_RAW_ROOT=str(exports_folder(tmp_path_factory)),
         INNOMON_STORE=str(root / "store"),
         PREFECT_LOGGING_LEVEL="INFO",
     )
@@ -101,7 +107,7 @@ def server(exports: Path, tmp_path_factory: pytest.TempPathFactory):
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        yield {"api": api, "root": root, "store": root / "store", "hook": hook}
+        yield {"api": api, "root": root, "store": root / "store", "hook": hook, "raw_root": env["INNOMON_RAW_ROOT"]}
     finally:
         if worker is not None:  # the worker stops on SIGINT, and before the server
             worker.send_signal(signal.SIGINT)
@@ -207,7 +213,8 @@ def test_annual_deployment_is_scheduled_from_the_config(server: dict) -> None:
     assert "year" not in dep["parameters"]  # a scheduled run takes the year it runs in
 
 
-def test_failed_publish_is_retried_from_cache_approved_and_published_once(server: dict) -> None:
+def test_failed_publish_is_retried_from_cache_approved_and_published_once(server: dict, exports: Path) -> None:
+    assert Path(server["raw_root"]) == exports
     api, store = server["api"], server["store"]
     published = server["root"] / "published"
     published.mkdir()
