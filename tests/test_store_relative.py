@@ -86,3 +86,29 @@ def _parameters_at(store: str) -> dict:
     processed = storage.zone_root(store, "processed")
     ingested = {"answers": {"uri": storage.join(processed, "2023", "answers-0123.parquet"), "sha256": "ab"}}
     return {"ingested": ingested, "cfg_ref": {"uri": "s3://elsewhere/cfg.json"}, "processed_root": processed}
+
+
+def test_a_step_is_keyed_on_and_given_only_the_fields_it_reads(tmp_path: Path) -> None:
+    """D36: a validated year's report travels beside the data; a step that declares what it reads is
+    keyed on those fields only, and is given only those fields."""
+    from innomon.prefect_support import narrow, reading_only
+
+    reads = {"validated": ("valid",)}
+    store = tmp_path / "store"
+    processed = storage.zone_root(str(store), "processed")
+    data = {"valid": {"uri": storage.join(processed, "2023", "valid-01.parquet"), "sha256": "ab"}}
+    one = {"validated": {**data, "report": {"reader": "utf-8, comma"}}, "processed_root": processed}
+    other = {"validated": {**data, "report": {"reader": "cp1252, semicolon"}}, "processed_root": processed}
+    context = _context(store / "processed" / "_prefect-results")
+    assert cache_key(context, narrow(one, reads)) == cache_key(context, narrow(other, reads))
+    assert cache_key(context, one) != cache_key(context, other)  # undeclared, the report is in the key
+
+    def step(validated: dict, processed_root: str) -> str:
+        return validated["valid"]["sha256"]
+
+    def greedy(validated: dict, processed_root: str) -> str:
+        return validated["report"]["reader"]
+
+    assert reading_only(step, reads)(one["validated"], processed) == "ab"
+    with pytest.raises(KeyError, match="report"):
+        reading_only(greedy, reads)(one["validated"], processed_root=processed)
