@@ -131,14 +131,16 @@ def cached_stage(
 
     from innomon import stage_report
 
+    declared = reads or {}
+
     def key(context: Any, parameters: dict[str, Any]) -> str:
-        return cache_key(context, narrow(parameters, reads or {}))
+        return cache_key(context, narrow(parameters, declared))
 
     def decorate(fn: Callable[..., Any]) -> Any:
-        body = reading_only(fn, reads) if reads else fn
+        body = reading_only(fn, declared) if declared else fn
         return task(
             name=name,
-            cache_key_fn=key if reads else cache_key,
+            cache_key_fn=key,
             persist_result=True,
             result_serializer="json",
             on_completion=[stage_report.hook] if report else None,

@@ -7,11 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from innomon import config
 
@@ -87,10 +83,3 @@ def config_with_2024(root: Path) -> Path:
         text.replace("tech_photonics, tech_hydrogen]", "tech_photonics, tech_hydrogen, tech_quantum]"), encoding="utf-8"
     )
     return cdir
-
-
-def edit_yaml(path: Path, edit: Callable[[dict[str, Any]], object]) -> None:
-    """Apply `edit` to the parsed YAML file and write it back."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    edit(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")

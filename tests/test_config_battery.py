@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from innomon.cli import main
-from tests.helpers import tree_hashes
-from tests.rollover import config_with_2024, edit_yaml, write_datamap
+from tests.helpers import edit_yaml, tree_hashes
+from tests.rollover import config_with_2024, write_datamap
 
 
 def _year(edit: Callable[[dict], None]) -> Callable[[Path], None]:

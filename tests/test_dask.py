@@ -30,20 +30,6 @@ def _upload_zones(s3, demo: dict) -> None:
                 client.upload_file(str(path), BUCKET, f"dask-store/{path.relative_to(store).as_posix()}")
 
 
-def _annual_run_id() -> str:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
-    from prefect.client.schemas.sorting import FlowRunSort
-
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=["innomon-annual"])),
-            sort=FlowRunSort.START_TIME_DESC,
-            limit=1,
-        )
-    return str(runs[0].id)
-
-
 @pytest.fixture()
 def dask_run(s3, demo: dict, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("INNOMON_TASK_RUNNER", "dask")
@@ -52,7 +38,7 @@ def dask_run(s3, demo: dict, monkeypatch: pytest.MonkeyPatch):
     try:
         result = run_year(2023, str(demo["exports"]), STORE)
         states = task_states(expect=("table", "model"))  # the compute subflow's tasks
-        annual = task_states(_annual_run_id(), expect=YEAR_STAGES)
+        annual = task_states(expect=YEAR_STAGES, flow="innomon-annual")
     finally:
         result_storage.clear_server_default()
     return result, states, annual

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from innomon import config
 from tests.conftest import exports_folder
-from tests.helpers import without_comparisons
+from tests.helpers import edit_yaml, without_comparisons
 
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -45,9 +44,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("prefect-server")
     cdir = root / "configs"  # the monitor lead's approval gate is on for this test
     shutil.copytree(config.config_dir(), cdir)
-    base = yaml.safe_load((cdir / "base.yaml").read_text())
-    base["publish"]["approval_required"] = True
-    (cdir / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    edit_yaml(cdir / "base.yaml", lambda base: base["publish"].update(approval_required=True))
     without_comparisons(cdir)  # the subject is the orchestration (deploy, worker, Retry, approval)
     port = _port()
     api = f"http://127.0.0.1:{port}/api"

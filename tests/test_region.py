@@ -51,9 +51,8 @@ def national(tmp_path_factory: pytest.TempPathFactory):
     mp.setenv("INNOMON_REGION", "national")
     root = tmp_path_factory.mktemp("national")
     # 2023 alone: these tests read the national year's own tables, models and cover
-    mp.setenv(
-        "INNOMON_CONFIG_DIR", str(without_comparisons(Path(shutil.copytree(config.config_dir(), root / "configs"))))
-    )
+    configs = Path(shutil.copytree(config.config_dir(), root / "configs"))
+    mp.setenv("INNOMON_CONFIG_DIR", str(without_comparisons(configs)))
     write_year(2023, root / "exports", n=1000)
     result = run_year(2023, str(root / "exports"), str(root / "store"))
     mp.undo()

@@ -13,11 +13,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-import yaml
 
 from innomon import config
 from innomon.cli import main
-from tests.helpers import assert_cached, latest_release, task_states, tree_hashes
+from tests.helpers import assert_cached, edit_yaml, latest_release, task_states, tree_hashes
 
 CSV_2023 = Path("2023") / "innovatiemonitor-2023.csv"
 
@@ -254,10 +253,7 @@ def test_unaudited_correction_is_refused(workspace: dict, capsys) -> None:
 def _config_copy(tmp_path: Path, edit: Callable[[dict], None], year: int = 2023) -> Path:
     cdir = tmp_path / "configs"
     shutil.copytree(config.config_dir(), cdir)
-    path = cdir / f"{year}.yaml"
-    data = yaml.safe_load(path.read_text())
-    edit(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    edit_yaml(cdir / f"{year}.yaml", edit)
     return cdir
 
 
