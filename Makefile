@@ -9,17 +9,23 @@ UV_VERSION := 0.9.30
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
-	$(PYTHON) -m venv $(VENV)
-	@# uv installs the pinned environment in parallel (about 1 min here, pip took 3); pip if uv is unavailable.
-	@# Bytecode is compiled at install, so a first run does not pay for it; the libraries' own test
-	@# suites (a quarter of their files, never imported by a run) are left out. A library's file for a
-	@# newer Python (whenever/_typing_312.py) does not compile and is never imported: not a failure.
-	@if $(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) 2>/dev/null; then \
+	@# The environment has no pip of its own: uv installs it (in parallel; pip took three times as
+	@# long) and is itself installed by the interpreter's pip. A venv with pip costs 7 s more to create
+	@# and 500 more files to compile. Without a usable pip outside, the venv gets pip (ensurepip) and
+	@# installs uv, or everything, with it.
+	$(PYTHON) -m venv --without-pip $(VENV)
+	@if $(PYTHON) -m pip --python $(BIN)/python install --quiet --disable-pip-version-check uv==$(UV_VERSION) 2>/dev/null \
+	   || { $(BIN)/python -m ensurepip --default-pip >/dev/null 2>&1 && \
+	        $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) 2>/dev/null; }; then \
 	  $(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock && \
 	  $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e . ; \
 	else \
+	  { [ -x $(BIN)/pip ] || $(BIN)/python -m ensurepip --default-pip >/dev/null; } && \
 	  $(BIN)/pip install --quiet -r requirements.lock && $(BIN)/pip install --quiet --no-deps -e . ; \
 	fi
+	@# Bytecode is compiled at install, so a first run does not pay for it; the libraries' own test
+	@# suites (a quarter of their files, never imported by a run) are left out. A library's file for a
+	@# newer Python (whenever/_typing_312.py) does not compile and is never imported: not a failure.
 	$(BIN)/python -m compileall -q -j 0 -x '/tests?/' $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') >/dev/null || true
 	touch $(STAMP)
 

@@ -10,8 +10,10 @@ whole server, so the small watchdog here is our own.
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
+from types import FrameType
 
 
 def watch_idle(server: object, idle: float, poll: float = 1.0) -> None:
@@ -29,6 +31,27 @@ def watch_idle(server: object, idle: float, poll: float = 1.0) -> None:
             server.should_exit = True  # type: ignore[attr-defined]
 
 
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, except that a stop asked for before it serves takes effect at once.
+
+        uvicorn takes the signals before it loads the app, and finishes starting before it honours
+        them: Prefect's imports and, in a new `PREFECT_HOME`, its database migrations, 10 s and more.
+        A command that gave up waiting (the startup limit) or `innomon local-api --stop` waited that
+        long, while the server went on spending CPU on a start nobody wanted. Nothing is served yet,
+        so nothing is cut short; a migration interrupted half-way is rolled back by SQLite's journal
+        and run again by the next start."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if not self.started:
+                os._exit(128 + sig)
+            super().handle_exit(sig, frame)
+
+    return Server
+
+
 def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
@@ -44,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         log_level="error",
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = _server_class()(config)
     threading.Thread(target=watch_idle, args=(server, args.idle), name="idle-watchdog", daemon=True).start()
     server.run()
 

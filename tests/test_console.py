@@ -51,9 +51,17 @@ def _cli(args: list[str]) -> subprocess.CompletedProcess[str]:
 STAGE_LINE = re.compile(r"^(\d{4}) (fetch|ingest|derive|validate|link|indicators|models|publish)\s+(.+)$")
 
 
-def test_run_prints_one_line_per_stage_and_no_warning(exports: Path, tmp_path: Path) -> None:
-    store = tmp_path / "store"
-    first = _cli(["run", "--year", "2022", "--raw-root", str(exports), "--store", str(store)])
+@pytest.fixture(scope="module")
+def runs(exports: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Three commands on one store, as an operator types them: 2022 into an empty store, the same
+    command again (nothing changed), and again with `-v`."""
+    store = tmp_path_factory.mktemp("console") / "store"
+    args = ["run", "--year", "2022", "--raw-root", str(exports), "--store", str(store)]
+    return {"store": store, "first": _cli(args), "again": _cli(args), "loud": _cli(["-v", *args])}
+
+
+def test_run_prints_one_line_per_stage_and_no_warning(runs: dict) -> None:
+    first = runs["first"]
     assert first.returncode == 0, first.stderr
     text = first.stdout + first.stderr
     lines = text.strip().splitlines()
@@ -65,11 +73,11 @@ def test_run_prints_one_line_per_stage_and_no_warning(exports: Path, tmp_path: P
     assert {(y, s) for y, s, _ in stages} >= {("2022", "link"), ("2021", "validate"), ("2022", "publish")}
     link = next(t for y, s, t in stages if (y, s) == ("2022", "link"))
     assert re.fullmatch(r"\d+ repeat firms linked to 2021", link), link
-    release = latest_release(store, 2022).name
+    release = latest_release(runs["store"], 2022).name
     assert next(t for y, s, t in stages if s == "publish") == f"release {release} (new, latest)"
     assert not any(t.endswith("(cached)") for _, _, t in stages)
 
-    again = _cli(["run", "--year", "2022", "--raw-root", str(exports), "--store", str(store)])
+    again = runs["again"]
     assert again.returncode == 0, again.stderr
     stages = [m.groups() for m in map(STAGE_LINE.match, again.stdout.splitlines()) if m]
     computed = [(y, s) for y, s, t in stages if s not in ("fetch", "publish") and not t.endswith("(cached)")]
@@ -77,10 +85,9 @@ def test_run_prints_one_line_per_stage_and_no_warning(exports: Path, tmp_path: P
     assert next(t for y, s, t in stages if s == "publish") == f"release {release} (unchanged, latest)"
 
 
-def test_verbose_shows_prefect_lines(demo: dict, tmp_path: Path) -> None:
-    store, exports = copy_demo_store(demo, tmp_path / "store"), demo["exports"]
-    quiet = _cli(["run", "--year", "2021", "--raw-root", str(exports), "--store", str(store)])
-    loud = _cli(["-v", "run", "--year", "2021", "--raw-root", str(exports), "--store", str(store)])
+def test_verbose_shows_prefect_lines(runs: dict) -> None:
+    """The same command, every stage cached, without and with `-v`."""
+    quiet, loud = runs["again"], runs["loud"]
     assert quiet.returncode == 0 and loud.returncode == 0, (quiet.stderr, loud.stderr)
     assert "| INFO    |" not in quiet.stderr
     assert "| INFO    |" in loud.stderr and "Finished in state" in loud.stderr
