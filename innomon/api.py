@@ -57,6 +57,18 @@ SERVER_ENV = {
 }
 
 
+def local_run_settings() -> dict[Any, Any]:
+    """Prefect settings of the runs a command makes on the local API.
+
+    No flow-run heartbeats: they are events for an automation that marks a silent run as crashed,
+    and the local API runs no automations (`SERVER_ENV`). Their thread sleeps in one-second steps
+    and the run waits for it to wake when it ends, about half a second a run (0.8 s of a 1.4 s
+    refused run here). Runs against a configured server (an operator's, or a worker's) keep them."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    return {PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+
+
 class ApiError(InnomonError):
     """The Prefect API could not be reached or started (exit 1: not an input or config error)."""
 
@@ -278,7 +290,7 @@ class PrefectApi(AbstractContextManager["PrefectApi"]):
             self.ready_after = self.local.wait_ready(notify=self.notify)
             from prefect.settings import PREFECT_API_URL, temporary_settings
 
-            self._settings = temporary_settings(updates={PREFECT_API_URL: self.local.url})
+            self._settings = temporary_settings(updates={PREFECT_API_URL: self.local.url, **local_run_settings()})
         else:
             self._check_reachable()
         self._settings.__enter__()

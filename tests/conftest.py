@@ -58,15 +58,17 @@ def prefect_api():
 
     The harness's server runs with the command line's server settings (`innomon.api.SERVER_ENV`: no
     block registration at start, no automation triggers), which is what the product's runs talk to,
-    and starts in 14 s of CPU instead of 20 here."""
+    and starts in 14 s of CPU instead of 20 here. The runs in the test processes use the settings of
+    the command line's runs on its local API too (`innomon.api.local_run_settings`)."""
+    from prefect.settings import temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    from innomon.api import SERVER_ENV
+    from innomon.api import SERVER_ENV, local_run_settings
 
     with pytest.MonkeyPatch.context() as mp:
         for name, value in SERVER_ENV.items():
             mp.setenv(name, value)  # read by the harness's server process from its environment
-        with prefect_test_harness(server_startup_timeout=120):
+        with prefect_test_harness(server_startup_timeout=120), temporary_settings(updates=local_run_settings()):
             yield
 
 

@@ -43,3 +43,32 @@ def test_local_api_is_reused_then_exits_when_idle(monkeypatch: pytest.MonkeyPatc
         assert LocalApi.running() is None
     finally:
         first.stop()
+
+
+def _heartbeat_threads() -> int:
+    """Threads running Prefect's flow-run heartbeat loop (started with the loop as argument)."""
+    import threading
+
+    return sum(
+        1
+        for t in threading.enumerate()
+        if any(getattr(a, "__name__", "") == "heartbeat_loop" for a in getattr(t, "_args", ()))
+    )
+
+
+def test_runs_on_the_local_api_have_no_heartbeat_thread() -> None:
+    """The local API runs no automation to read heartbeats, and their thread held every run up to a
+    second at its end: a run with the command line's settings for it starts none."""
+    from prefect import flow
+    from prefect.settings import temporary_settings
+
+    from innomon.api import local_run_settings
+
+    @flow
+    def probe() -> int:
+        return _heartbeat_threads()
+
+    with temporary_settings(updates={name: 180 for name in local_run_settings()}):
+        assert probe() == 1  # Prefect's default: the probe sees the thread
+    with temporary_settings(updates=local_run_settings()):
+        assert probe() == 0
