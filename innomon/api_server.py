@@ -15,6 +15,8 @@ import threading
 import time
 from types import FrameType
 
+import uvicorn
+
 
 def watch_idle(server: object, idle: float, poll: float = 1.0) -> None:
     """Ask uvicorn to exit once no request came and no connection was open for `idle` seconds."""
@@ -31,30 +33,23 @@ def watch_idle(server: object, idle: float, poll: float = 1.0) -> None:
             server.should_exit = True  # type: ignore[attr-defined]
 
 
-def _server_class() -> type:
-    import uvicorn
+class Server(uvicorn.Server):
+    """uvicorn's server, except that a stop asked for before it serves takes effect at once.
 
-    class Server(uvicorn.Server):
-        """uvicorn's server, except that a stop asked for before it serves takes effect at once.
+    uvicorn takes the signals before it loads the app, and finishes starting before it honours
+    them: Prefect's imports and, in a new `PREFECT_HOME`, its database migrations, 10 s and more.
+    A command that gave up waiting (the startup limit) or `innomon local-api --stop` waited that
+    long, while the server went on spending CPU on a start nobody wanted. Nothing is served yet,
+    so nothing is cut short; a migration interrupted half-way is rolled back by SQLite's journal
+    and run again by the next start."""
 
-        uvicorn takes the signals before it loads the app, and finishes starting before it honours
-        them: Prefect's imports and, in a new `PREFECT_HOME`, its database migrations, 10 s and more.
-        A command that gave up waiting (the startup limit) or `innomon local-api --stop` waited that
-        long, while the server went on spending CPU on a start nobody wanted. Nothing is served yet,
-        so nothing is cut short; a migration interrupted half-way is rolled back by SQLite's journal
-        and run again by the next start."""
-
-        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            if not self.started:
-                os._exit(128 + sig)
-            super().handle_exit(sig, frame)
-
-    return Server
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.started:
+            os._exit(128 + sig)
+        super().handle_exit(sig, frame)
 
 
 def main(argv: list[str] | None = None) -> None:
-    import uvicorn
-
     parser = argparse.ArgumentParser(prog="python -m innomon.api_server")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--idle", type=float, default=600.0, help="seconds without a request before exiting")
@@ -67,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         log_level="error",
         lifespan="on",
     )
-    server = _server_class()(config)
+    server = Server(config)
     threading.Thread(target=watch_idle, args=(server, args.idle), name="idle-watchdog", daemon=True).start()
     server.run()
 

@@ -10,20 +10,19 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from innomon import config
 from innomon.cli import run_year
 from tests.conftest import copy_demo_zones
+from tests.helpers import edit_yaml
 
 
 def _gated_configs(tmp_path: Path) -> Path:
     cdir = tmp_path / "configs"
     shutil.copytree(config.config_dir(), cdir)
-    base = yaml.safe_load((cdir / "base.yaml").read_text())
-    base["publish"]["approval_required"] = True
-    base["publish"]["approval_timeout_seconds"] = 120
-    (cdir / "base.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
+    edit_yaml(
+        cdir / "base.yaml", lambda base: base["publish"].update(approval_required=True, approval_timeout_seconds=120)
+    )
     return cdir
 
 
