@@ -112,3 +112,34 @@ def test_a_step_is_keyed_on_and_given_only_the_fields_it_reads(tmp_path: Path) -
     assert reading_only(step, reads)(one["validated"], processed) == "ab"
     with pytest.raises(KeyError, match="report"):
         reading_only(greedy, reads)(one["validated"], processed_root=processed)
+
+
+def _echo(processed_root: str) -> str:
+    return f"ran with {processed_root}"
+
+
+def test_a_stage_task_pickles_as_a_reference_to_its_module() -> None:
+    """A distributed runner (Dask) pickles every task it sends. A stage's function travels as the
+    name of its module's task, found on the other side by importing the module; it is not pickled by
+    value with its code and the globals it reaches. A wrapped function that no module-level task
+    holds still pickles, by value."""
+    import pickle
+
+    import cloudpickle
+
+    from innomon.prefect_support import bound_to_store, stage_function
+    from tasks.indicators import table_task
+    from tasks.link import link_task
+    from tasks.publish import publish_task
+
+    submitted = table_task.with_options(refresh_cache=True)  # what the compute flow maps over
+    again = cloudpickle.loads(cloudpickle.dumps(submitted))
+    assert again.fn is table_task.fn  # the module's own function, not a copy rebuilt from its code
+    assert again.refresh_cache is True and again.cache_key_fn.reads == table_task.cache_key_fn.reads
+    for task in (link_task, publish_task):  # one narrowed to what it reads, one bound to its store
+        assert pickle.loads(pickle.dumps(task.fn)) is task.fn
+    assert stage_function("tasks.link", "link_task") is link_task.fn
+
+    local = bound_to_store(_echo)  # held by no task of `tests.test_store_relative`
+    copied = cloudpickle.loads(cloudpickle.dumps(local))
+    assert copied is not local and copied(processed_root="") == "ran with "
