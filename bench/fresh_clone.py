@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
+TIMEOUT = 3600  # seconds: a hung run is a failed run, not a hung benchmark
 
 
 def loop_seconds() -> float:
@@ -42,6 +43,8 @@ def cpu_ticks() -> dict[str, int]:
 
 
 def one_run(target: str, folder: Path) -> dict[str, object]:
+    if folder.exists() and any(folder.iterdir()) and not (folder / ".git").exists():
+        sys.exit(f"{folder} holds something that is not a clone; not removing it")
     shutil.rmtree(folder, ignore_errors=True)
     subprocess.run(["git", "clone", "-q", str(PROJECT), str(folder)], check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("VIRTUAL_ENV")}
@@ -49,29 +52,31 @@ def one_run(target: str, folder: Path) -> dict[str, object]:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.strftime("%H:%M")
     t0 = time.perf_counter()
-    done = subprocess.run(["make", target], cwd=folder, env=env, capture_output=True, text=True)
+    done = subprocess.run(["make", target], cwd=folder, env=env, capture_output=True, text=True, timeout=TIMEOUT)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     ticks, after_loop = cpu_ticks(), loop_seconds()
     hz = os.sysconf("SC_CLK_TCK")
-    found = re.findall(r"(\d+) passed.* in ([\d.]+)s", done.stdout)
+    summary = re.findall(r"^=*\s*(.*) in ([\d.]+)s(?: \(|\s*=*$)", done.stdout, re.M)  # pytest's last line
+    passed = re.findall(r"(\d+) passed", summary[-1][0]) if summary else []
     return {
         "start": started,
         "exit": done.returncode,
-        "passed": int(found[-1][0]) if found else 0,
+        "passed": int(passed[0]) if passed else 0,
         "wall": wall,
-        "pytest": float(found[-1][1]) if found else float("nan"),
+        "pytest": float(summary[-1][1]) if summary else float("nan"),
         "cpu": (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime),
         "steal": (ticks["steal"] - before_ticks["steal"]) / hz,
         "loop": (before_loop, after_loop),
-        "tail": done.stdout[-2000:] + done.stderr[-2000:],
+        "tail": done.stdout[-2000:] + "\n--- stderr ---\n" + done.stderr[-2000:],
     }
 
 
 def minutes(seconds: float) -> str:
     if seconds != seconds:  # NaN: pytest printed no summary
         return "-"
-    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+    whole = round(seconds)
+    return f"{whole // 60} min {whole % 60} s"
 
 
 def main() -> None:

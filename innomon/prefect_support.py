@@ -75,11 +75,14 @@ class _StageFunction:
 
     A distributed runner (Dask) pickles each task it sends, with its function, and tokenises it too.
     A closure, or a function defined inside a factory, can only be pickled by value: cloudpickle
-    then writes its code and walks every global it reaches, some 70 functions for each of a year's
-    38 tasks. So the wrapper pickles as the name of the module-level task that holds it (a task is
-    bound to its function's name), and the other side imports that module. In a Dask run of the
-    demo's 2023, the 38 submissions took 6.4-6.9 s before and 4.4-4.6 s after. A wrapped function
-    that no module-level task holds (a test's own) pickles by value, as before.
+    then writes its code and walks every global it reaches: some 70 function reductions for each of
+    a year's 38 submissions (each task is pickled several times, to tokenise it and to send it). So
+    the wrapper pickles as the name of the module-level task that holds it (a task is bound to its
+    function's name), and the other side imports that module: a worker runs its own installed copy
+    of the stage, which must be the flow's commit. In a Dask run of the demo's 2023, the 38
+    submissions took 6.4-6.9 s before and 4.4-4.6 s after. A wrapped function that no importable
+    module's task holds (a test's own, or one defined in a script, whose `__main__` is another
+    module in a worker) pickles by value, as before.
 
     The wrapper's own state lives in slots: Prefect copies the wrapper's `__dict__` into the task
     (`update_wrapper`), and the wrapped function must not travel in it by value."""
@@ -95,12 +98,22 @@ class _StageFunction:
         """The constructor's arguments after `fn` (for pickling by value)."""
         raise NotImplementedError
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {getattr(self, '__module__', '?')}.{getattr(self, '__qualname__', '?')}>"
+
     def __reduce__(self) -> tuple[Any, ...]:
-        module, name = getattr(self, "__module__", None), getattr(self, "__name__", None)
-        holder = getattr(sys.modules.get(module or ""), name or "", None)
-        if getattr(holder, "fn", None) is self:
+        module, name = getattr(self, "__module__", None) or "", getattr(self, "__name__", None) or ""
+        held = getattr(getattr(sys.modules.get(module), name, None), "fn", None) is self
+        if held and _importable_by_name(module):
             return stage_function, (module, name)
         return type(self), (self._fn, *self._arguments())
+
+
+def _importable_by_name(module: str) -> bool:
+    """Whether another process finds `module` by importing its name: not a script's `__main__`,
+    nor a module Prefect loaded from a file path under a made-up name."""
+    spec = getattr(sys.modules.get(module), "__spec__", None)
+    return module != "__main__" and spec is not None and spec.name == module and not module.startswith("__prefect")
 
 
 def stage_function(module: str, name: str) -> Callable[..., Any]:

@@ -118,12 +118,14 @@ def _echo(processed_root: str) -> str:
     return f"ran with {processed_root}"
 
 
-def test_a_stage_task_pickles_as_a_reference_to_its_module() -> None:
+def test_a_stage_task_pickles_as_a_reference_to_its_module(monkeypatch: pytest.MonkeyPatch) -> None:
     """A distributed runner (Dask) pickles every task it sends. A stage's function travels as the
-    name of its module's task, found on the other side by importing the module; it is not pickled by
-    value with its code and the globals it reaches. A wrapped function that no module-level task
-    holds still pickles, by value."""
+    name of its module's task, found on the other side by importing the module (the Dask test runs
+    that in its worker processes); it is not pickled by value with its code and the globals it
+    reaches. A wrapped function that no importable module's task holds still pickles, by value."""
     import pickle
+    import sys
+    from types import SimpleNamespace
 
     import cloudpickle
 
@@ -135,7 +137,9 @@ def test_a_stage_task_pickles_as_a_reference_to_its_module() -> None:
     submitted = table_task.with_options(refresh_cache=True)  # what the compute flow maps over
     again = cloudpickle.loads(cloudpickle.dumps(submitted))
     assert again.fn is table_task.fn  # the module's own function, not a copy rebuilt from its code
-    assert again.refresh_cache is True and again.cache_key_fn.reads == table_task.cache_key_fn.reads
+    assert again.refresh_cache is True
+    linked = cloudpickle.loads(cloudpickle.dumps(link_task))  # a step keyed on what it reads
+    assert linked.cache_key_fn.reads == {"validated": ("year", "valid", "identities", "counts")}
     for task in (link_task, publish_task):  # one narrowed to what it reads, one bound to its store
         assert pickle.loads(pickle.dumps(task.fn)) is task.fn
     assert stage_function("tasks.link", "link_task") is link_task.fn
@@ -143,3 +147,13 @@ def test_a_stage_task_pickles_as_a_reference_to_its_module() -> None:
     local = bound_to_store(_echo)  # held by no task of `tests.test_store_relative`
     copied = cloudpickle.loads(cloudpickle.dumps(local))
     assert copied is not local and copied(processed_root="") == "ran with "
+
+    # A task in a script: a worker's `__main__` is another module, so its function goes by value.
+    def scripted(processed_root: str) -> str:
+        return f"script with {processed_root}"
+
+    scripted.__module__, scripted.__qualname__ = "__main__", "scripted"
+    wrapped = bound_to_store(scripted)
+    monkeypatch.setattr(sys.modules["__main__"], "scripted", SimpleNamespace(fn=wrapped), raising=False)
+    assert wrapped.__reduce__()[0] is not stage_function
+    assert cloudpickle.loads(cloudpickle.dumps(wrapped))(processed_root="") == "script with "
