@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import inspect
 import os
+import pickle
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -103,8 +104,7 @@ class _StageFunction:
 
     def __reduce__(self) -> tuple[Any, ...]:
         module, name = getattr(self, "__module__", None) or "", getattr(self, "__name__", None) or ""
-        held = getattr(getattr(sys.modules.get(module), name, None), "fn", None) is self
-        if held and _importable_by_name(module):
+        if _task_function(sys.modules.get(module), name) is self and _importable_by_name(module):
             return stage_function, (module, name)
         return type(self), (self._fn, *self._arguments())
 
@@ -116,9 +116,17 @@ def _importable_by_name(module: str) -> bool:
     return module != "__main__" and spec is not None and spec.name == module and not module.startswith("__prefect")
 
 
+def _task_function(module: Any, name: str) -> Any:
+    """The function of the task `name` of a loaded `module`, or None."""
+    return getattr(getattr(module, name, None), "fn", None)
+
+
 def stage_function(module: str, name: str) -> Callable[..., Any]:
     """The function of the task `name` of `module`: what a pickled `_StageFunction` resolves to."""
-    return importlib.import_module(module).__dict__[name].fn
+    fn = _task_function(importlib.import_module(module), name)
+    if fn is None:
+        raise pickle.UnpicklingError(f"{module} has no task {name}: is the flow's commit installed here?")
+    return fn
 
 
 class _InStore(_StageFunction):
