@@ -7,6 +7,7 @@ published); 1 anything else. Errors are one sentence, not a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -15,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from innomon.errors import ConfigError, InnomonError
+
+# Set by `entry`: this process is the command's own and ends with it (not a test calling `main`).
+_OWN_PROCESS = False
 
 STAGES = ("fetch", "ingest", "derive", "validate", "link", "indicators", "models", "publish")
 
@@ -224,8 +228,17 @@ def _run_flow(year: int, raw_root: str, store: str, refresh: list[str] | None, p
 
 
 def _preload() -> None:
-    """Import the flow and its libraries (while the local API starts on the other core)."""
+    """Import the flow and its libraries (while the local API starts on the other core).
+
+    In the command's own process the imported objects (some 150,000: Prefect, pydantic, pandas,
+    statsmodels, Splink) are then frozen out of the garbage collector's reach: they live as long
+    as the process, and every full collection during the run would otherwise traverse them all
+    again (measured: 0.7 s of collections per year's run, 0.45 s with them frozen). Not in a
+    caller's process (a test), where each call would freeze whatever that process holds."""
     import flows.annual  # noqa: F401
+
+    if _OWN_PROCESS:
+        gc.freeze()
 
 
 def _check(year: int) -> int:
@@ -356,5 +369,21 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ["INNOMON_REGION"] = before
 
 
+def entry() -> None:
+    """The `innomon` command: `main` in a process of its own, left without a last full collection.
+
+    When the interpreter exits it collects garbage across everything still alive (some 340,000
+    objects after a run) before it frees it: about 0.9 s of every command's exit on this machine,
+    spent on memory the operating system takes back anyway. Freezing those objects first skips
+    that traversal; the exit handlers (Prefect's log and event queues, the chart workers) still
+    run as before."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
+    code = main()
+    sys.stdout.flush()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

@@ -3,6 +3,7 @@ each other (measured with matplotlib's own text extents), values on the bars, 30
 
 from __future__ import annotations
 
+import gc
 import io
 from itertools import combinations
 
@@ -64,3 +65,22 @@ def test_chart_assets_are_300_dpi_and_vector(demo: dict) -> None:
         png = Image.open(io.BytesIO((release / "charts" / f"{table_id}.png").read_bytes()))
         assert round(png.info["dpi"][0]) == DPI and png.width == 8 * DPI, (table_id, png.info, png.size)
         assert "<svg" in (release / "charts" / f"{table_id}.svg").read_text()
+
+
+def test_worker_processes_draw_the_bytes_this_process_draws(demo: dict) -> None:
+    """The chart workers are forked from a server that imported the drawing code and froze it out of
+    the collector's reach (`chart_server`): what they draw is byte for byte what this process draws."""
+    from tasks.publishing import chart_workers
+    from tasks.publishing.charts import render
+
+    cfg = config.load(2023)
+    cells = read_tables(latest_release(demo["store"], 2023))
+    labels, cats = item_labels(cfg)
+    specs = [t for t in cfg["tables"]["tables"] if t["id"] in CHARTED[:2]]
+    jobs = [(chart_frame(cells, spec, 2023), spec, labels, cats, 2023) for spec in specs]
+    rendering = chart_workers.Rendering(jobs)
+    assert rendering.futures is not None, "two cores: the charts go to worker processes"
+    assert rendering.result() == [render(*job) for job in jobs]
+    pool = chart_workers._pool()
+    assert pool is not None
+    assert pool.submit(gc.get_freeze_count).result(timeout=60) > 10_000  # the imports the workers inherit frozen

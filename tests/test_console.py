@@ -145,6 +145,24 @@ def test_in_process_run_leaves_the_callers_logging_setting(monkeypatch: pytest.M
     assert CONSOLE_LEVEL not in os.environ
 
 
+def test_only_the_commands_own_process_freezes_its_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command freezes what it imported out of the collector's reach (`innomon.cli.entry`); a
+    test or notebook calling `main` in its own process must keep a collector that sees everything."""
+    import gc
+
+    from innomon import cli
+
+    before = gc.get_freeze_count()
+    cli._preload()
+    assert gc.get_freeze_count() == before
+    monkeypatch.setattr(cli, "_OWN_PROCESS", True)
+    try:
+        cli._preload()
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()
+
+
 @pytest.mark.parametrize("command", ["run", "check", "synth", "rollback", "demo", "local-api", "result-storage"])
 def test_every_help_gives_defaults_and_exit_codes(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     from innomon.cli import main

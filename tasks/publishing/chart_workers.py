@@ -13,9 +13,9 @@ from typing import Any
 
 # Rendering is the slowest part of publishing (matplotlib, about 0.3 s a chart) and pure CPU, so the
 # charts are drawn in worker processes while the workbook is written. The workers are forked from a
-# forkserver that has imported this module (a clean single-threaded parent: safe to fork, unlike the
-# flow's process with its threads). Same code, same rcParams: the same bytes. Any failure of the
-# pool falls back to drawing in this process.
+# forkserver that has imported the drawing code (`chart_server`): a clean single-threaded parent,
+# safe to fork, unlike the flow's process with its threads. Same code, same rcParams: the same
+# bytes. Any failure of the pool falls back to drawing in this process.
 _POOL: ProcessPoolExecutor | None = None
 _LOCK = threading.Lock()  # the prestart thread and a publish may ask for the pool at once
 
@@ -30,7 +30,7 @@ def _pool() -> ProcessPoolExecutor | None:
             import multiprocessing
 
             ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["tasks.publishing.charts"])
+            ctx.set_forkserver_preload(["tasks.publishing.chart_server"])
             _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
             import atexit
 
