@@ -73,14 +73,16 @@ def test_worker_processes_draw_the_bytes_this_process_draws(demo: dict) -> None:
     from tasks.publishing import chart_workers
     from tasks.publishing.charts import render
 
+    pool = chart_workers._pool()
+    if pool is None:
+        pytest.skip("one core or INNOMON_CHART_PROCESSES=0: charts are drawn in this process")
     cfg = config.load(2023)
     cells = read_tables(latest_release(demo["store"], 2023))
     labels, cats = item_labels(cfg)
     specs = [t for t in cfg["tables"]["tables"] if t["id"] in CHARTED[:2]]
     jobs = [(chart_frame(cells, spec, 2023), spec, labels, cats, 2023) for spec in specs]
     rendering = chart_workers.Rendering(jobs)
-    assert rendering.futures is not None, "two cores: the charts go to worker processes"
-    assert rendering.result() == [render(*job) for job in jobs]
-    pool = chart_workers._pool()
-    assert pool is not None
+    assert rendering.futures is not None
+    # the workers' own results: `Rendering.result()` would fall back to drawing here on a failure
+    assert [f.result(timeout=300) for f in rendering.futures] == [render(*job) for job in jobs]
     assert pool.submit(gc.get_freeze_count).result(timeout=60) > 10_000  # the imports the workers inherit frozen

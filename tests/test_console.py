@@ -146,12 +146,17 @@ def test_in_process_run_leaves_the_callers_logging_setting(monkeypatch: pytest.M
 
 
 def test_only_the_commands_own_process_freezes_its_imports(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The command freezes what it imported out of the collector's reach (`innomon.cli.entry`); a
-    test or notebook calling `main` in its own process must keep a collector that sees everything."""
+    """The command freezes what it imported out of the collector's reach (`innomon.cli.entry`, the
+    console script); a test or notebook calling `main` in its own process must keep a collector
+    that sees everything."""
+    from importlib.metadata import entry_points
+    from types import SimpleNamespace
+
     from innomon import cli
 
+    assert entry_points(group="console_scripts")["innomon"].value == "innomon.cli:entry"
     frozen: list[int] = []
-    monkeypatch.setattr(cli.gc, "freeze", lambda: frozen.append(1))
+    monkeypatch.setattr(cli, "gc", SimpleNamespace(freeze=lambda: frozen.append(1)))
     cli._preload()
     assert frozen == []
     monkeypatch.setattr(cli, "_OWN_PROCESS", True)

@@ -3,6 +3,6 @@
 `layout` turns a table's tidy cells into the report's shape (rows and columns declared in
 `tables.yaml`); `workbook` writes those shapes and the long table of all figures to Excel; `charts`
 draws the chart assets, in worker processes (`chart_workers`) forked from a server that has imported
-it (`chart_server`); `index_page` writes the release's landing page. The
-stage itself (`tasks.publish`) wires them and writes the bundle to storage.
+it (`chart_server`); `index_page` writes the release's landing page. The stage itself
+(`tasks.publish`) wires them and writes the bundle to storage.
 """
