@@ -17,9 +17,6 @@ from typing import Any, NoReturn
 
 from innomon.errors import ConfigError, InnomonError
 
-# Set by `entry`: this process is the command's own and ends with it (not a test calling `main`).
-_OWN_PROCESS = False
-
 STAGES = ("fetch", "ingest", "derive", "validate", "link", "indicators", "models", "publish")
 
 
@@ -227,18 +224,19 @@ def _run_flow(year: int, raw_root: str, store: str, refresh: list[str] | None, p
         )
 
 
-def _preload() -> None:
+def _preload(freeze: bool) -> None:
     """Import the flow and its libraries (while the local API starts on the other core).
 
-    In the command's own process the objects alive then (some 175,000: Prefect, pydantic, pandas
-    and the pipeline's modules) are frozen out of the garbage collector's reach: they live as long
-    as the process, and every full collection during the run would otherwise traverse them all
-    again (measured: 0.74 s of collections in one year's run, 0.46 s with them frozen). The few
-    hundred objects the imports left as garbage are frozen with them and kept until the exit. Not in
-    a caller's process (a test), where each call would freeze whatever that process holds."""
+    With `freeze` (the command's own process, see `entry`) the objects alive then (some 175,000:
+    Prefect, pydantic, pandas and the pipeline's modules) are frozen out of the garbage collector's
+    reach: they live as long as the process, and every full collection during the run would
+    otherwise traverse them all again (measured: 0.74 s of collections in one year's run, 0.46 s
+    with them frozen). The few hundred objects the imports left as garbage are frozen with them and
+    kept until the exit. Never in a caller's process (a test), where each call would freeze whatever
+    that process holds."""
     import flows.annual  # noqa: F401
 
-    if _OWN_PROCESS:
+    if freeze:
         gc.freeze()
 
 
@@ -271,8 +269,9 @@ def _print_links(result: dict[str, Any]) -> None:
     print(f"Index:    {result['links']['index']}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
+def main(argv: list[str] | None = None, own_process: bool = False) -> int:
+    """Entry point; returns the exit code. `own_process`: the process is the command's and ends
+    with it (`entry`), not a test's or notebook's calling `main`."""
     args = _parser().parse_args(argv)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")  # nor Prefect's SDK telemetry: a survey run phones no one
@@ -295,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
             steps = _steps(args.steps)
             config_mod.load(args.year, region=config_mod.current_region())  # config errors before anything starts
             api = PrefectApi(notify=_say)  # a local API boots on the other core meanwhile
-            _preload()
+            _preload(freeze=own_process)
             with api:
                 _say(f"innomon run {args.year}: Prefect {api.description}")
                 result = run_year(args.year, args.raw_root, args.store, steps, args.published, api=api)
@@ -341,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
             for year in (2021, 2022, 2023):
                 write_year(year, out / "exports")
             _say(f"innomon demo: synthetic exports of 2021-2023 in {out / 'exports'}")
-            _preload()
+            _preload(freeze=own_process)
             with api:
                 _say(f"innomon demo: Prefect {api.description}")
                 for year in (2021, 2022, 2023):
@@ -381,9 +380,7 @@ def entry() -> NoReturn:
     the output is flushed. Only the finalizers of objects caught in reference cycles no longer run;
     the pipeline closes its files and removes its temporary files itself, and Splink's DuckDB is in
     memory."""
-    global _OWN_PROCESS
-    _OWN_PROCESS = True
-    code = main()
+    code = main(own_process=True)
     gc.freeze()
     sys.exit(code)
 

@@ -155,13 +155,18 @@ def test_only_the_commands_own_process_freezes_its_imports(monkeypatch: pytest.M
     from innomon import cli
 
     assert entry_points(group="console_scripts")["innomon"].value == "innomon.cli:entry"
-    frozen: list[int] = []
-    monkeypatch.setattr(cli, "gc", SimpleNamespace(freeze=lambda: frozen.append(1)))
-    cli._preload()
+    frozen: list[str] = []
+    monkeypatch.setattr(cli, "gc", SimpleNamespace(freeze=lambda: frozen.append("freeze")))
+    cli._preload(freeze=False)
     assert frozen == []
-    monkeypatch.setattr(cli, "_OWN_PROCESS", True)
-    cli._preload()
-    assert frozen == [1]
+    cli._preload(freeze=True)
+    assert frozen == ["freeze"]
+    calls: list[dict] = []
+    monkeypatch.setattr(cli, "main", lambda **kw: calls.append(kw) or 3)
+    with pytest.raises(SystemExit) as done:
+        cli.entry()
+    assert done.value.code == 3 and calls == [{"own_process": True}]  # main's exit code, passed on
+    assert frozen == ["freeze", "freeze"]  # and everything frozen before the exit
 
 
 @pytest.mark.parametrize("command", ["run", "check", "synth", "rollback", "demo", "local-api", "result-storage"])
