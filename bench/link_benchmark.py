@@ -18,8 +18,8 @@ import pandas as pd
 from innomon import config, reference
 from innomon.synth import firms
 from innomon.synth.generate import add_identity_noise
-from tasks.ingest import split_identities
-from tasks.link import link_firms
+from tasks.ingest.stage import split_identities
+from tasks.link.stage import link_firms
 
 
 def make_firms(rng: np.random.Generator, n: int, pc4: pd.DataFrame, sbi: list[str], start: int) -> pd.DataFrame:

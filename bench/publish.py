@@ -48,10 +48,10 @@ def measure(release: dict, repeat: int) -> None:
 
     from innomon import config, storage
     from innomon.config import config_dir
-    from tasks.indicators import read_csv_bytes
-    from tasks.publish import bundle_files, chart_assets
-    from tasks.publishing.concept import build_concept
-    from tasks.publishing.workbook import build_workbook
+    from schemas.cells import read_tables_csv
+    from tasks.publish.concept import build_concept
+    from tasks.publish.stage import bundle_files, chart_assets
+    from tasks.publish.workbook import build_workbook
 
     base = release["release"]
     manifest = json.loads(storage.read_bytes(storage.join(base, "manifest.json")))
@@ -68,7 +68,7 @@ def measure(release: dict, repeat: int) -> None:
         t = time.perf_counter()
         bundle_files(*args, dict(meta))
         times.append(time.perf_counter() - t)
-    cells = read_csv_bytes(files["data/tables.csv"])
+    cells = read_tables_csv(files["data/tables.csv"])
     models = pd.read_csv(io.BytesIO(files["data/models.csv"]))
     fits = pd.read_csv(io.BytesIO(files["data/model_fit.csv"]), dtype={"value": str}, keep_default_na=False)
     parts = {}

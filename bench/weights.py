@@ -4,7 +4,7 @@
    larger firms innovate more often, and respondents from it with a propensity that rises with size
    class (about 420 answer). The pipeline's own functions read the frame as a file, derive its
    strata, rake and trim the respondents' weights and estimate the innovator share with its
-   design-based 95% interval (`tasks.weights`). Counted: seeds where the weighted share is nearer the
+   design-based 95% interval (`tasks.weights.stage`). Counted: seeds where the weighted share is nearer the
    frame's true share than the unweighted one, and seeds whose interval holds the true share.
    Goal: at least 45 of 50 for each.
 2. Timing of the weights stage (frame read and validated, strata, raking with trimming, diagnostics)
@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 
 from innomon.synth.frame import frame_csv, planted_population
-from tasks import weights as wmod
-from tasks.configure import resolve
-from tasks.weighting import tables as wtables
+from tasks.configure.stage import resolve
+from tasks.indicators import weighted as wtables
+from tasks.weights import stage as wmod
 
 DIMS = ["province", "size_class", "sector"]
 INDICATORS = 30  # R02's weighted shares: K02 1, T01 5, T06 8, T08 10, T17 6
@@ -93,7 +93,7 @@ COLD = """
 import time
 t0 = time.perf_counter()
 from bench.weights import timed_once
-from tasks.configure import resolve
+from tasks.configure.stage import resolve
 print(timed_once(resolve(2023)[2023], 11_427, 420, t0))
 """
 

@@ -13,19 +13,19 @@ from prefect import flow
 
 from flows.compute import compute_flow, dask_runner
 from innomon import storage
-from tasks.approval import approval_gate
-from tasks.configure import configure_task
-from tasks.derive import derive_task
-from tasks.fetch import export_ref, fetch_frame_task, fetch_private_files_task, fetch_task, source_uri
-from tasks.indicators import indicators_task
-from tasks.ingest import ingest_task
-from tasks.link import link_task
-from tasks.models import models_task
-from tasks.publish import promote_task, publish_task
-from tasks.qa import qa_artifacts_task
-from tasks.revisions import previous_publications_task
-from tasks.universe import validate_task, validation_artifact_task
-from tasks.weights import weights_artifact_task, weights_task
+from tasks.approval.stage import approval_gate
+from tasks.configure.stage import configure_task
+from tasks.derive.stage import derive_task
+from tasks.fetch.stage import export_ref, fetch_frame_task, fetch_private_files_task, fetch_task, source_uri
+from tasks.indicators.revisions import previous_publications_task
+from tasks.indicators.stage import indicators_task
+from tasks.ingest.stage import ingest_task
+from tasks.link.stage import link_task
+from tasks.models.stage import models_task
+from tasks.publish.stage import promote_task, publish_task
+from tasks.qa.stage import qa_artifacts_task
+from tasks.validate.stage import validate_task, validation_artifact_task
+from tasks.weights.stage import weights_artifact_task, weights_task
 
 STAGES = ("fetch", "ingest", "derive", "validate", "weights", "link", "indicators", "models", "publish")
 

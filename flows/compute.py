@@ -11,8 +11,8 @@ from typing import Any
 
 from prefect import flow, unmapped
 
-from tasks.indicators import table_task, tables_assemble_task
-from tasks.models import model_task, models_assemble_task
+from tasks.indicators.stage import table_task, tables_assemble_task
+from tasks.models.stage import model_task, models_assemble_task
 
 
 def dask_runner(execution: dict[str, Any]) -> Any:

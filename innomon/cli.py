@@ -304,7 +304,7 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
                 _print_links(result)
         elif args.command == "rollback":
             from innomon import storage
-            from tasks.publish import rollback
+            from tasks.publish.stage import rollback
 
             root = storage.as_uri(args.published) if args.published else storage.zone_root(args.store, "published")
             print(json.dumps(rollback(root, args.year, args.run_id), indent=2, sort_keys=True))

@@ -11,69 +11,22 @@ config recomputes exactly what depends on it.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from innomon.codeversion import PROJECT_ROOT
+from innomon.config_files import (
+    available_years,
+    config_dir,
+    layers,
+    merged,
+    read_datamap,
+    read_yaml,
+    region_profiles,
+)
 from innomon.errors import ConfigError
 from innomon.hashing import sha256_bytes, sha256_json
-
-DEFAULT_CONFIG_DIR = PROJECT_ROOT / "configs"
-
-
-def config_dir() -> Path:
-    """The configuration folder: `INNOMON_CONFIG_DIR` or the project's `configs/`."""
-    return Path(os.environ.get("INNOMON_CONFIG_DIR", DEFAULT_CONFIG_DIR))
-
-
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        # libyaml's loader where PyYAML has it: the same safe resolver, about ten times faster
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"Configuration file {path} does not exist.") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"Configuration file {path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"Configuration file {path} must hold a mapping.")
-    return data
-
-
-def available_years(cdir: Path | None = None) -> list[int]:
-    """Monitor years that have a config file."""
-    cdir = cdir or config_dir()
-    return sorted(int(p.stem) for p in cdir.glob("[0-9][0-9][0-9][0-9].yaml"))
-
-
-def read_datamap(path: Path) -> list[dict[str, str]]:
-    """The datamap rows of one year (column_id, variable, block, question_text, type, codes, routing)."""
-    text = path.read_text(encoding="utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
-    required = {"column_id", "variable", "type", "codes", "routing"}
-    if not rows or not required <= set(rows[0]):
-        raise ConfigError(f"Datamap {path} lacks the columns {sorted(required)}.")
-    return rows
-
-
-def region_profiles(cdir: Path | None = None) -> list[str]:
-    """Names of the region profiles (`configs/regions/*.yaml`)."""
-    return sorted(p.stem for p in ((cdir or config_dir()) / "regions").glob("*.yaml"))
 
 
 def _apply_region(cfg: dict[str, Any]) -> None:
@@ -112,19 +65,20 @@ def _load_cached(year: int, cdir_text: str, region: str | None = None) -> dict[s
     if not path.exists():
         years = ", ".join(str(y) for y in available_years(cdir)) or "none"
         raise ConfigError(f"No configuration for monitor year {year} (configured years: {years}).")
-    cfg = _deep_merge(_read_yaml(cdir / "base.yaml"), _read_yaml(path))
     files: dict[str, str] = {}
     if region:
         profile = cdir / "regions" / f"{region}.yaml"
         if not profile.exists():
             known = ", ".join(region_profiles(cdir)) or "none"
             raise ConfigError(f"No region profile {region!r} (profiles: {known}).")
-        cfg = _deep_merge(cfg, _read_yaml(profile))
-        cfg["region"]["profile"] = region
         files[f"regions/{region}.yaml"] = sha256_bytes(profile.read_bytes())
+    parts = layers(cdir, year, region)  # read once: the checks below see the same files
+    cfg = merged(parts)
+    if region:
+        cfg["region"]["profile"] = region
     from innomon.config_check import check_year
 
-    check_year(year, cdir, region).raise_first()  # every file, key, type, date and name, before anything runs
+    check_year(year, cdir, region, parts).raise_first()  # every file, key, type, date and name, before anything runs
     from schemas.config import iso_date_text
 
     cfg["fieldwork"]["close"] = iso_date_text(cfg["fieldwork"]["close"])  # YAML's unquoted date: the same text
@@ -143,7 +97,7 @@ def _load_cached(year: int, cdir_text: str, region: str | None = None) -> dict[s
     for key in ("tables_file", "models_file", "report_file"):
         if cfg.get(key):
             spec_path = cdir / cfg[key]
-            cfg[key.replace("_file", "")] = _read_yaml(spec_path)
+            cfg[key.replace("_file", "")] = read_yaml(spec_path)
             files[cfg[key]] = sha256_bytes(spec_path.read_bytes())
     if cfg.get("report"):  # the Word template shapes the draft: part of the release's identity
         template = (cdir / cfg["report_file"]).parent / cfg["report"]["template"]

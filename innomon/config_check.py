@@ -19,24 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from innomon import config_files
 from innomon.errors import ConfigError
+from schemas.vocabulary import DERIVED, PANEL_GROUPS, STATS
 
-# Every statistic a cell may hold (schemas.config.Stat; repeated here so the check stays light).
-STAT_NAMES = ("pct", "pct_top", "mean", "n", "invited", "chi2", "p_value", "pct_w", "deff")
-
-# Variables the pipeline derives (tasks/derive.py, tasks/link.py) or fills per run: a table or model
-# may name them although no datamap does. tests/test_config_check.py keeps this list equal to the
-# columns the demo's processed tables really have.
-DERIVED = frozenset(
-    {
-        "age", "age_class", "any_network", "collaboration", "disruptive_any", "disruptive_count", "env_any",
-        "innovator", "no_subsidy", "org_innovation", "orientation", "process_innovation", "product_innovation",
-        "profit_sign", "province", "pyramid", "radical", "rd_active", "sbi_norm", "sbi_restored", "sector",
-        "size_class", "turnover_valid", "in_previous", "panel_id",
-    }
-)  # fmt: skip
-# Groupings only the panel tables build (P01, P02).
-PANEL_GROUPS = frozenset({"pyramid_previous", "sample"})
 # Words of a pandas query or a formula that are not variables.
 _NOT_VARIABLES = frozenset({"and", "or", "not", "in", "True", "False", "C", "I", "np", "log", "Q"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -186,15 +172,6 @@ def schema_problems(model: Any, data: Any, file_of: Any) -> list[Problem]:
 # --- reading the raw files ------------------------------------------------------------------------
 
 
-def _layers(cdir: Path, year: int, region: str | None) -> list[tuple[str, dict[str, Any]]]:
-    from innomon.config import _read_yaml
-
-    layers = [("base.yaml", _read_yaml(cdir / "base.yaml")), (f"{year}.yaml", _read_yaml(cdir / f"{year}.yaml"))]
-    if region:
-        layers.append((f"regions/{region}.yaml", _read_yaml(cdir / "regions" / f"{region}.yaml")))
-    return layers
-
-
 def _has(data: Any, loc: tuple[Any, ...]) -> bool:
     node = data
     for part in loc:
@@ -228,7 +205,7 @@ def read_datamap_text(path: Path) -> list[dict[str, str]]:
 
 def _datamap_problems(path: Path, rows: list[dict[str, str]]) -> list[Problem]:
     """Schema of every row, then no variable and no column twice."""
-    from schemas.config import DatamapRow
+    from schemas.datamap import DatamapRow
 
     problems: list[Problem] = []
     for number, row in enumerate(rows, start=2):  # row 1 is the header
@@ -267,17 +244,17 @@ def _suggest(name: str, known: set[str]) -> str:
 # --- the checks -----------------------------------------------------------------------------------
 
 
-def check_year(year: int, cdir: Path, region: str | None = None) -> Report:
-    """Every problem of year `year`'s configuration, and what changed against the previous year."""
-    from innomon.config import _deep_merge, _read_yaml, available_years
+def check_year(
+    year: int, cdir: Path, region: str | None = None, layers: list[tuple[str, dict[str, Any]]] | None = None
+) -> Report:
+    """Every problem of year `year`'s configuration, and what changed against the previous year.
+    `layers`: the files as the loader read them (`config_files.layers`), so they are read once."""
     from schemas.config import ModelsSpec, Outline, TablesSpec, YearConfig
 
     report = Report(year)
     problems = report.problems
-    layers = _layers(cdir, year, region)
-    merged: dict[str, Any] = {}
-    for _, data in layers:
-        merged = _deep_merge(merged, data)
+    layers = layers if layers is not None else config_files.layers(cdir, year, region)
+    merged = config_files.merged(layers)
     locate = _file_of(cdir, layers, year)
     problems += schema_problems(YearConfig, merged, locate)
     if problems:
@@ -294,7 +271,7 @@ def check_year(year: int, cdir: Path, region: str | None = None) -> Report:
                 f"{close} is not in monitor year {year}: copied from last year's file?",
             )
         )
-    configured = available_years(cdir)
+    configured = config_files.available_years(cdir)
     for y in merged["comparison_years"]:
         if y not in configured:
             problems.append(
@@ -325,7 +302,8 @@ def check_year(year: int, cdir: Path, region: str | None = None) -> Report:
     variables_by_year: dict[int, dict[str, dict[str, str]]] = {}
     for y in configured:
         try:
-            raw = merged if y == year else _deep_merge(layers[0][1], _read_yaml(cdir / f"{y}.yaml"))
+            other = config_files.read_yaml(cdir / f"{y}.yaml") if y != year else None
+            raw = merged if other is None else config_files.deep_merge(layers[0][1], other)
         except ConfigError:
             continue
         path = cdir / str(raw.get("datamap", ""))
@@ -389,14 +367,13 @@ def check_year(year: int, cdir: Path, region: str | None = None) -> Report:
 
 
 def _spec(path: Path, model: Any, problems: list[Problem], locate: Any) -> dict[str, Any] | None:
-    from innomon.config import _read_yaml
 
     if not path.is_file():
         problems.append(
             Problem(locate((path.stem + "_file",)), f"{path.stem}_file", f"names {path}, which does not exist")
         )
         return None
-    data = _read_yaml(path)
+    data = config_files.read_yaml(path)
     found = schema_problems(model, data, lambda loc: str(path))
     problems += found
     return None if found else data
@@ -566,7 +543,7 @@ def _layout_problems(table: dict[str, Any], path: Path) -> list[Problem]:
                         Problem(str(path), f"tables[{tid}].{key}.item_labels.{name}", "is not an item of the table")
                     )
             for name in layout.get("formats") or {}:
-                if name not in names and name not in STAT_NAMES:
+                if name not in names and name not in STATS:
                     out.append(
                         Problem(
                             str(path),

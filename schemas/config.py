@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from schemas.vocabulary import Stat
+
 AMSTERDAM = "Europe/Amsterdam"
 DATE_FORMS = "YYYY-MM-DD (the end of that day, Europe/Amsterdam) or YYYY-MM-DDTHH:MM:SS with a zone (+02:00 or Z)"
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -275,7 +277,6 @@ class YearConfig(Strict):
 
 # --- tables.yaml -------------------------------------------------------------------------------
 
-Stat = Literal["pct", "pct_top", "mean", "n", "invited", "chi2", "p_value", "pct_w", "deff"]
 
 
 class Chart(Strict):
@@ -431,20 +432,3 @@ class Outline(Strict):
     template: str
     source: str
     chapters: list[Chapter] = Field(min_length=1)
-
-
-# --- datamaps ----------------------------------------------------------------------------------
-
-DatamapType = Literal[
-    "id", "text", "datetime", "single", "binary", "likert", "integer", "number", "percent", "constant_sum"
-]
-
-
-class DatamapRow(Strict):
-    column_id: Annotated[str, Field(min_length=1)]
-    variable: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
-    block: str = ""
-    question_text: str = ""
-    type: DatamapType
-    codes: str = ""
-    routing: str = ""

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandera.pandas as pa
 
-from tasks.mapping import CODE_TYPES, NUMBER_TYPES, parse_codes
+from schemas.datamap import CODE_TYPES, NUMBER_TYPES, parse_codes
 
 
 def export_schema(cfg: dict[str, Any]) -> pa.DataFrameSchema:

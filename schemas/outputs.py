@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
+from schemas.vocabulary import STATS
+
 
 def _distribution_sums(df: pd.DataFrame) -> pd.Series:
     """Shares of one full distribution (stat pct, table without a fixed category list) sum to 100 +- 0.1
@@ -18,10 +20,6 @@ def _distribution_sums(df: pd.DataFrame) -> pd.Series:
             ok[block.index] = False
     return ok
 
-
-# The statistics of a cell: shares and means of the report's tables; counts; R01's invited firms and
-# goodness-of-fit test; R02's weighted share and design effect.
-STATS = ["pct", "pct_top", "mean", "n", "invited", "chi2", "p_value", "pct_w", "deff"]  # = schemas.config.Stat
 
 TABLES_SCHEMA = pa.DataFrameSchema(
     {

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-PYRAMID = ["koploper", "ontwikkelaar", "toepasser", "volger", "niet_innovatief"]
+from schemas.vocabulary import PYRAMID
 
 
 def respondents_schema(cfg: dict[str, Any]) -> pa.DataFrameSchema:

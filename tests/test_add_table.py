@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from innomon import config
-from tasks.configure import resolve
-from tasks.indicators import compute_tables
+from tasks.configure.stage import resolve
+from tasks.indicators.stage import compute_tables
 
 NEW_TABLE = """
   - id: T99
@@ -56,9 +56,9 @@ def test_table_added_to_yaml_and_outline_reaches_workbook_and_draft(demo: dict, 
     import docx
     import openpyxl
 
-    from tasks.configure import with_comparison_datamaps
-    from tasks.publishing.concept import build_concept
-    from tasks.publishing.workbook import build_workbook
+    from tasks.configure.stage import with_comparison_datamaps
+    from tasks.publish.concept import build_concept
+    from tasks.publish.workbook import build_workbook
     from tests.helpers import latest_release
 
     cdir = tmp_path / "configs"

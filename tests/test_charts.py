@@ -14,8 +14,8 @@ from matplotlib.text import Text
 from PIL import Image
 
 from innomon import config
-from tasks.publishing.charts import DPI, STYLE, chart_frame, figure
-from tasks.publishing.labels import item_labels
+from tasks.publish.charts import DPI, STYLE, chart_frame, figure
+from tasks.publish.labels import item_labels
 from tests.helpers import latest_release, read_tables
 
 CHARTED = [t["id"] for t in config.load(2023)["tables"]["tables"] if t.get("chart")]
@@ -70,8 +70,8 @@ def test_chart_assets_are_300_dpi_and_vector(demo: dict) -> None:
 def test_worker_processes_draw_the_bytes_this_process_draws(demo: dict) -> None:
     """The chart workers are forked from a server that imported the drawing code and froze it out of
     the collector's reach (`chart_server`): what they draw is byte for byte what this process draws."""
-    from tasks.publishing import chart_workers
-    from tasks.publishing.charts import render
+    from tasks.publish import chart_workers
+    from tasks.publish.charts import render
 
     pool = chart_workers._pool()
     if pool is None:

@@ -221,9 +221,9 @@ def test_change_is_worded_only_where_significant(draft: dict) -> None:
 def test_a_sentence_asking_for_an_unpublished_figure_is_left_out(demo: dict) -> None:
     """T22's small origin groups are suppressed ([c]): a template naming one is left out, with the
     reason, and a comparable change is not worded as a rise."""
-    from tasks.configure import resolve, with_comparison_datamaps
-    from tasks.publishing.labels import labels_for
-    from tasks.publishing.sentences import render_all
+    from tasks.configure.stage import resolve, with_comparison_datamaps
+    from tasks.publish.labels import labels_for
+    from tasks.publish.sentences import render_all
 
     release = latest_release(demo["store"], 2023)
     tables = read_tables(release)
@@ -248,7 +248,7 @@ def test_a_sentence_asking_for_an_unpublished_figure_is_left_out(demo: dict) -> 
 
 
 def test_template_offers_the_styles_the_writer_uses() -> None:
-    from tasks.publishing.concept import REQUIRED_STYLES
+    from tasks.publish.concept import REQUIRED_STYLES
 
     names = {s.name for s in docx.Document(str(config_dir() / "report" / "template.docx")).styles}
     assert set(REQUIRED_STYLES) <= names
@@ -273,8 +273,8 @@ def test_copied_table_rows_are_the_xml_python_docx_writes() -> None:
     """Body rows are copies of the first row's XML with their own text; each cell must be what
     python-docx's own `add_run(text)` writes, also for an empty text, outer spaces, a tab and a line
     break (the draft's labels have none of these today)."""
-    from tasks.publishing.concept import _fill_row, _table
-    from tasks.publishing.layout import Cell, Shaped
+    from tasks.publish.concept import _fill_row, _table
+    from tasks.publish.layout import Cell, Shaped
 
     texts = ["", " leading space", "tab\there", "two\nlines", "47%", "1\u202f234 [s]"]
     table = Shaped(

@@ -8,7 +8,7 @@ import glob
 import pandas as pd
 
 from innomon import config
-from innomon.config_check import DERIVED
+from schemas.vocabulary import DERIVED
 
 
 def test_derived_variables_are_the_columns_the_pipeline_adds(demo: dict) -> None:

@@ -95,12 +95,12 @@ def test_verbose_shows_prefect_lines(runs: dict) -> None:
 
 def test_unchanged_release_is_not_rebuilt(demo: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With every stage cached and the release complete, publishing builds nothing."""
-    import tasks.publish
+    import tasks.publish.stage
 
     def must_not_build(*args: object, **kwargs: object) -> None:
         raise AssertionError("the bundle was rebuilt")
 
-    monkeypatch.setattr(tasks.publish, "bundle_files", must_not_build)
+    monkeypatch.setattr(tasks.publish.stage, "bundle_files", must_not_build)
     store = copy_demo_store(demo, tmp_path / "store")
     before = latest_release(store, 2023)
     result = run_year(2023, str(demo["exports"]), str(store))

@@ -6,15 +6,8 @@ import numpy as np
 import pandas as pd
 
 from innomon import config, reference
-from tasks.derive import (
-    apply_constant_sum,
-    apply_routing,
-    normalise_kvk,
-    normalise_name,
-    normalise_postcode,
-    normalise_sbi,
-    pyramid,
-)
+from innomon.normalise import normalise_kvk, normalise_name, normalise_postcode, normalise_sbi
+from tasks.derive.stage import apply_constant_sum, apply_routing, pyramid
 
 
 def test_postcode_normalisation_accepts_the_spellings_of_spec() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tasks.indicators import evaluate_table, significance, suppress, two_proportion_p, wilson
+from schemas.cells import cells_frame
+from tasks.indicators.distribution import evaluate_table
+from tasks.indicators.statistics import significance, suppress, two_proportion_p, wilson
 
 CTX = {
     "derived_categories": {"size_class": ["micro", "klein"]},
@@ -26,7 +28,7 @@ def test_pct_mean_and_not_asked_year() -> None:
     cur = pd.DataFrame({"q": [1.0, 1.0, 2.0, np.nan], "size_class": ["micro", "micro", "klein", "klein"]})
     prev = pd.DataFrame({"size_class": ["micro"]})
     spec = {"id": "TX", "items": ["q"], "stats": ["pct"], "categories": ["1"], "by": ["size_class"]}
-    rows = pd.DataFrame(evaluate_table(spec, {2023: cur, 2022: prev}, CTX))
+    rows = cells_frame(evaluate_table(spec, {2023: cur, 2022: prev}, CTX))
     overall = rows[(rows.year == 2023) & (rows.group == "all")].iloc[0]
     assert overall["value"] == 100 * 2 / 3 and overall["n"] == 3 and overall["flag"] == "b"
     klein = rows[(rows.year == 2023) & (rows.group == "size_class=klein")].iloc[0]
@@ -104,13 +106,13 @@ def test_response_rate_above_100_percent_is_a_config_error() -> None:
     import pytest
 
     from innomon.errors import ConfigError
-    from tasks.indicators import key_figures
+    from tasks.indicators.key_figures import key_figures
 
     spec = {
         "id": "K01",
         "figures": [{"item": "response_rate", "stat": "pct", "numerator": "valid", "denominator": "invited"}],
     }
     ok = key_figures(spec, {2023: {"valid": 400, "invited": 500}}, {"confidence": 0.95})
-    assert ok[0]["value"] == 80.0
+    assert ok[0].value == 80.0
     with pytest.raises(ConfigError, match=r"2023: valid \(500\) exceeds invited \(400\)"):
         key_figures(spec, {2023: {"valid": 500, "invited": 400}}, {"confidence": 0.95})

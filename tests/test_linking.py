@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from innomon.cli import run_year
-from tasks.derive import IDENTIFYING
-from tasks.link import link_firms
+from schemas.vocabulary import IDENTIFYING
+from tasks.link.stage import link_firms
 from tests.helpers import latest_release, read_tables
 
 
@@ -114,7 +114,7 @@ def test_linking_warns_of_nothing_and_sets_the_unobserved_kvk_u(demo: dict, capl
     u of a level random pairs never reach is now set on purpose (1e-6), with the same links."""
     import logging
 
-    from tasks import link as link_mod
+    from tasks.link import stage as link_mod
 
     cur, prev = _valid_identities(demo["store"], 2023), _valid_identities(demo["store"], 2022)
     seen: list[dict[str, object]] = []

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasks.models import fit_model
+from tasks.models.stage import fit_model
 
 SPEC = {"references": {"province": "Friesland", "sector": "overig"}, "binary": ["secrecy"], "min_observations": 30}
 PROVINCES = ["Friesland", "Drenthe", "Groningen"]

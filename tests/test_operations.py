@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from innomon.cli import main, run_year
-from tasks.qa import qa_diff
+from tasks.qa.stage import qa_diff
 from tests.conftest import copy_demo_store
 
 

@@ -44,7 +44,7 @@ def test_a_kept_bundle_is_read_back_whole_or_built_again(tmp_path: Path) -> None
     """The bundle a failed publish built is reused by its retry, byte for byte; a damaged archive is
     built again, never published."""
     from innomon import storage
-    from tasks.publish import kept_bundle
+    from tasks.publish.stage import kept_bundle
 
     processed = storage.as_uri(str(tmp_path / "processed"))
     bundle = ({"data/tables.csv": b"a,b\n1,2\n", "charts/T01.png": bytes(range(256))}, [{"id": "T01", "alt_text": "x"}])
@@ -71,11 +71,11 @@ def test_kept_charts_are_the_drawn_bytes_and_a_damaged_one_is_drawn_again(
     """Charts drawn for one release are kept by what they are drawn from; the next bundle with the
     same figures reads them instead of drawing, byte for byte, and a damaged one is drawn again."""
     from innomon import config, storage
-    from tasks.indicators import read_csv_bytes
-    from tasks.publish import start_chart_assets
-    from tasks.publishing import chart_workers
+    from schemas.cells import read_tables_csv
+    from tasks.publish import chart_workers
+    from tasks.publish.stage import start_chart_assets
 
-    cells = read_csv_bytes((latest_release(demo["store"], 2023) / "data" / "tables.csv").read_bytes())
+    cells = read_tables_csv((latest_release(demo["store"], 2023) / "data" / "tables.csv").read_bytes())
     cfg = config.load(2023)
     charted = [t for t in cfg["tables"]["tables"] if t.get("chart")]
     assert len(charted) == 7 and charted[0]["id"] == "T01"

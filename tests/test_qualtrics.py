@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from innomon.errors import ConfigError
-from tasks.qualtrics import QualtricsClient
+from tasks.fetch.qualtrics import QualtricsClient
 
 CSV = b'\xef\xbb\xbfResponseId,Q1\r\nResponse ID,Naam\r\n{"ImportId":"_recordId"},{"ImportId":"QID1_TEXT"}\r\nR_1,x\r\n'
 

@@ -64,8 +64,8 @@ def _sheet(book: openpyxl.Workbook, name: str, n_labels: int) -> tuple[list[str]
 
 @pytest.fixture(scope="module")
 def release(demo: dict) -> dict:
-    from tasks.configure import resolve, with_comparison_datamaps
-    from tasks.publishing.labels import labels_for
+    from tasks.configure.stage import resolve, with_comparison_datamaps
+    from tasks.publish.labels import labels_for
 
     path = latest_release(demo["store"], 2023)
     cfg = with_comparison_datamaps(resolve(2023), 2023)

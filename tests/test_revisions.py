@@ -10,7 +10,7 @@ import pandas as pd
 
 from innomon.cli import run_year
 from innomon.hashing import sha256_bytes
-from tasks.revisions import mark_revisions
+from tasks.indicators.revisions import mark_revisions
 from tests.helpers import latest_release, read_tables
 
 

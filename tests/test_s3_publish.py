@@ -84,15 +84,15 @@ def test_fault_between_uploads_keeps_previous_release(s3, demo: dict, tmp_path: 
                 raise ConnectionError("injected: the store became unreachable")
         real_write(uri, data)
 
-    import tasks.publish
+    import tasks.publish.stage
 
-    real_build, builds = tasks.publish.bundle_files, {"n": 0}
+    real_build, builds = tasks.publish.stage.bundle_files, {"n": 0}
 
     def counted(*args: object, **kwargs: object) -> object:
         builds["n"] += 1
         return real_build(*args, **kwargs)
 
-    monkeypatch.setattr(tasks.publish, "bundle_files", counted)
+    monkeypatch.setattr(tasks.publish.stage, "bundle_files", counted)
     monkeypatch.setattr(storage, "write_bytes", flaky)
     code = main(["run", "--year", "2023", "--raw-root", str(raw), "--store", str(store), "--published", published])
     assert code == 1

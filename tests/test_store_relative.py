@@ -130,9 +130,9 @@ def test_a_stage_task_pickles_as_a_reference_to_its_module(monkeypatch: pytest.M
     import cloudpickle
 
     from innomon.prefect_support import bound_to_store, stage_function
-    from tasks.indicators import table_task
-    from tasks.link import link_task
-    from tasks.publish import publish_task
+    from tasks.indicators.stage import table_task
+    from tasks.link.stage import link_task
+    from tasks.publish.stage import publish_task
 
     submitted = table_task.with_options(refresh_cache=True)  # what the compute flow maps over
     again = cloudpickle.loads(cloudpickle.dumps(submitted))
@@ -142,7 +142,7 @@ def test_a_stage_task_pickles_as_a_reference_to_its_module(monkeypatch: pytest.M
     assert linked.cache_key_fn.reads == {"validated": ("year", "valid", "identities", "counts")}
     for task in (link_task, publish_task):  # one narrowed to what it reads, one bound to its store
         assert pickle.loads(pickle.dumps(task.fn)) is task.fn
-    assert stage_function("tasks.link", "link_task") is link_task.fn
+    assert stage_function("tasks.link.stage", "link_task") is link_task.fn
 
     local = bound_to_store(_echo)  # held by no task of `tests.test_store_relative`
     copied = cloudpickle.loads(cloudpickle.dumps(local))

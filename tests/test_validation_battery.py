@@ -336,7 +336,7 @@ def test_declared_date_format_reads_dutch_dates_as_the_iso_ones() -> None:
     import pandas as pd
 
     from innomon.errors import InputError
-    from tasks.mapping import ISO_DATES, _parse_dates
+    from tasks.ingest.mapping import ISO_DATES, _parse_dates
 
     iso = _parse_dates(pd.Series(["2024-06-05 10:04", "2024-06-14 23:59", ""]), ISO_DATES, "x.csv", "RecordedDate")
     dutch = _parse_dates(pd.Series(["05-06-2024 10:04", "14-06-2024 23:59", ""]), "%d-%m-%Y %H:%M", "x.csv", "C")

@@ -25,7 +25,7 @@ from innomon import config as config_mod
 from innomon import reference
 from innomon.synth import firms
 from innomon.synth.generate import generate_valid, plan_for, response_id
-from tasks.mapping import parse_codes, spss_safe
+from schemas.datamap import parse_codes, spss_safe
 
 EXTENSIONS = {"xlsx": "xlsx", "sav": "sav", "qualtrics_csv": "csv"}
 FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)

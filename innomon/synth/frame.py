@@ -79,9 +79,9 @@ def _firms(
 
 
 def size_class_of(fte: pd.Series, cfg: dict[str, Any]) -> pd.Series:
-    from tasks.derive import _classify
+    from innomon.normalise import classify
 
-    return _classify(pd.to_numeric(fte, errors="coerce"), cfg["classes"]["size_class"])
+    return classify(pd.to_numeric(fte, errors="coerce"), cfg["classes"]["size_class"])
 
 
 def build_frame(valid: pd.DataFrame, cfg: dict[str, Any], firms_total: int, seed: int) -> pd.DataFrame:
@@ -116,7 +116,7 @@ def build_frame(valid: pd.DataFrame, cfg: dict[str, Any], firms_total: int, seed
     for i, k in zip(missing, _register_ids(rng, len(missing), taken), strict=True):
         ids[i] = k
     # The register holds a clean SBI code where a respondent typed a wrong one.
-    from tasks.derive import normalise_sbi
+    from innomon.normalise import normalise_sbi
 
     codes = _sbi_codes(cfg)
     valid_sbi = reference.sbi_sections(str(config_mod.reference_path(cfg, "sbi")))

@@ -27,7 +27,7 @@ from innomon.synth.quota import (
     tilted_distribution,
 )
 from innomon.synth.targets import Targets
-from tasks.derive import COLLAB, NETWORK, ORGANISATIONAL, PROCESS, PRODUCT, PYRAMID, SUBSIDY_SCHEMES
+from schemas.vocabulary import COLLAB, NETWORK, ORGANISATIONAL, PROCESS, PRODUCT, PYRAMID, SUBSIDY_SCHEMES
 
 INNOVATION = PRODUCT + PROCESS + ORGANISATIONAL
 PROFILE_COLUMNS = [
@@ -324,8 +324,8 @@ def generate_valid(cfg: dict[str, Any], n: int | None = None, seed: int | None =
                 rng, t.value(item, "pct", "1", 30.0) / 100, everyone, forced_org[item], niet | ni_volger, seg_weight
             )
         )
-    prodproc = df[pp_items].eq(1).any(axis=1).to_numpy()
-    innovator = df[INNOVATION].eq(1).any(axis=1).to_numpy()
+    prodproc = df[list(pp_items)].eq(1).any(axis=1).to_numpy()
+    innovator = df[list(INNOVATION)].eq(1).any(axis=1).to_numpy()
 
     # Who developed (routing: product or process innovators).
     dev = np.full(n, np.nan)
@@ -412,8 +412,8 @@ def _unmodelled_items(rng: np.random.Generator, df: pd.DataFrame, cfg: dict[str,
     `tech_quantum`): uniform over the item's answer codes (or its range), only where routing says the
     question was shown, so a new item is tabulated instead of coming out "not asked". Its own random
     stream: the modelled items' answers do not change when an item is added."""
-    from tasks.derive import routing_masks
-    from tasks.mapping import parse_codes
+    from schemas.datamap import parse_codes
+    from tasks.derive.stage import routing_masks
 
     masks: dict[str, pd.Series] | None = None
     for row in cfg["datamap_rows"]:
@@ -496,7 +496,7 @@ def _technologies(rng: np.random.Generator, df: pd.DataFrame, t: Targets, active
     secrecy = df["protect_secrecy"].eq(1).to_numpy()
     rd_int = np.nan_to_num(df["rd_internal_pct"].to_numpy(dtype=float))
     fte = df["fte"].to_numpy(dtype=float)
-    org = df[ORGANISATIONAL].eq(1).any(axis=1).to_numpy()
+    org = df[list(ORGANISATIONAL)].eq(1).any(axis=1).to_numpy()
     latent = 0.05 * rd_int + 0.012 * fte - 1.3 * secrecy + 0.5 * org + rng.normal(0, 0.8, len(df))
     weight = np.exp(1.6 * latent)
     idx = np.flatnonzero(active)
@@ -613,7 +613,7 @@ def _subsidies(rng: np.random.Generator, df: pd.DataFrame, t: Targets, year: int
         for item in SUBSIDY_SCHEMES:
             probs = t.distribution(item, ["1", "2", "3"], [0.5, 0.4, 0.1])
             df[item] = allocate(rng, n, [1.0, 2.0, 3.0], probs).astype(float)
-        no_sub = ~df[SUBSIDY_SCHEMES].eq(3).any(axis=1).to_numpy()
+        no_sub = ~df[list(SUBSIDY_SCHEMES)].eq(3).any(axis=1).to_numpy()
     idx = np.flatnonzero(no_sub)
     for item in [
         "nosub_costs",

@@ -1,0 +1,205 @@
+"""Stage `fetch`: bring a year's export from its source and archive it unchanged by SHA-256.
+
+Sources: a local path or `s3://` object under the raw root. Archiving under the SHA-256 makes
+every published figure traceable to its exact input; a config may pin the SHA-256 (data freeze).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from prefect import get_run_logger, task
+
+from innomon import stage_report, storage
+from innomon.errors import InputError
+from innomon.hashing import canonical_json, sha256_bytes
+from innomon.retry import retry_delays
+
+
+def source_uri(raw_root: str, cfg: dict[str, Any]) -> str:
+    """Where a year's export is: `RAW_ROOT/YEAR/<filename>`, the config's explicit `source.uri`, or
+    `qualtrics://SURVEY_ID` for the survey platform's export API (`source.kind: qualtrics`)."""
+    if cfg["source"].get("kind") == "qualtrics":
+        return f"qualtrics://{cfg['source']['survey_id']}"
+    if cfg["source"].get("uri"):
+        return storage.as_uri(cfg["source"]["uri"])
+    return storage.join(storage.as_uri(raw_root), str(cfg["year"]), cfg["source"]["filename"])
+
+
+ARCHIVE_POINTER = "archived.json"  # raw/YEAR/archived.json: the export the year's last fetch archived
+
+
+def _archived(folder: str, pinned_sha256: str | None = None) -> tuple[str, str] | None:
+    """(archive URI, original file name) of the file a folder's `archived.json` points to: the
+    pinned one if the year is frozen, else the last one archived there."""
+    pointer = storage.join(folder, ARCHIVE_POINTER)
+    if not storage.exists(pointer):
+        return None
+    meta = json.loads(storage.read_bytes(pointer))
+    if pinned_sha256 and meta.get("sha256") != pinned_sha256:
+        return None
+    uri = storage.join(folder, f"{meta['sha256']}.{meta['ext']}")
+    return (uri, str(meta["name"])) if storage.exists(uri) else None
+
+
+def _archive(folder: str, data: bytes, digest: str, name: str, default_ext: str) -> str:
+    """Store the bytes (whose SHA-256 is `digest`) at `folder/<sha256>.<ext>` once and point
+    `archived.json` at them; returns the archive URI."""
+    ext = name.rsplit(".", 1)[-1] if "." in name else default_ext
+    archive = storage.join(folder, f"{digest}.{ext}")
+    if not storage.exists(archive):
+        storage.write_bytes(archive, data)
+    pointer = storage.join(folder, ARCHIVE_POINTER)
+    meta = canonical_json({"sha256": digest, "ext": ext, "name": name}) + b"\n"
+    if not storage.exists(pointer) or storage.read_bytes(pointer) != meta:
+        storage.write_bytes(pointer, meta)
+    return archive
+
+
+def archived_export(raw_zone: str, year: int, pinned_sha256: str | None = None) -> tuple[str, str] | None:
+    """(archive URI, original file name) of a year's export in the store's raw archive: the pinned
+    one if the year is frozen, else the one its last fetch archived (`raw/YEAR/archived.json`)."""
+    return _archived(storage.join(raw_zone, str(year)), pinned_sha256)
+
+
+def fetch(
+    uri: str,
+    year: int,
+    raw_zone: str,
+    pinned_sha256: str | None = None,
+    source: dict[str, Any] | None = None,
+    from_archive: bool = False,
+) -> dict[str, Any]:
+    """Read the export, check a pinned SHA-256, archive it at `raw/YEAR/<sha256>.<ext>`.
+
+    With `from_archive` (a comparison year), an export the raw root no longer holds is read from
+    the store's archive: last year's exports need not stay in this year's drop folder."""
+    name = uri.rsplit("/", 1)[-1]
+    if uri.startswith("qualtrics://"):
+        from tasks.fetch.qualtrics import QualtricsClient, api_token
+
+        src = source or {}
+        client = QualtricsClient(
+            src["base_url"],
+            api_token(src),
+            timeout=float(src.get("timeout", 600)),
+            poll_interval=float(src.get("poll_interval", 2)),
+        )
+        data = client.export_csv(uri.removeprefix("qualtrics://"))
+        name = src.get("filename", f"innovatiemonitor-{year}.csv")
+    else:
+        if not storage.exists(uri):
+            archived = archived_export(raw_zone, year, pinned_sha256) if from_archive else None
+            if archived is None:
+                raise InputError("The export does not exist or cannot be reached.", file=uri, rule="missing_file")
+            uri, name = archived
+        data = storage.read_bytes(uri)
+    digest = sha256_bytes(data)
+    if pinned_sha256 and digest != pinned_sha256:
+        raise InputError(
+            f"The export's SHA-256 is {digest[:12]}..., but year {year} is frozen at {pinned_sha256[:12]}...",
+            file=uri,
+            rule="data_freeze",
+        )
+    archive = _archive(storage.join(raw_zone, str(year)), data, digest, name, "bin")
+    ref = {"uri": archive, "sha256": digest, "size": len(data), "name": name, "source": uri, "year": year}
+    return {**ref, "from_archive": True} if uri == archive else ref
+
+
+def export_ref(raw: dict[str, Any]) -> dict[str, Any]:
+    """What identifies an archived export: its archive URI, SHA-256, size, file name and year. Where
+    it was fetched from (the raw root or the store's archive) is no input of its figures, so the
+    steps after fetch are cached on this alone."""
+    return {k: raw[k] for k in ("uri", "sha256", "size", "name", "year")}
+
+
+def _retry_unless_input_error(task: Any, task_run: Any, state: Any) -> bool:
+    """Network trouble is retried; a broken or frozen export is not (it would fail the same way)."""
+    try:
+        state.result()
+    except InputError:
+        return False
+    except Exception:
+        return True
+    return False
+
+
+@task(
+    name="fetch",
+    retries=2,
+    retry_delay_seconds=retry_delays(),
+    retry_condition_fn=_retry_unless_input_error,
+    on_completion=[stage_report.hook],
+)
+def fetch_task(
+    uri: str,
+    year: int,
+    raw_zone: str,
+    pinned_sha256: str | None = None,
+    source: dict[str, Any] | None = None,
+    from_archive: bool = False,
+) -> dict[str, Any]:
+    """Prefect wrapper: never cached (the source may have changed); retried with backoff (it may be
+    remote)."""
+    ref = fetch(uri, year, raw_zone, pinned_sha256, source, from_archive)
+    get_run_logger().info("Fetched %s for %s: sha256 %s, %d bytes", ref["name"], year, ref["sha256"], ref["size"])
+    return ref
+
+
+FRAME_FOLDER = "frame"  # raw/YEAR/frame/<sha256>.csv and its pointer archived.json
+
+
+def fetch_frame(
+    raw_root: str, year: int, raw_zone: str, filename: str, from_archive: bool = False
+) -> dict[str, Any] | None:
+    """The year's invitation frame (`RAW_ROOT/YEAR/<filename>`), archived by SHA-256 in the raw zone
+    like the export, or None when the year has none (R01 and R02 are then published as [x]).
+    A comparison year's frame may come from the store's archive, as its export does."""
+    uri = storage.join(storage.as_uri(raw_root), str(year), filename)
+    folder = storage.join(raw_zone, str(year), FRAME_FOLDER)
+    if not storage.exists(uri):
+        archived = _archived(folder) if from_archive else None
+        if archived is None:
+            return None
+        uri = archived[0]
+    data = storage.read_bytes(uri)
+    digest = sha256_bytes(data)
+    archive = _archive(folder, data, digest, filename, "csv")
+    return {"uri": archive, "sha256": digest, "size": len(data), "name": filename, "year": year}
+
+
+@task(
+    name="fetch-frame",
+    retries=2,
+    retry_delay_seconds=retry_delays(),
+    retry_condition_fn=_retry_unless_input_error,
+)
+def fetch_frame_task(
+    raw_root: str, year: int, raw_zone: str, filename: str, from_archive: bool = False
+) -> dict[str, Any] | None:
+    """Prefect wrapper: never cached (the drop folder may have changed); its SHA-256 keys the
+    weights and the run id."""
+    return fetch_frame(raw_root, year, raw_zone, filename, from_archive)
+
+
+def private_file_ref(processed_root: str, year: int, pattern: str | None) -> dict[str, Any] | None:
+    """Reference (with SHA-256) to a file the survey team edits in the private zone (the year's
+    corrections, reviewed link decisions), if the pattern is configured and the file exists."""
+    if not pattern:
+        return None
+    uri = storage.join(processed_root, pattern.format(year=year))
+    if not storage.exists(uri):
+        return None
+    data = storage.read_bytes(uri)
+    return {"uri": uri, "sha256": sha256_bytes(data), "size": len(data), "name": uri.rsplit("/", 1)[-1]}
+
+
+@task(name="fetch-private-files")
+def fetch_private_files_task(
+    processed_root: str, year: int, patterns: dict[str, str | None]
+) -> dict[str, dict[str, Any] | None]:
+    """Prefect wrapper for the files the survey team edits in the private zone (corrections, reviewed
+    link decisions), one task for all of a year's: never cached; their SHA-256 keys the steps that
+    use them and the run id."""
+    return {name: private_file_ref(processed_root, year, pattern) for name, pattern in patterns.items()}

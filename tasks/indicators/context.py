@@ -1,0 +1,111 @@
+"""What the engine needs besides the data: categories, answer codes, universes, breaks, weights;
+and how a column's values become category keys and a universe expression becomes a row mask."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from innomon.errors import ConfigError
+from innomon.numtext import number_text
+
+WEIGHT = "_weight"  # the raking weight of a respondent, attached for `weighting.apply_to_tables`
+
+
+def category_keys(item: str, spec: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
+    """Categories of an item: explicit in the spec, derived keys from config, or datamap codes."""
+    cats = spec.get("categories", "all")
+    if isinstance(cats, list):
+        return [str(c) for c in cats]
+    if item in ctx["derived_categories"]:
+        return list(ctx["derived_categories"][item])
+    return list(ctx["codes"].get(item, {}).keys())
+
+
+def _category_text(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def as_key(series: pd.Series) -> pd.Series:
+    """Values as category keys: codes `1.0` -> `1`, text unchanged (numeric columns in bulk)."""
+    if pd.api.types.is_float_dtype(series) or pd.api.types.is_integer_dtype(series):
+        return pd.Series(number_text(series, None), index=series.index, dtype=object)
+    return series.map(_category_text)
+
+
+def groups_of(
+    frame: pd.DataFrame, by: list[str], ctx: dict[str, Any], by_only: bool = False
+) -> list[tuple[str, str, pd.Series]]:
+    """(dimension, group label, mask) for `all` (unless `by_only`) and every key of every breakdown."""
+    out = [] if by_only else [("", "all", pd.Series(True, index=frame.index))]
+    for dim in by:
+        if dim not in frame.columns:
+            continue
+        keys = as_key(frame[dim])
+        for key in ctx["derived_categories"].get(dim) or sorted(keys.dropna().unique()):
+            out.append((dim, f"{dim}={key}", keys == str(key)))
+    return out
+
+
+def universe_mask(frame: pd.DataFrame, year: int, expr: str, ctx: dict[str, Any]) -> pd.Series:
+    """Rows of a year's frame in a universe expression, evaluated once per year and expression
+    (`DataFrame.eval` costs more than the counting it selects for)."""
+    cache = ctx.setdefault("_masks", {})
+    key = (year, expr)
+    if key not in cache:
+        cache[key] = frame.eval(expr).astype(bool)
+    return cache[key]
+
+
+def context(cfg: dict[str, Any], tables_spec: dict[str, Any]) -> dict[str, Any]:
+    """What the engine needs besides the data: categories, codes, universes, thresholds, breaks."""
+    from schemas.datamap import all_datamap_rows, parse_codes
+
+    derived = dict(tables_spec.get("derived_categories", {}))
+    derived["province"] = list(cfg["region"]["provinces"])
+    derived["sector"] = list(cfg["sectors"]["order"])
+    codes: dict[str, dict[str, str]] = {}
+    for row in all_datamap_rows(cfg["datamap_rows"], cfg.get("comparison_datamap_rows")):
+        labels = parse_codes(row["codes"]).labels
+        if labels and row["variable"] not in codes:
+            codes[row["variable"]] = labels
+    th = cfg["thresholds"]
+    return {
+        "derived_categories": derived,
+        "codes": codes,
+        "universes": tables_spec.get("universes", {}),
+        "confidence": float(th["confidence"]),
+        "breaks": {k: [int(y) for y in v] for k, v in (cfg.get("breaks") or {}).items()},
+    }
+
+
+def weighting_context(
+    ctx: dict[str, Any],
+    frames: dict[int, pd.DataFrame],
+    weighting: dict[int, dict[str, Any]] | None,
+    cfg: dict[str, Any],
+) -> dict[str, Any]:
+    """The weights stage's results in the engine's context; with `weighting.apply_to_tables`, every
+    year of the run must have usable weights (a weighted year beside an unweighted one would compare
+    two methods)."""
+    from innomon.config import frame_file
+
+    ctx["weighting"] = dict(weighting or {})
+    ctx["apply_weights"] = bool((cfg.get("weighting") or {}).get("apply_to_tables"))
+    if ctx["apply_weights"]:
+        for year in frames:
+            got = ctx["weighting"].get(year) or {}
+            if not got.get("frame") or got.get("problem") or WEIGHT not in frames[year].columns:
+                why = got.get("problem") or f"no frame ({frame_file(cfg, year)})"
+                raise ConfigError(
+                    f"weighting.apply_to_tables is on, but {year} has no weights: {why}; "
+                    "add the year's frame or switch apply_to_tables off."
+                )
+    return ctx

@@ -1,0 +1,80 @@
+"""Table kind `key_figures` (K01): counts of the run and ratios of two of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from innomon.errors import ConfigError
+from schemas.cells import Cell
+from tasks.indicators.statistics import wilson
+
+
+def key_figures(spec: dict[str, Any], facts: dict[int, dict[str, Any]], ctx: dict[str, Any]) -> list[Cell]:
+    """K01-style figures from the run's counts (invited, responses, valid, response rate, repeats)."""
+    rows = []
+    conf = ctx["confidence"]
+    for figure in spec["figures"]:
+        name = figure["item"]
+        for year, f in facts.items():
+            num = f.get(figure["numerator"]) if figure.get("numerator") else None
+            den = f.get(figure.get("denominator", "")) if figure.get("denominator") else None
+            if figure["stat"] == "n":
+                value = f.get(figure["source"])
+                rows.append(
+                    Cell(
+                        table_id=spec["id"],
+                        year=year,
+                        group="all",
+                        dim="",
+                        item=name,
+                        category="",
+                        stat="n",
+                        value=None if value is None else float(value),
+                        n=None if value is None else int(value),
+                        ci_low=None,
+                        ci_high=None,
+                        flag="" if value is not None else "x",
+                    )
+                )
+            else:
+                if num is None or not den:
+                    rows.append(
+                        Cell(
+                            table_id=spec["id"],
+                            year=year,
+                            group="all",
+                            dim="",
+                            item=name,
+                            category="",
+                            stat="pct",
+                            value=None,
+                            n=None,
+                            ci_low=None,
+                            ci_high=None,
+                            flag="x",
+                        )
+                    )
+                    continue
+                if num > den:  # e.g. more valid responses than firms invited: the config is wrong
+                    raise ConfigError(
+                        f"{year}: {figure['numerator']} ({num}) exceeds {figure['denominator']} ({den}); "
+                        f"check `{figure['denominator']}` in configs/{year}.yaml."
+                    )
+                lo, hi = wilson(int(num), int(den), conf)
+                rows.append(
+                    Cell(
+                        table_id=spec["id"],
+                        year=year,
+                        group="all",
+                        dim="",
+                        item=name,
+                        category="",
+                        stat="pct",
+                        value=100.0 * num / den,
+                        n=int(den),
+                        ci_low=lo,
+                        ci_high=hi,
+                        flag="",
+                    )
+                )
+    return rows

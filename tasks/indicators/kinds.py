@@ -1,0 +1,81 @@
+"""The registry of table kinds: each kind of `tables.yaml` and the function that computes its cells.
+
+A table's `kind` names its entry; the engine (`stage.table_rows`) looks the kind up here and hands it
+the run's data. A new kind is one module of this package and one line below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from schemas.cells import Cell
+from tasks.indicators import distribution, key_figures, panel, weighted
+
+
+@dataclass(frozen=True)
+class TableInput:
+    """What a table kind may read of the run: every year's respondents and counts, the years this
+    table covers, the current year, and every table of the spec (R02 compares others)."""
+
+    frames: dict[int, pd.DataFrame]
+    facts: dict[int, dict[str, Any]]
+    years: list[int]
+    current: int
+    tables: list[dict[str, Any]]
+
+
+def _distribution(spec: dict[str, Any], data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+    return distribution.evaluate_table(spec, {y: data.frames[y] for y in data.years}, ctx)
+
+
+def _key_figures(spec: dict[str, Any], data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+    return key_figures.key_figures(spec, {y: data.facts[y] for y in data.years}, ctx)
+
+
+def _previous_panel(data: TableInput) -> pd.DataFrame | None:
+    """The previous year's respondents, when this run has them with panel ids."""
+    prev = data.frames.get(data.current - 1)
+    return prev if prev is not None and "panel_id" in prev.columns else None
+
+
+def _panel_transitions(spec: dict[str, Any], data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+    prev = _previous_panel(data)
+    if prev is None:
+        return []  # no previous year in this run: no panel
+    return panel.panel_transitions(spec, data.frames[data.current], prev, data.current, ctx)
+
+
+def _panel_change(spec: dict[str, Any], data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+    prev = _previous_panel(data)
+    if prev is None:
+        return []
+    return panel.panel_change(spec, data.frames[data.current], prev, data.current, data.current - 1, ctx)
+
+
+def _weighting(data: TableInput, ctx: dict[str, Any]) -> dict[str, Any] | None:
+    return (ctx.get("weighting") or {}).get(data.current)
+
+
+def _response_by_stratum(spec: dict[str, Any], data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+    return weighted.response_rows(spec, data.frames[data.current], _weighting(data, ctx), data.current, ctx)
+
+
+def _weighted_comparison(spec: dict[str, Any], data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+    frame = data.frames[data.current]
+    return weighted.weighted_rows(spec, frame, _weighting(data, ctx), data.current, data.tables, ctx)
+
+
+TableKind = Callable[[dict[str, Any], TableInput, dict[str, Any]], list[Cell]]
+
+KINDS: dict[str, TableKind] = {
+    "distribution": _distribution,
+    "key_figures": _key_figures,
+    "panel_transitions": _panel_transitions,
+    "panel_change": _panel_change,
+    "response_by_stratum": _response_by_stratum,
+    "weighted_comparison": _weighted_comparison,
+}

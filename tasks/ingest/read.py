@@ -1,0 +1,232 @@
+"""Read a survey export (Qualtrics CSV, SPSS .sav, Excel .xlsx) into a table of text cells.
+
+The format is chosen by content (magic bytes), not by the file name. Every cell comes back as
+text exactly as written (blank = ""), so that no reader silently turns a KvK number or an SBI code
+into a number; typing happens in `tasks.ingest.mapping` against the datamap.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from innomon.errors import InputError
+from innomon.numtext import number_text
+
+FORMATS = ("qualtrics_csv", "sav", "xlsx")
+
+
+@dataclass
+class Export:
+    """An export as read: text cells under the platform's column ids, plus what the reader saw."""
+
+    frame: pd.DataFrame
+    format: str
+    details: dict[str, Any] = field(default_factory=dict)
+    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def detect_format(data: bytes, name: str) -> str:
+    """The export format from the first bytes; refuses what is not a survey export."""
+    if not data.strip():
+        raise InputError("The export is empty.", file=name, rule="empty_file")
+    if data[:4] == b"PK\x03\x04":
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except zipfile.BadZipFile as exc:
+            raise InputError("The export is a damaged ZIP/Excel file.", file=name, rule="unreadable_file") from exc
+        if "xl/workbook.xml" in names:
+            return "xlsx"
+        raise InputError(
+            "The file is a ZIP archive but not an Excel workbook; unzip the survey export first.",
+            file=name,
+            rule="not_an_export",
+        )
+    if data[:4] in (b"$FL2", b"$FL3"):
+        return "sav"
+    head = data[:2048].lstrip(b"\xef\xbb\xbf").lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head")):
+        raise InputError(
+            "The file is an HTML/XML page, not a survey export (a download error page saved as CSV?).",
+            file=name,
+            rule="not_an_export",
+        )
+    if b"\x00" in data[:4096]:
+        raise InputError("The file is binary and not a known export format.", file=name, rule="unreadable_file")
+    return "qualtrics_csv"
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        raise InputError("The CSV is neither UTF-8 nor cp1252 text.", file=name, rule="unreadable_file") from exc
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    # Hand-written on purpose: csv.Sniffer guesses wrongly on long question texts with commas.
+    in_quotes = False
+    counts = {",": 0, ";": 0, "\t": 0}
+    for ch in first_line:
+        if ch == '"':
+            in_quotes = not in_quotes
+        elif not in_quotes and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] else ","
+
+
+def _is_import_id_row(row: list[str]) -> bool:
+    cells = [c.strip() for c in row if c.strip()]
+    return bool(cells) and all(c.startswith("{") and "importid" in c.lower() for c in cells[:3])
+
+
+def read_csv_export(data: bytes, name: str) -> Export:
+    """Qualtrics-style CSV: one or three header rows, `,` or `;`, UTF-8 (BOM or not) or cp1252."""
+    text, encoding = _decode(data, name)
+    lines = text.splitlines()
+    if not lines:
+        raise InputError("The export is empty.", file=name, rule="empty_file")
+    delimiter = _sniff_delimiter(lines[0])
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    header = [h.strip() for h in rows[0]]
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:  # kept apart (real exports repeat ids of unused columns); mapping refuses them if needed
+        seen: dict[str, int] = {}
+        for i, h in enumerate(header):
+            seen[h] = seen.get(h, 0) + 1
+            if seen[h] > 1:
+                header[i] = f"{h}#duplicate{seen[h]}"
+    body = rows[1:]
+    header_rows = 1
+    if len(body) >= 2 and _is_import_id_row(body[1]):
+        body = body[2:]
+        header_rows = 3
+    width = len(header)
+    for i, row in enumerate(body):
+        if len(row) != width:
+            raise InputError(
+                f"The row has {len(row)} fields where the header has {width} (truncated or shifted file).",
+                file=name,
+                row=i + header_rows + 1,
+                rule="ragged_row",
+            )
+    frame = pd.DataFrame(body, columns=header, dtype=object)
+    details = {
+        "encoding": encoding,
+        "delimiter": delimiter,
+        "header_rows": header_rows,
+        "crlf": "\r\n" in text[:10000],
+        "duplicate_columns": duplicates,
+    }
+    return Export(frame=frame, format="qualtrics_csv", details=details)
+
+
+def _cell_text(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, pd.Timestamp):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value).strip()
+
+
+def _column_text(col: pd.Series) -> np.ndarray:
+    """One column as text cells, like `_cell_text`; numeric columns are converted in bulk."""
+    if pd.api.types.is_float_dtype(col) or pd.api.types.is_integer_dtype(col):
+        return number_text(col, "")
+    return np.array([_cell_text(v) for v in col.tolist()], dtype=object)
+
+
+def _to_text_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as text (the readers agree on text; the mapping parses by datamap type)."""
+    return pd.DataFrame({c: _column_text(df[c]) for c in df.columns}, dtype=object)
+
+
+def read_xlsx_export(data: bytes, name: str) -> Export:
+    """Excel workbook, first sheet, one header row of column ids."""
+    import fastexcel
+    import pyarrow.compute as pc
+
+    try:
+        # fastexcel (calamine in Rust, straight to Arrow) reads a 100,000-row export in seconds;
+        # every cell is read as text, the form all readers hand to the datamap mapping.
+        sheet = fastexcel.read_excel(data).load_sheet(0, header_row=0, dtypes="string")
+        table = sheet.to_arrow()
+    except Exception as exc:  # the reader raises many kinds; one sentence for the operator
+        raise InputError(f"The Excel export cannot be read: {exc}", file=name, rule="unreadable_file") from exc
+    columns = {}
+    for col_name, column in zip(table.column_names, table.columns, strict=True):
+        text = pc.fill_null(pc.utf8_trim_whitespace(column.cast("string")), "")
+        columns[str(col_name).strip()] = text.to_numpy(zero_copy_only=False).astype(object)
+    frame = pd.DataFrame(columns, dtype=object)
+    return Export(frame=frame, format="xlsx", details={"sheet": 0, "header_rows": 1})
+
+
+def read_sav_export(data: bytes, name: str) -> Export:
+    """SPSS .sav with value labels; column names are the SPSS-safe column ids."""
+    import pyreadstat
+
+    fd, path = tempfile.mkstemp(suffix=".sav")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        try:
+            df, meta = pyreadstat.read_sav(path, apply_value_formats=False)
+        except Exception as exc:
+            raise InputError(f"The SPSS export cannot be read: {exc}", file=name, rule="unreadable_file") from exc
+    finally:
+        os.unlink(path)
+    labels = {
+        col: {_cell_text(float(k)) if isinstance(k, (int, float)) else str(k): str(v) for k, v in mapping.items()}
+        for col, mapping in (meta.variable_value_labels or {}).items()
+    }
+    return Export(
+        frame=_to_text_frame(df),
+        format="sav",
+        details={"encoding": meta.file_encoding, "header_rows": 0},
+        value_labels=labels,
+    )
+
+
+def read_export(data: bytes, name: str) -> Export:
+    """Read any supported export; the format comes from the content."""
+    fmt = detect_format(data, name)
+    if fmt == "xlsx":
+        export = read_xlsx_export(data, name)
+    elif fmt == "sav":
+        export = read_sav_export(data, name)
+    else:
+        export = read_csv_export(data, name)
+    if export.frame.empty:
+        raise InputError("The export has a header but no responses.", file=name, rule="no_data")
+    return export
+
+
+def details_json(export: Export) -> str:
+    """What the reader detected, for the run log."""
+    return json.dumps({"format": export.format, **export.details}, sort_keys=True)

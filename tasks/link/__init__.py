@@ -1,0 +1,1 @@
+"""Stage `link`: repeat respondents linked to the previous year (Splink), pseudonymous panel ids."""

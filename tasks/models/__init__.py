@@ -1,0 +1,1 @@
+"""Stage `models`: the regression models of `models.yaml` (statsmodels)."""

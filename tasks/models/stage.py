@@ -1,0 +1,198 @@
+"""Regression models from formulas in configuration (statsmodels formula API).
+
+OLS where the report says "GLM" (SPSS univariate GLM), logit for the binary outcome; listwise
+deletion; reference categories from config. A model that cannot be estimated is reported with
+its reason and the run goes on.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from schemas.cells import models_csv_bytes
+
+MODEL_COLUMNS = ["model_id", "year", "term", "estimate", "std_error", "p_value", "ci_low", "ci_high"]
+FIT_COLUMNS = ["model_id", "year", "statistic", "value"]
+
+
+def model_frame(df: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+    """Binary covariates as 1/0, categorical terms with their reference category first."""
+    out = df.copy()
+    for col in spec.get("binary", []):
+        if col in out.columns:
+            out[col] = out[col].eq(1).astype("int64")
+    for col, ref in spec.get("references", {}).items():
+        if col in out.columns:
+            present = sorted(str(v) for v in out[col].dropna().unique())
+            cats = [ref] + [c for c in present if c != ref]
+            out[col] = pd.Categorical(out[col].astype(object), categories=cats)
+    return out
+
+
+def _variables(formula: str, frame: pd.DataFrame) -> list[str]:
+    import re
+
+    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula))
+    return [c for c in frame.columns if c in names]
+
+
+def fit_model(
+    df: pd.DataFrame, model: dict[str, Any], spec: dict[str, Any], year: int
+) -> tuple[list[dict], list[dict]]:
+    """Estimate one model; returns (term rows, fit rows). Failures become a `status` fit row."""
+    frame = model_frame(df, spec)
+    used = _variables(model["formula"], frame)
+    data = frame[used].dropna()
+    for col, ref in spec.get("references", {}).items():
+        if col in data.columns:
+            data[col] = data[col].cat.remove_unused_categories()
+            if ref not in data[col].cat.categories:
+                return [], _failed(model, year, len(data), f"reference category {ref!r} of {col} has no observations")
+    n = len(data)
+    if n < int(spec.get("min_observations", 30)):
+        return [], _failed(model, year, n, f"too few observations ({n})")
+    cov = str(model.get("covariance", spec.get("covariance", "nonrobust")))
+    # imported where used: a cached run of the command line never loads statsmodels
+    import statsmodels.formula.api as smf
+    from patsy import PatsyError
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+
+    try:
+        with warnings.catch_warnings():
+            # Separation and non-convergence must fail the model, not pass as estimates.
+            warnings.simplefilter("error", PerfectSeparationWarning)
+            warnings.simplefilter("error", ConvergenceWarning)
+            if model["method"] == "logit":
+                result = smf.logit(model["formula"], data=data).fit(disp=0, maxiter=200, cov_type=cov)
+            else:
+                result = smf.ols(model["formula"], data=data).fit(cov_type=cov)
+    except (np.linalg.LinAlgError, PatsyError, ValueError, ConvergenceWarning, PerfectSeparationWarning) as exc:
+        return [], _failed(model, year, n, f"cannot be estimated: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # statsmodels raises PerfectSeparationError/Warning and others
+        return [], _failed(model, year, n, f"cannot be estimated: {type(exc).__name__}: {exc}")
+    if model["method"] != "logit" and np.linalg.matrix_rank(result.model.exog) < result.model.exog.shape[1]:
+        return [], _failed(model, year, n, "singular design (a covariate is a combination of others)")
+    ci = result.conf_int(alpha=0.05)
+    terms = [
+        {
+            "model_id": model["id"],
+            "year": year,
+            "term": term,
+            "estimate": float(result.params[term]),
+            "std_error": float(result.bse[term]),
+            "p_value": float(result.pvalues[term]),
+            "ci_low": float(ci.loc[term, 0]),
+            "ci_high": float(ci.loc[term, 1]),
+        }
+        for term in result.params.index
+    ]
+    fit = [
+        {"model_id": model["id"], "year": year, "statistic": "status", "value": "estimated"},
+        {"model_id": model["id"], "year": year, "statistic": "n", "value": n},
+        {"model_id": model["id"], "year": year, "statistic": "covariance", "value": cov},
+    ]
+    if model["method"] == "logit":
+        ll_model, ll_null = float(result.llf), float(result.llnull)
+        cox_snell = 1 - math.exp(2 * (ll_null - ll_model) / n)
+        nagelkerke = cox_snell / (1 - math.exp(2 * ll_null / n))
+        fit += [
+            {"model_id": model["id"], "year": year, "statistic": s, "value": v}
+            for s, v in (
+                ("cox_snell_r2", cox_snell),
+                ("nagelkerke_r2", nagelkerke),
+                ("mcfadden_r2", 1 - ll_model / ll_null),
+            )
+        ]
+    else:
+        fit += [
+            {"model_id": model["id"], "year": year, "statistic": "r2", "value": float(result.rsquared)},
+            {"model_id": model["id"], "year": year, "statistic": "adj_r2", "value": float(result.rsquared_adj)},
+        ]
+    return terms, fit
+
+
+def _failed(model: dict[str, Any], year: int, n: int, reason: str) -> list[dict]:
+    return [
+        {"model_id": model["id"], "year": year, "statistic": "status", "value": "not_estimated"},
+        {"model_id": model["id"], "year": year, "statistic": "n", "value": n},
+        {"model_id": model["id"], "year": year, "statistic": "reason", "value": reason},
+    ]
+
+
+def fit_all(df: pd.DataFrame, spec: dict[str, Any], year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every model of the spec for one year."""
+    terms: list[dict] = []
+    fits: list[dict] = []
+    for model in spec["models"]:
+        t, f = fit_model(df, model, spec, year)
+        terms += t
+        fits += f
+    return pd.DataFrame(terms, columns=MODEL_COLUMNS), pd.DataFrame(fits, columns=FIT_COLUMNS)
+
+
+def store_models(terms: pd.DataFrame, fits: pd.DataFrame, cfg: dict[str, Any], processed_root: str) -> dict[str, Any]:
+    """models.csv and model_fit.csv in the processed zone."""
+    from innomon import refs, storage
+
+    root = storage.join(processed_root, str(cfg["year"]))
+    return {
+        "year": int(cfg["year"]),
+        "models": int(fits["model_id"].nunique()),
+        "models_csv": refs.put_bytes(root, "models", models_csv_bytes(terms), "csv"),
+        "model_fit_csv": refs.put_bytes(root, "model_fit", models_csv_bytes(fits), "csv"),
+    }
+
+
+def _stage_task():
+    from innomon import refs
+    from innomon.prefect_support import cached_stage
+
+    @cached_stage("models")
+    def models_task(linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
+        """Prefect wrapper: the year's respondent table -> models.csv and model_fit.csv."""
+        cfg = refs.get_json(cfg_ref)
+        terms, fits = fit_all(refs.get_frame(linked["respondents"]), cfg["models"], int(cfg["year"]))
+        return store_models(terms, fits, cfg, processed_root)
+
+    return models_task
+
+
+def _per_model_tasks():
+    """The same stage split per model, for a distributed task runner (Dask)."""
+    import pickle
+
+    from innomon import refs, storage
+    from innomon.prefect_support import cached_stage
+
+    @cached_stage("model", report=False)
+    def model_task(model_id: str, linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict:
+        """One model's term and fit rows, stored (pickled rows keep their exact types)."""
+        cfg = refs.get_json(cfg_ref)
+        model = next(m for m in cfg["models"]["models"] if m["id"] == model_id)
+        rows = fit_model(refs.get_frame(linked["respondents"]), model, cfg["models"], int(cfg["year"]))
+        root = storage.join(processed_root, str(cfg["year"]), "model-rows")
+        return refs.put_bytes(root, model_id, pickle.dumps(rows, protocol=5), "pkl")
+
+    @cached_stage("models-assemble")
+    def models_assemble_task(model_refs: list[dict], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
+        """All models in spec order -> models.csv and model_fit.csv."""
+        cfg = refs.get_json(cfg_ref)
+        terms: list[dict] = []
+        fits: list[dict] = []
+        for ref in model_refs:
+            t, f = pickle.loads(refs.get_bytes(ref))
+            terms += t
+            fits += f
+        frames = pd.DataFrame(terms, columns=MODEL_COLUMNS), pd.DataFrame(fits, columns=FIT_COLUMNS)
+        return store_models(*frames, cfg, processed_root)
+
+    return model_task, models_assemble_task
+
+
+models_task = _stage_task()
+model_task, models_assemble_task = _per_model_tasks()

@@ -1,0 +1,427 @@
+"""Stage `publish`: write the year's bundle to `published/YEAR/runs/RUN_ID/`, verify it, then move
+`published/YEAR/latest.json` (the pointer is always written last, so readers never see a
+half-written release). A rerun with identical outputs is the same release and writes nothing new.
+The built bundle is kept in the private processed zone by its bundle key, so a publish that failed
+while writing (the published store unreachable) is retried, by Prefect or by the operator's Retry,
+without building it again.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+from prefect import get_run_logger, task
+
+from innomon import codeversion, refs, stage_report, storage
+from innomon.hashing import canonical_json, sha256_bytes, sha256_json
+from innomon.prefect_support import bound_to_store
+from innomon.retry import retry_delays
+from tasks.publish.index_page import write_index
+
+Bundle = tuple[dict[str, bytes], list[dict[str, str]]]  # files by relative path; the charts' manifest entries
+BUNDLE_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def run_id(input_sha256: dict[str, str], config_hash: str, code_version: str) -> str:
+    """The run id: a hash of the inputs, config and code, so the same inputs are the same release."""
+    return sha256_json({"inputs": input_sha256, "config": config_hash, "code": code_version})[:16]
+
+
+def bundle_files(
+    tables_csv: bytes,
+    models_csv: bytes,
+    fit_csv: bytes,
+    reports: list[dict[str, Any]],
+    cfg: dict[str, Any],
+    meta: dict[str, Any],
+    kept_charts: str | None = None,
+) -> Bundle:
+    """Every file of the bundle except the manifest, by relative path, and the charts' manifest
+    entries (with their alt text). `kept_charts`: a private folder of charts drawn before
+    (`start_chart_assets`)."""
+    from schemas.cells import read_model_fit_csv, read_models_csv, read_tables_csv
+    from tasks.publish.labels import labels_for
+    from tasks.publish.layout import shape_tables
+    from tasks.publish.workbook import build_workbook  # xlsxwriter: loaded only when a bundle is built
+
+    cells = read_tables_csv(tables_csv)
+    models = read_models_csv(models_csv)
+    fits = read_model_fit_csv(fit_csv)
+    drawing = start_chart_assets(cells, cfg, kept_charts)  # drawn in worker processes while the workbook is built
+    shaped = shape_tables(cells, cfg, labels_for(cfg))  # one layout, presented by the workbook and the draft
+    workbook = build_workbook(cells, cfg, meta, models, fits, shaped)
+    validation = {"year": cfg["year"], "years": sorted(reports, key=lambda r: -int(r["year"]))}
+    chart_files, charts = drawing()
+    concept = {}
+    if cfg.get("report"):
+        from innomon.config import config_dir
+        from tasks.publish.concept import build_concept
+
+        pictures = {c["id"]: (chart_files[c["png"]], c["alt_text"]) for c in charts}
+        template = (config_dir() / cfg["report_file"]).parent / cfg["report"]["template"]
+        docx, trace = build_concept(cells, models, fits, cfg, meta, pictures, template, shaped)
+        concept = {meta["concept"]: docx, "data/concept-sentences.json": trace}
+    files = {
+        **chart_files,
+        **concept,
+        cfg["publish"]["workbook_name"].format(year=cfg["year"]): workbook,
+        "data/tables.csv": tables_csv,
+        "data/models.csv": models_csv,
+        "data/model_fit.csv": fit_csv,
+        "validation/report.json": json.dumps(validation, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n",
+    }
+    return files, charts
+
+
+def chart_key(job: tuple[Any, ...]) -> str:
+    """What one chart is drawn from: its figures, spec, labels and year, the code and matplotlib's
+    version. Equal keys draw equal bytes (the charts are deterministic), so a kept chart is reused."""
+    from importlib.metadata import version
+
+    frame, spec, labels, cats, year = job
+    return sha256_json(
+        {
+            "frame": frame.to_csv(index=False, lineterminator="\n"),
+            "spec": spec,
+            "labels": labels,
+            "cats": cats,
+            "year": year,
+            "code": codeversion.code_version(),
+            "matplotlib": version("matplotlib"),
+        }
+    )
+
+
+def start_chart_assets(cells: pd.DataFrame, cfg: dict[str, Any], kept: str | None = None) -> Any:
+    """Start drawing `charts/ID.png` and `charts/ID.svg` per chart spec; the returned callable gives
+    the files and their manifest entries with alt text.
+
+    With `kept` (a folder in the private processed zone), a chart drawn before from the same
+    `chart_key` is read from `kept/KEY.zip` instead of drawn again (drawing is most of a bundle's
+    time, and a new release often repeats figures: a re-export, a correction elsewhere), and a
+    newly drawn one is kept there."""
+    from tasks.publish.chart_workers import Rendering
+    from tasks.publish.charts import chart_frame
+    from tasks.publish.labels import item_labels
+
+    labels, cats = item_labels(cfg)
+    year = int(cfg["year"])
+    specs = []
+    for spec in cfg["tables"]["tables"]:
+        if spec.get("chart"):
+            frame = chart_frame(cells, spec, year)
+            if not frame.empty:
+                specs.append((spec, frame))
+    jobs = [(frame, spec, labels, cats, year) for spec, frame in specs]
+    keys = [chart_key(job) for job in jobs] if kept else []
+    found = [_kept_chart(kept, key) for key in keys] if kept else [None] * len(jobs)
+    missing = [i for i, chart in enumerate(found) if chart is None]
+    rendering = Rendering([jobs[i] for i in missing])
+
+    def drawn() -> list[tuple[bytes, bytes, str]]:
+        charts = list(found)
+        for i, chart in zip(missing, rendering.result(), strict=True):
+            charts[i] = chart
+            if kept:
+                png, svg, alt = chart
+                storage.write_bytes(
+                    storage.join(kept, f"{keys[i][:32]}.zip"),
+                    pack({"chart.png": png, "chart.svg": svg, "alt.txt": alt.encode("utf-8")}),
+                )
+        return charts  # type: ignore[return-value]
+
+    def collect() -> tuple[dict[str, bytes], list[dict[str, str]]]:
+        files: dict[str, bytes] = {}
+        entries: list[dict[str, str]] = []
+        for (spec, _), (png, svg, alt) in zip(specs, drawn(), strict=True):
+            files[f"charts/{spec['id']}.png"] = png
+            files[f"charts/{spec['id']}.svg"] = svg
+            entries.append(
+                {
+                    "id": spec["id"],
+                    "png": f"charts/{spec['id']}.png",
+                    "svg": f"charts/{spec['id']}.svg",
+                    "alt_text": alt,
+                    "table": spec["id"],
+                }
+            )
+        return files, entries
+
+    return collect
+
+
+def _kept_chart(kept: str, key: str) -> tuple[bytes, bytes, str] | None:
+    """(png, svg, alt text) kept under `key`, or None when there is none or it does not read back whole."""
+    parts = read_kept(storage.join(kept, f"{key[:32]}.zip"))
+    if not parts or set(parts) != {"chart.png", "chart.svg", "alt.txt"}:
+        return None
+    return parts["chart.png"], parts["chart.svg"], parts["alt.txt"].decode("utf-8")
+
+
+def pack(entries: dict[str, bytes]) -> bytes:
+    """A ZIP of `entries` (stored, not compressed: they are compressed formats or small) with fixed
+    dates: the same entries give the same bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in entries.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=BUNDLE_ZIP_TIME), data)
+    return out.getvalue()
+
+
+def read_kept(uri: str) -> dict[str, bytes] | None:
+    """The entries of the `pack` archive at `uri`, or None when there is none or it does not read
+    back whole (ZIP checks each entry's CRC-32): the caller builds again."""
+    if not storage.exists(uri):
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(storage.read_bytes(uri))) as archive:
+            return {name: archive.read(name) for name in archive.namelist()}
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return None
+
+
+def chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, bytes], list[dict[str, str]]]:
+    """`charts/ID.png` and `charts/ID.svg` per chart spec, and their manifest entries with alt text."""
+    return start_chart_assets(cells, cfg)()
+
+
+def promote(published_root: str, year: int, rid: str, manifest_bytes: bytes, title: str) -> str:
+    """Point `published/YEAR/latest.json` at a written and verified release; regenerate index.html."""
+    pointer = {
+        "year": year,
+        "run_id": rid,
+        "manifest": f"runs/{rid}/manifest.json",
+        "manifest_sha256": sha256_bytes(manifest_bytes),
+    }
+    storage.write_bytes(storage.join(published_root, str(year), "latest.json"), canonical_json(pointer) + b"\n")
+    return write_index(published_root, title)
+
+
+def with_weighting(reports: list[dict[str, Any]], weights: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The validation reports with each weighted year's weighting summary: the frame's size, the
+    dimensions, the weights' diagnostics, or why there are no weights (never the weights)."""
+    by_year = {int(w["year"]): w for w in weights or []}
+    out = []
+    for report in reports:
+        w = by_year.get(int(report["year"]))
+        if w is None:
+            out.append(report)
+            continue
+        keys = ("frame", "frame_firms", "dims", "margins", "problem", "diagnostics")
+        out.append({**report, "weighting": {k: w[k] for k in keys if k in w}})
+    return out
+
+
+def bundle_key(
+    tables: dict[str, Any], models: dict[str, Any], reports: list[dict[str, Any]], meta: dict[str, Any]
+) -> str:
+    """A hash of everything the bundle is built from: the computed files (by SHA-256), the
+    validation reports and the release's metadata (run id, config hash, code version). Equal keys
+    mean equal bundles, so an unchanged release is recognised without building it again."""
+    return sha256_json(
+        {
+            "tables": tables["tables_csv"]["sha256"],
+            "models": models["models_csv"]["sha256"],
+            "fit": models["model_fit_csv"]["sha256"],
+            "reports": reports,
+            "meta": meta,
+        }
+    )
+
+
+def kept_bundle(processed: str | None, year: int, key: str, build: Callable[[], Bundle]) -> Bundle:
+    """The bundle (files and chart entries): read from `processed/YEAR/bundles/KEY.zip` when an
+    earlier attempt built it from the same key, else built and kept there. An archive that does not
+    read back whole (ZIP checks each file's CRC-32) is built again; the files are checked against
+    the manifest once written."""
+    if processed is None:
+        return build()
+    uri = storage.join(processed, str(year), "bundles", f"{key[:32]}.zip")
+    kept = read_kept(uri)
+    if kept is not None and "charts.json" in kept:
+        files = {n.removeprefix("files/"): data for n, data in kept.items() if n.startswith("files/")}
+        return files, json.loads(kept["charts.json"])
+    files, charts = build()  # none kept, or one that does not read back whole
+    entries = {f"files/{path}": data for path, data in sorted(files.items())}
+    storage.write_bytes(uri, pack({**entries, "charts.json": canonical_json(charts)}))
+    return files, charts
+
+
+def existing_manifest(published_root: str, year: int, rid: str, key: str) -> bytes | None:
+    """The manifest of release `rid` if it is complete (the manifest is written last, after every
+    file was verified) and was built from the same `key`; else None."""
+    uri = storage.join(published_root, str(year), "runs", rid, "manifest.json")
+    if not storage.exists(uri):
+        return None
+    data = storage.read_bytes(uri)
+    return data if json.loads(data).get("bundle_key") == key else None
+
+
+def publish(
+    files: dict[str, bytes], published_root: str, year: int, rid: str, meta: dict[str, Any], promote_now: bool = True
+) -> dict[str, Any]:
+    """Write, verify, then (unless an approval comes first) point `latest` at the release."""
+    base = storage.join(published_root, str(year), "runs", rid)
+    manifest = {
+        **meta,
+        "files": [{"path": p, "size": len(b), "sha256": sha256_bytes(b)} for p, b in sorted(files.items())],
+    }
+    manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
+    manifest_uri = storage.join(base, "manifest.json")
+    already = storage.exists(manifest_uri) and storage.read_bytes(manifest_uri) == manifest_bytes
+    if not already:
+        for path, data in sorted(files.items()):
+            storage.write_bytes(storage.join(base, path), data)
+        for entry in manifest["files"]:
+            got = storage.read_bytes(storage.join(base, entry["path"]))
+            if len(got) != entry["size"] or sha256_bytes(got) != entry["sha256"]:
+                raise RuntimeError(f"Published object {entry['path']} does not match the manifest.")
+        storage.write_bytes(manifest_uri, manifest_bytes)
+    return finish(published_root, year, rid, manifest_bytes, promote_now, new_release=not already)
+
+
+def finish(
+    published_root: str, year: int, rid: str, manifest_bytes: bytes, promote_now: bool, new_release: bool
+) -> dict[str, Any]:
+    """Point `latest` at a written release (unless it awaits approval) and describe the release."""
+    base = storage.join(published_root, str(year), "runs", rid)
+    meta = json.loads(manifest_bytes)
+    pointer_uri = storage.join(published_root, str(year), "latest.json")
+    was_latest = storage.exists(pointer_uri) and json.loads(storage.read_bytes(pointer_uri)).get("run_id") == rid
+    title = meta.get("site_title", "Innovatiemonitor")
+    index = (
+        promote(published_root, year, rid, manifest_bytes, title)
+        if promote_now
+        else storage.join(published_root, "index.html")
+    )
+    return {
+        "year": year,
+        "index": index,
+        "promoted": promote_now,
+        "is_latest": promote_now or was_latest,
+        "run_id": rid,
+        "release": base,
+        "new_release": new_release,
+        "workbook": storage.join(base, meta["workbook"]),
+        "concept": storage.join(base, meta["concept"]) if meta.get("concept") else None,
+        "manifest": storage.join(base, "manifest.json"),
+    }
+
+
+@task(name="publish", retries=2, retry_delay_seconds=retry_delays(), on_completion=[stage_report.hook])
+@bound_to_store
+def publish_task(
+    tables: dict[str, Any],
+    models: dict[str, Any],
+    linked: list[dict[str, Any]],
+    reports: list[dict[str, Any]],
+    cfg_ref: dict[str, Any],
+    inputs: dict[str, str],
+    code_version: str,
+    published_root: str,
+    promote_now: bool = True,
+    weights: list[dict[str, Any]] | None = None,
+    processed_root: str | None = None,
+) -> dict[str, Any]:
+    """Prefect wrapper: never cached (it touches the published zone, which may have changed);
+    idempotent instead. With `promote_now=False` the release is written and verified but `latest`
+    waits for an approval (`promote_task`). `reports`: the years' validation reports, in the order of
+    `linked` (passed beside the linked data, not inside it: D36). `weights`: the weights stage's
+    results, whose diagnostics join the year's validation report. `processed_root`: the private zone where the built
+    bundle is kept for a retry (`kept_bundle`)."""
+    cfg = refs.get_json(cfg_ref)
+    year = int(cfg["year"])
+    rid = run_id(inputs, cfg["hash"], code_version)
+    current = next(x for x in linked if int(x["year"]) == year)
+    meta = {
+        "run_id": rid,
+        "year": year,
+        "code_version": code_version,
+        "config_hash": cfg["hash"],
+        "inputs_sha256": inputs,
+        "valid": current["facts"]["valid"],
+        "counts": {str(x["year"]): x["facts"] for x in linked},
+        "timestamps": {"fieldwork_close": cfg["fieldwork"]["close"]},
+        "publication_date": str(cfg["publish"].get("date") or cfg["fieldwork"]["close"][:10]),
+        "site_title": cfg["monitor"]["title"],
+        "workbook": cfg["publish"]["workbook_name"].format(year=year),
+        "concept": f"innovatiemonitor-{year}-concept.docx" if cfg.get("report") else None,
+    }
+    reports = with_weighting(reports, weights)
+    meta["bundle_key"] = bundle_key(tables, models, reports, meta)
+    manifest_bytes = existing_manifest(published_root, year, rid, meta["bundle_key"])
+    if manifest_bytes is not None:  # the same release, complete: nothing to build or write
+        result = finish(published_root, year, rid, manifest_bytes, promote_now, new_release=False)
+    else:
+        files, meta["charts"] = kept_bundle(
+            processed_root,
+            year,
+            meta["bundle_key"],
+            lambda: bundle_files(
+                refs.get_bytes(tables["tables_csv"]),
+                refs.get_bytes(models["models_csv"]),
+                refs.get_bytes(models["model_fit_csv"]),
+                reports,
+                cfg,
+                meta,
+                storage.join(processed_root, str(year), "charts") if processed_root else None,
+            ),
+        )
+        result = publish(files, published_root, year, rid, meta, promote_now)
+    expiry = int(cfg["publish"].get("link_expiry_seconds", 7 * 24 * 3600))
+    result["links"] = {
+        "workbook": storage.download_link(result["workbook"], expiry),
+        "index": storage.download_link(result["index"], expiry),
+    }
+    from prefect.artifacts import create_link_artifact
+
+    create_link_artifact(
+        key=f"innomon-{year}-workbook",
+        link=result["links"]["workbook"],
+        link_text=f"Werkmap Innovatiemonitor {year}",
+        description=f"Release {rid}",
+    )
+    if result.get("concept"):
+        result["links"]["concept"] = storage.download_link(result["concept"], expiry)
+        create_link_artifact(
+            key=f"innomon-{year}-concept",
+            link=result["links"]["concept"],
+            link_text=f"Conceptrapport Innovatiemonitor {year} (Word)",
+            description=f"Release {rid}",
+        )
+    create_link_artifact(key="innomon-index", link=result["links"]["index"], link_text="Alle publicaties")
+    get_run_logger().info("Published %s release %s (%s)", year, rid, "new" if result["new_release"] else "unchanged")
+    return result
+
+
+@task(name="promote", retries=2, retry_delay_seconds=retry_delays(), on_completion=[stage_report.hook])
+def promote_task(release: dict[str, Any], published_root: str, year: int) -> dict[str, Any]:
+    """Prefect wrapper: move `latest` to an approved release (after re-reading its manifest)."""
+    manifest_bytes = storage.read_bytes(release["manifest"])
+    title = json.loads(manifest_bytes).get("site_title", "Innovatiemonitor")
+    index = promote(published_root, year, release["run_id"], manifest_bytes, title)
+    return {**release, "promoted": True, "index": index}
+
+
+def rollback(published_root: str, year: int, run_id: str) -> dict[str, Any]:
+    """Point `latest` of a year back at an earlier release, after verifying that release against its
+    manifest; regenerates index.html. Releases are immutable, so nothing else changes."""
+    from innomon.errors import ConfigError
+
+    base = storage.join(published_root, str(year), "runs", run_id)
+    manifest_uri = storage.join(base, "manifest.json")
+    if not storage.exists(manifest_uri):
+        raise ConfigError(f"Year {year} has no release {run_id!r} under {published_root}.")
+    manifest_bytes = storage.read_bytes(manifest_uri)
+    manifest = json.loads(manifest_bytes)
+    for entry in manifest["files"]:
+        got = storage.read_bytes(storage.join(base, entry["path"]))
+        if sha256_bytes(got) != entry["sha256"]:
+            raise RuntimeError(f"Release {run_id} is damaged: {entry['path']} does not match its manifest.")
+    index = promote(published_root, year, run_id, manifest_bytes, manifest.get("site_title", "Innovatiemonitor"))
+    return {"year": year, "run_id": run_id, "release": base, "index": index}

@@ -1,0 +1,3 @@
+"""Stage `validate`: the universe (status, completion, region, SME, duplicates) and the row rules; the
+year's validation report.
+"""
