@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from innomon.config_files import (
     available_years,
@@ -27,6 +27,9 @@ from innomon.config_files import (
 )
 from innomon.errors import ConfigError
 from innomon.hashing import sha256_bytes, sha256_json
+
+if TYPE_CHECKING:
+    from schemas.config import RunConfig
 
 
 def _apply_region(cfg: dict[str, Any]) -> None:
@@ -74,8 +77,6 @@ def _load_cached(year: int, cdir_text: str, region: str | None = None) -> dict[s
         files[f"regions/{region}.yaml"] = sha256_bytes(profile.read_bytes())
     parts = layers(cdir, year, region)  # read once: the checks below see the same files
     cfg = merged(parts)
-    if region:
-        cfg["region"]["profile"] = region
     from innomon.config_check import check_year
 
     check_year(year, cdir, region, parts).raise_first()  # every file, key, type, date and name, before anything runs
@@ -162,3 +163,16 @@ def frame_file(cfg: dict[str, Any], year: int | None = None) -> str:
 def reference_path(cfg: dict[str, Any], name: str, cdir: Path | None = None) -> Path:
     """Path of a reference table named in the config (`pc4`, `sbi`)."""
     return (cdir or config_dir()) / cfg["reference"][name]
+
+
+def typed(cfg: dict[str, Any]) -> RunConfig:
+    """A resolved configuration (`load`, `per_year_view`, or what the configure step stored) as the
+    typed model every stage reads; where the work runs (`execution`) is left out."""
+    from schemas.config import RunConfig
+
+    return RunConfig.model_validate({k: v for k, v in cfg.items() if k != "execution"})
+
+
+def load_typed(year: int, cdir: Path | None = None, region: str | None = None) -> RunConfig:
+    """`load`, typed (the current year's view, as the combined steps read it)."""
+    return typed(load(year, cdir, region))

@@ -77,8 +77,13 @@ def _model_at(model: Any, loc: tuple[Any, ...]) -> Any:
 
     from pydantic import BaseModel
 
+    from schemas.config import TABLE_MODELS
+
     current: Any = model
-    for part in loc:
+    for i, part in enumerate(loc):
+        if part in TABLE_MODELS and i and isinstance(loc[i - 1], int):  # a discriminated union's tag
+            current = TABLE_MODELS[part]
+            continue
         if isinstance(part, int) or current is None:
             continue
         fields = getattr(current, "model_fields", {})
@@ -165,8 +170,20 @@ def schema_problems(model: Any, data: Any, file_of: Any) -> list[Problem]:
     except ValidationError as exc:
         # An unknown key first: a misspelt key is both unknown and missing, and its suggestion says more.
         errors = sorted(exc.errors(include_url=False), key=lambda err: err["type"] != "extra_forbidden")
-        return [Problem(file_of(err["loc"]), _key_text(err["loc"], data), _describe(err, model)) for err in errors]
+        return [
+            Problem(file_of(loc), _key_text(loc, data), _describe(err, model))
+            for err in errors
+            for loc in [_without_tags(err["loc"])]
+        ]
     return []
+
+
+def _without_tags(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A location without the kind a discriminated union inserts (`tables.3.distribution.stats` is
+    the operator's `tables.3.stats`)."""
+    from schemas.config import TABLE_KINDS
+
+    return tuple(p for i, p in enumerate(loc) if not (p in TABLE_KINDS and i and isinstance(loc[i - 1], int)))
 
 
 # --- reading the raw files ------------------------------------------------------------------------

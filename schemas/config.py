@@ -13,8 +13,9 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from schemas.datamap import DatamapRow
 from schemas.vocabulary import Stat
 
 AMSTERDAM = "Europe/Amsterdam"
@@ -70,9 +71,10 @@ Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class Strict(BaseModel):
-    """Unknown keys refused, no type coercion."""
+    """Unknown keys refused, no type coercion, and frozen: a stage reads its configuration, never
+    changes it."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class Monitor(Strict):
@@ -332,32 +334,97 @@ class ItemInUniverse(Strict):
     universe: str
 
 
-class Table(Strict):
+class TableBase(Strict):
+    """What every table has, whatever its kind: an id, where the report shows it, its title, the
+    monitor years its items were asked, and how it is laid out for readers."""
+
     id: Annotated[str, Field(pattern=r"^[A-Z]\d{2}[A-Z]?$")]
     report: str
     title: str
-    kind: Literal[
-        "distribution",
-        "key_figures",
-        "panel_transitions",
-        "panel_change",
-        "response_by_stratum",
-        "weighted_comparison",
-    ] = "distribution"
+    years: list[Year] | None = None
+    layout: Layout | None = None
+    by_layout: Layout | None = None
+    # The engine's common reading of a table; a kind that has no such key leaves it at its default.
     universe: str | None = None
     items: list[str | ItemInUniverse] | None = None
-    item: str | None = None
     stats: list[Stat] | None = None
     categories: list[str] | None = None
     top: int | None = None
     by: list[str] | None = None
     by_only: bool = False
     chart: Chart | None = None
-    figures: list[Figure] | None = None
-    indicators: list[Annotated[str, Field(pattern=r"^[A-Z]\d{2}[A-Z]?$")]] | None = None  # R02: tables compared
-    years: list[Year] | None = None
-    layout: Layout | None = None
-    by_layout: Layout | None = None
+
+    @property
+    def item_names(self) -> list[str]:
+        """The items' variable names (an item asked of part of the universe by its name)."""
+        return [i if isinstance(i, str) else i.item for i in self.items or []]
+
+
+class DistributionTable(TableBase):
+    """Shares, top-box shares and means of items over a universe, by year and breakdown."""
+
+    kind: Literal["distribution"] = "distribution"
+
+
+class KeyFiguresTable(TableBase):
+    """K01: counts of the run and ratios of two of them."""
+
+    kind: Literal["key_figures"]
+    figures: list[Figure]
+
+
+class PanelTransitionsTable(TableBase):
+    """P01: this year's segment of the firms in both years, by last year's segment."""
+
+    kind: Literal["panel_transitions"]
+    item: str
+
+
+class PanelChangeTable(TableBase):
+    """P02: key indicators of the panel beside the full samples, both years."""
+
+    kind: Literal["panel_change"]
+
+
+class ResponseByStratumTable(TableBase):
+    """R01: response by weighting stratum, with a goodness-of-fit test against the frame."""
+
+    kind: Literal["response_by_stratum"]
+
+
+class WeightedComparisonTable(TableBase):
+    """R02: the weighted shares of key indicators beside the unweighted ones."""
+
+    kind: Literal["weighted_comparison"]
+    indicators: list[Annotated[str, Field(pattern=r"^[A-Z]\d{2}[A-Z]?$")]]
+
+
+def _table_kind(value: Any) -> str:
+    """The discriminator of a table: its `kind`, `distribution` when it names none."""
+    if isinstance(value, dict):
+        return str(value.get("kind", "distribution"))
+    return str(getattr(value, "kind", "distribution"))
+
+
+# A table of tables.yaml: one model per kind, chosen by `kind` (pydantic's discriminated union).
+Table = Annotated[
+    Annotated[DistributionTable, Tag("distribution")]
+    | Annotated[KeyFiguresTable, Tag("key_figures")]
+    | Annotated[PanelTransitionsTable, Tag("panel_transitions")]
+    | Annotated[PanelChangeTable, Tag("panel_change")]
+    | Annotated[ResponseByStratumTable, Tag("response_by_stratum")]
+    | Annotated[WeightedComparisonTable, Tag("weighted_comparison")],
+    Discriminator(_table_kind),
+]
+TABLE_MODELS: dict[str, type[TableBase]] = {
+    "distribution": DistributionTable,
+    "key_figures": KeyFiguresTable,
+    "panel_transitions": PanelTransitionsTable,
+    "panel_change": PanelChangeTable,
+    "response_by_stratum": ResponseByStratumTable,
+    "weighted_comparison": WeightedComparisonTable,
+}
+TABLE_KINDS = tuple(TABLE_MODELS)
 
 
 class Labels(Strict):
@@ -432,3 +499,79 @@ class Outline(Strict):
     template: str
     source: str
     chapters: list[Chapter] = Field(min_length=1)
+
+
+# --- the resolved configuration, as every stage reads it ----------------------------------------
+
+
+class ResolvedRegion(Region):
+    profile: str | None = None  # the region profile the loader merged (`--region`), None for the base
+
+
+class RunConfig(Strict):
+    """One year's resolved configuration, typed: what the loader (`innomon.config.load`) builds from
+    the YAML layers and the files they name, stored by hash by the configure step, and read back by
+    every stage (`RunConfig.model_validate(refs.get_json(cfg_ref))`).
+
+    A per-year stage gets the year's view without what only the combined steps read (tables,
+    models, report, publish, qa, schedule, synth: None there, `innomon.config.COMBINED_ONLY`); the
+    combined steps get the current year's configuration with its comparison years' datamap rows.
+    `execution` (where the work runs) is never part of it."""
+
+    year: Year
+    reference_period: Annotated[str, Field(pattern=r"^\d{4}-\d{4}$")]
+    source: Source
+    datamap: str
+    fieldwork: Fieldwork
+    invited: int | None
+    comparison_years: list[Year]
+    breaks: dict[str, list[Year]] = {}
+    monitor: Monitor
+    region: ResolvedRegion
+    reference: Reference
+    sectors: Sectors
+    universe: Universe
+    classes: Classes
+    missing_codes: list[int] = []
+    constant_sum: ConstantSum
+    thresholds: Thresholds
+    linking: Linking
+    validation: Validation
+    weighting: Weighting = Weighting()
+    # What only the combined steps read (None in a per-year stage's view).
+    synth: Synth | None = None
+    schedule: Schedule | None = None
+    publish: Publish | None = None
+    qa: Qa | None = None
+    tables_file: str | None = None
+    models_file: str | None = None
+    report_file: str | None = None
+    tables: TablesSpec | None = None
+    models: ModelsSpec | None = None
+    report: Outline | None = None
+    # What the loader adds: the datamap's rows, the hashes of every file read, the configuration's hash.
+    datamap_rows: list[DatamapRow]
+    comparison_datamap_rows: dict[str, list[DatamapRow]] = {}
+    files: dict[str, str]
+    hash: str
+
+    @property
+    def all_datamap_rows(self) -> list[DatamapRow]:
+        """The current year's datamap rows, then those of the comparison years (newest first)."""
+        rows = list(self.datamap_rows)
+        for year in sorted(self.comparison_datamap_rows, reverse=True):
+            rows.extend(self.comparison_datamap_rows[year])
+        return rows
+
+    @property
+    def table_specs(self) -> list[TableBase]:
+        """The tables of the configuration (none in a per-year stage's view)."""
+        return list(self.tables.tables) if self.tables else []
+
+    def table(self, table_id: str) -> TableBase:
+        """The table `table_id` of the configuration."""
+        return next(t for t in self.table_specs if t.id == table_id)
+
+    def frame_file(self, year: int | None = None) -> str:
+        """The invitation frame's file name in a year's drop folder (`weighting.frame_file`)."""
+        return self.weighting.frame_file.format(year=year if year is not None else self.year)
