@@ -1,7 +1,14 @@
-"""The code version: package version plus a hash of the project's own source.
+"""The code version: package version plus a hash of the source that computes and publishes figures.
 
-Part of every cache key and of the run id, so that a code change recomputes and a rerun of the
-same code on the same inputs is the same release.
+Part of every cache key and of the run id, so that a change to what computes a figure recomputes,
+and a rerun of the same code on the same inputs is the same release.
+
+What is hashed: the stages (`tasks/`), the flows that wire them (`flows/`), the contracts
+(`schemas/`) and the core they run on (`innomon/`), except the modules that only drive or describe a
+run: the command line, the synthetic demo generator, the local API helper, progress and console
+reporting, where task results are kept. Editing one of those (or `bench/`, `tests/`, `docs/`) keeps
+every release id and cache key; editing a stage, a contract or the core changes them. The
+configuration is not code: its own hash is a separate part of each key.
 """
 
 from __future__ import annotations
@@ -14,23 +21,46 @@ from innomon import __version__
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_PACKAGES = ("innomon", "flows", "tasks", "schemas")
+# Modules that never change a figure or a published byte: they start, drive and report a run.
+NOT_FIGURES = (
+    "innomon/cli.py",
+    "innomon/synth",
+    "innomon/api.py",
+    "innomon/api_server.py",
+    "innomon/progress.py",
+    "innomon/stage_report.py",
+    "innomon/result_storage.py",
+)
 
 
-@lru_cache(maxsize=1)
-def source_hash() -> str:
-    """SHA-256 over every .py file of the project's packages (path and content, sorted)."""
-    h = hashlib.sha256()
+def _hashed(path: str) -> bool:
+    """Whether a project-relative path is part of the code version."""
+    return not any(path == x or path.startswith(x + "/") for x in NOT_FIGURES)
+
+
+def figure_sources(root: Path = PROJECT_ROOT) -> list[Path]:
+    """The .py files of the code version, sorted by their project-relative path."""
+    out = []
     for pkg in SOURCE_PACKAGES:
-        for path in sorted((PROJECT_ROOT / pkg).rglob("*.py")):
-            if "__pycache__" in path.parts:
-                continue
-            h.update(path.relative_to(PROJECT_ROOT).as_posix().encode())
-            h.update(b"\0")
-            h.update(path.read_bytes())
-            h.update(b"\0")
+        for path in (root / pkg).rglob("*.py"):
+            rel = path.relative_to(root).as_posix()
+            if "__pycache__" not in path.parts and _hashed(rel):
+                out.append(path)
+    return sorted(out, key=lambda p: p.relative_to(root).as_posix())
+
+
+def source_hash(root: Path = PROJECT_ROOT) -> str:
+    """SHA-256 over the code version's files (path and content)."""
+    h = hashlib.sha256()
+    for path in figure_sources(root):
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
     return h.hexdigest()
 
 
+@lru_cache(maxsize=1)
 def code_version() -> str:
     """`VERSION+SOURCEHASH12`, e.g. `0.1.0+3f2a9c1b0d4e`."""
     return f"{__version__}+{source_hash()[:12]}"

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from innomon.cli import run_year
-from innomon.xlsx_checks import check_workbook
+from tests.xlsx_checks import check_workbook
 from tests.helpers import latest_release
 
 
