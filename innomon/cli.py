@@ -16,9 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from innomon.errors import ConfigError, InnomonError
-
-STAGES = ("fetch", "ingest", "derive", "validate", "link", "indicators", "models", "publish")
-
+from schemas.vocabulary import STAGES
 
 EXIT_CODES = """exit codes:
   0  done
@@ -116,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _steps(text: str) -> list[str]:
+def parse_steps(text: str) -> list[str]:
     steps = [s.strip() for s in text.split(",") if s.strip()]
     unknown = [s for s in steps if s not in STAGES]
     if unknown:
@@ -291,7 +289,7 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
             from innomon import config as config_mod
             from innomon.api import PrefectApi
 
-            steps = _steps(args.steps)
+            steps = parse_steps(args.steps)
             config_mod.load(args.year, region=config_mod.current_region())  # config errors before anything starts
             api = PrefectApi(notify=_say)  # a local API boots on the other core meanwhile
             _preload(freeze=own_process)

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from innomon.config import config_dir
+from schemas.vocabulary import STAGES, YEAR_STAGES  # noqa: F401 (the tests import YEAR_STAGES from here)
 
 
 def edit_yaml(path: Path, edit: Callable[[dict[str, Any]], object]) -> None:
@@ -67,10 +68,9 @@ def report_figures() -> pd.DataFrame:
     return df
 
 
-ANNUAL_STAGES = ("fetch", "ingest", "derive", "validate", "weights", "link", "indicators", "models", "publish")
+ANNUAL_STAGES = STAGES
 
 
-YEAR_STAGES = ("ingest", "derive", "validate", "weights", "link")  # a year's own steps
 
 
 def assert_cached(states: dict[str, list[str]], stages: tuple[str, ...], context: object = "") -> None:

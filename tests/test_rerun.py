@@ -23,9 +23,10 @@ def test_second_run_is_identical_and_cached(demo: dict, tmp_path: Path) -> None:
 
 
 def test_steps_option_recomputes_only_that_stage(demo: dict, tmp_path: Path) -> None:
-    run_year(2023, str(demo["exports"]), str(copy_demo_store(demo, tmp_path / "store")), refresh=["models"])
+    run_year(2023, str(demo["exports"]), str(copy_demo_store(demo, tmp_path / "store")), refresh=["models", "weights"])
     states = task_states()
     assert states["models"] == ["Completed"]
+    assert states["weights"] == ["Completed"]  # the current year's weights (the only year weighted)
     assert all(s == "Cached" for s in states["indicators"])
 
 
