@@ -59,7 +59,7 @@ def measure(release: dict, repeat: int) -> None:
     files["data/models.csv"] = storage.read_bytes(storage.join(base, "data/models.csv"))
     files["data/model_fit.csv"] = storage.read_bytes(storage.join(base, "data/model_fit.csv"))
     reports = json.loads(storage.read_bytes(storage.join(base, "validation/report.json")))["years"]
-    cfg = config.load(2023)
+    cfg = config.load_typed(2023)
     meta = {k: v for k, v in manifest.items() if k not in ("files", "charts")}
     args = (files["data/tables.csv"], files["data/models.csv"], files["data/model_fit.csv"], reports, cfg)
     bundle_files(*args, dict(meta))  # the chart workers start and import matplotlib once
@@ -79,7 +79,8 @@ def measure(release: dict, repeat: int) -> None:
     build_workbook(cells, cfg, dict(meta), models, fits)
     parts["workbook"] = time.perf_counter() - t
     pictures = {c["id"]: (chart_files[c["png"]], c["alt_text"]) for c in charts}
-    template = (config_dir() / cfg["report_file"]).parent / cfg["report"]["template"]
+    assert cfg.report is not None and cfg.report_file is not None
+    template = (config_dir() / cfg.report_file).parent / cfg.report.template
     t = time.perf_counter()
     build_concept(cells, models, fits, cfg, dict(meta), pictures, template)
     parts["report draft"] = time.perf_counter() - t

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from innomon.config import typed
 from innomon.synth.frame import frame_csv, planted_population
 from tasks.configure.stage import resolve
 from tasks.indicators import weighted as wtables
@@ -43,7 +44,7 @@ def weigh(frame: pd.DataFrame, respondents: pd.DataFrame, cfg: dict) -> dict:
     """The weights stage on a frame file, then the innovator share and 29 more shares of R02's kind."""
     data = frame_csv(frame)
     resp = respondents.assign(response_id=[f"R{i}" for i in range(len(respondents))])
-    out = wmod.compute(data, "frame.csv", resp, cfg)
+    out = wmod.compute(data, "frame.csv", resp, typed(cfg))  # the stage reads the typed configuration
     w = out["weights"]["weight"].to_numpy()
     y = resp["innovator"].to_numpy(dtype=float)
     everyone = np.ones(len(resp), dtype=bool)

@@ -13,6 +13,9 @@ from prefect import flow
 
 from flows.compute import compute_flow, dask_runner
 from innomon import storage
+from innomon.errors import ConfigError
+from schemas.config import Source
+from schemas.vocabulary import STAGES
 from tasks.approval.stage import approval_gate
 from tasks.configure.stage import configure_task
 from tasks.derive.stage import derive_task
@@ -26,8 +29,6 @@ from tasks.publish.stage import promote_task, publish_task
 from tasks.qa.stage import qa_artifacts_task
 from tasks.validate.stage import validate_task, validation_artifact_task
 from tasks.weights.stage import weights_artifact_task, weights_task
-
-STAGES = ("fetch", "ingest", "derive", "validate", "weights", "link", "indicators", "models", "publish")
 
 
 def monitor_year_of_schedule() -> int:
@@ -60,6 +61,9 @@ def annual_flow(
     `region` names a region profile (`configs/regions/`); None is the base region."""
     year = year or monitor_year_of_schedule()
     refresh = list(refresh or [])
+    unknown = sorted(set(refresh) - set(STAGES))  # a deployment's parameter comes from a form: checked
+    if unknown:
+        raise ConfigError(f"Unknown stage {unknown[0]!r} in refresh; stages are {', '.join(STAGES)}.")
     raw_zone = storage.zone_root(store, "raw")
     processed = storage.zone_root(store, "processed")
     published = storage.zone_root(store, "published", {"published": published_root or ""})
@@ -68,15 +72,15 @@ def annual_flow(
     private: dict[int, dict[str, Any]] = {}
     weights: list[dict[str, Any]] = []
     inputs: dict[str, str] = {}
-    for y in run["years"]:
-        cfg_ref = run["configs"][str(y)]
-        cfg_stub = {"year": y, "source": run["sources"][str(y)]}
+    for y in run.years:
+        cfg_ref = run.configs[str(y)]
+        source = run.sources[str(y)]  # a task parameter: the configuration's dict, as written
         raw = fetch_task(  # a comparison year's export may be read from the store's archive
-            source_uri(raw_root, cfg_stub), y, raw_zone, run["pins"][str(y)], run["sources"][str(y)], y != year
+            source_uri(raw_root, y, Source.model_validate(source)), y, raw_zone, run.pins[str(y)], source, y != year
         )
         inputs[str(y)] = raw["sha256"]
         private[y] = fetch_private_files_task(
-            processed, y, {"corrections": run["corrections"][str(y)], "reviewed": run["reviewed"][str(y)]}
+            processed, y, {"corrections": run.corrections[str(y)], "reviewed": run.reviewed[str(y)]}
         )
         fixes = private[y]["corrections"]
         if fixes:  # corrections are an input like the export: they are part of the run id
@@ -86,41 +90,41 @@ def annual_flow(
         validated[y] = _stage(validate_task, "validate", refresh)(derived, cfg_ref, processed)
         if y == year:  # a comparison year's validation summary was shown by its own run
             validation_artifact_task(validated[y])
-        if y == year or run["apply_weights"]:  # the invitation frame: R01, R02 (and weighted tables)
-            frame = fetch_frame_task(raw_root, y, raw_zone, run["frames"][str(y)], y != year)
+        if y == year or run.apply_weights:  # the invitation frame: R01, R02 (and weighted tables)
+            frame = fetch_frame_task(raw_root, y, raw_zone, run.frames[str(y)], y != year)
             if frame:
                 inputs[f"{y}-frame"] = frame["sha256"]
             weights.append(_stage(weights_task, "weights", refresh)(validated[y], frame, cfg_ref, processed))
             if y == year:
                 weights_artifact_task(weights[-1])
     linked_by_year: dict[int, dict[str, Any]] = {}
-    for y in sorted(run["years"]):  # oldest first: a firm's panel_id is inherited along the years
+    for y in sorted(run.years):  # oldest first: a firm's panel_id is inherited along the years
         decisions = private[y]["reviewed"]
         if decisions:  # reviewers' link decisions change figures: part of the run id
             inputs[f"{y}-reviewed-links"] = decisions["sha256"]
         linked_by_year[y] = _stage(link_task, "link", refresh)(
-            validated[y], linked_by_year.get(y - 1), run["configs"][str(y)], processed, decisions
+            validated[y], linked_by_year.get(y - 1), run.configs[str(y)], processed, decisions
         )
-    linked = [linked_by_year[y] for y in run["years"]]  # current year first
-    cfg_ref = run["current"]  # the current year's config with its comparison years' datamaps
-    previous = previous_publications_task(published, [y for y in run["years"] if y != year])
-    if run["execution"]["task_runner"] == "dask":  # one task per table and per model, on Dask
-        runner = dask_runner(run["execution"])
+    linked = [linked_by_year[y] for y in run.years]  # current year first
+    cfg_ref = run.current  # the current year's config with its comparison years' datamaps
+    previous = previous_publications_task(published, [y for y in run.years if y != year])
+    if run.execution["task_runner"] == "dask":  # one task per table and per model, on Dask
+        runner = dask_runner(run.execution)
         tables, models = compute_flow.with_options(task_runner=runner)(
-            linked, cfg_ref, processed, previous, run["table_ids"], run["model_ids"], refresh, weights
+            linked, cfg_ref, processed, previous, run.table_ids, run.model_ids, refresh, weights
         )
     else:
         tables = _stage(indicators_task, "indicators", refresh)(linked, cfg_ref, processed, previous, weights)
         models = _stage(models_task, "models", refresh)(linked[0], cfg_ref, processed)
     qa_artifacts_task(tables, cfg_ref, processed)
-    gate = run["approval_required"]
-    reports = [validated[y]["report"] for y in run["years"]]  # in the order of `linked`
+    gate = run.approval_required
+    reports = [validated[y]["report"] for y in run.years]  # in the order of `linked`
     release = publish_task(
-        tables, models, linked, reports, cfg_ref, inputs, run["code_version"], published, not gate, weights, processed
+        tables, models, linked, reports, cfg_ref, inputs, run.code_version, published, not gate, weights, processed
     )
     if not gate or release["is_latest"]:  # no gate, or this very release was approved before
         return release
-    decision = approval_gate(year, release, run["approval_timeout"])  # pauses the flow run
+    decision = approval_gate(year, release, run.approval_timeout)  # pauses the flow run
     if not decision["approved"]:
         return {**release, "promoted": False, "approval": decision}
     return {**promote_task(release, published, year), "approval": decision}

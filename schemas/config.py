@@ -339,6 +339,7 @@ class TableBase(Strict):
     monitor years its items were asked, and how it is laid out for readers."""
 
     id: Annotated[str, Field(pattern=r"^[A-Z]\d{2}[A-Z]?$")]
+    kind: str  # each kind's model narrows it to its own name
     report: str
     title: str
     years: list[Year] | None = None
@@ -575,3 +576,27 @@ class RunConfig(Strict):
     def frame_file(self, year: int | None = None) -> str:
         """The invitation frame's file name in a year's drop folder (`weighting.frame_file`)."""
         return self.weighting.frame_file.format(year=year if year is not None else self.year)
+
+
+class RunPlan(Strict):
+    """What the configure step hands the annual flow: the years of the run (current year first), the
+    references of their stored configurations, and what the flow passes on to its tasks.
+
+    The task parameters taken from it (`sources`, `corrections`, `reviewed`, `frames`, `execution`)
+    stay plain JSON-able values, exactly as the configuration writes them: they go into cache keys."""
+
+    years: list[int]
+    configs: dict[str, dict[str, Any]]  # year -> reference of the year's per-year view
+    current: dict[str, Any]  # reference of the current year's config with its comparison datamaps
+    pins: dict[str, str | None]  # year -> the frozen export's SHA-256 (`source.sha256`)
+    code_version: str
+    sources: dict[str, dict[str, Any]]  # year -> `source` of the configuration, as written
+    corrections: dict[str, str | None]  # year -> `validation.corrections_file`
+    reviewed: dict[str, str | None]  # year -> `linking.reviewed_file`
+    apply_weights: bool
+    frames: dict[str, str]  # year -> the invitation frame's file name
+    execution: dict[str, Any]  # the task runner settings (`execution_settings`)
+    table_ids: list[str]
+    model_ids: list[str]
+    approval_required: bool
+    approval_timeout: int

@@ -8,9 +8,9 @@ with its row instead of silently dropping out of the margins.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandera.pandas as pa
+
+from schemas.config import RunConfig
 
 ID_COLUMN = "frame_id"
 REQUIRED = ["frame_id", "sbi_code", "postcode"]
@@ -29,17 +29,17 @@ FRAME_SCHEMA = pa.DataFrameSchema(
 )
 
 
-def known_levels(cfg: dict[str, Any]) -> dict[str, list[str]]:
+def known_levels(cfg: RunConfig) -> dict[str, list[str]]:
     """The levels of each weighting dimension: the region's provinces, the SME size classes, the
     report's sector groups."""
     return {
-        "province": list(cfg["region"]["provinces"]),
-        "size_class": [str(k) for k, _ in cfg["classes"]["size_class"]],
-        "sector": list(cfg["sectors"]["order"]),
+        "province": list(cfg.region.provinces),
+        "size_class": [str(k) for k, _ in cfg.classes.size_class],
+        "sector": list(cfg.sectors.order),
     }
 
 
-def strata_schema(cfg: dict[str, Any], dims: list[str]) -> pa.DataFrameSchema:
+def strata_schema(cfg: RunConfig, dims: list[str]) -> pa.DataFrameSchema:
     """Every frame firm in a known level of every weighting dimension (e.g. an SME by FTE)."""
     known = known_levels(cfg)
     return pa.DataFrameSchema(

@@ -30,14 +30,15 @@ def test_table_added_from_yaml_alone(demo: dict, tmp_path: Path, monkeypatch) ->
     (cdir / "tables.yaml").write_text(spec.replace("\ntables:\n", "\ntables:\n" + NEW_TABLE.lstrip("\n"), 1))
     monkeypatch.setenv("INNOMON_CONFIG_DIR", str(cdir))
     cfgs = resolve(2023)
-    cfg = cfgs[2023]
-    assert cfg["tables"]["tables"][0]["id"] == "T99"
+    run = config.typed(cfgs[2023])
+    assert run.table_specs[0].id == "T99"
     frames = {}
     for year in (2023, 2022, 2021):
         path = sorted((demo["store"] / "processed" / str(year)).glob("respondents-*.parquet"))[-1]
         frames[year] = pd.read_parquet(path)
     facts = {y: {"records": 0, "valid": len(f), "invited": None, "repeat": None} for y, f in frames.items()}
-    cells = compute_tables(frames, facts, cfg, cfg["tables"])
+    assert run.tables is not None
+    cells = compute_tables(frames, facts, run, run.tables)
     t99 = cells[cells.table_id == "T99"]
     assert set(t99["year"]) == {2021, 2022, 2023}
     df = frames[2023]
@@ -84,20 +85,21 @@ def test_table_added_to_yaml_and_outline_reaches_workbook_and_draft(demo: dict, 
         for year in (2023, 2022, 2021)
     }
     facts = {y: {"records": 0, "valid": len(f), "invited": None, "repeat": None} for y, f in frames.items()}
-    cells = compute_tables(frames, facts, cfg, cfg["tables"])
+    run = config.typed(cfg)
+    cells = compute_tables(frames, facts, run, run.tables)
     release = latest_release(demo["store"], 2023)
     models = pd.read_csv(release / "data" / "models.csv")
     fits = pd.read_csv(release / "data" / "model_fit.csv", dtype={"value": str}, keep_default_na=False)
     meta = {"run_id": "test", "code_version": "test", "valid": len(frames[2023])}
 
-    book = openpyxl.load_workbook(io.BytesIO(build_workbook(cells, cfg, meta, models, fits)))
+    book = openpyxl.load_workbook(io.BytesIO(build_workbook(cells, run, meta, models, fits)))
     assert {"T99", "T99 Bedrijfsgrootte"} <= set(book.sheetnames)
     header = [c.value for c in book["T99"][2] if c.value is not None]
     assert header[1:] == ["Monitor 2023", "Monitor 2022", "Monitor 2021"]
     by_size = [c.value for c in book["T99 Bedrijfsgrootte"][2] if c.value is not None]
     assert by_size[1:] == ["Micro bedrijven", "Kleine bedrijven", "Middelgrote bedrijven"]
 
-    data, _ = build_concept(cells, models, fits, cfg, meta, {}, cdir / "report" / "template.docx")
+    data, _ = build_concept(cells, models, fits, run, meta, {}, cdir / "report" / "template.docx")
     draft = docx.Document(io.BytesIO(data))
     df = frames[2023]
     share = 100 * (df["protect_patents"] == 1).sum() / df["protect_patents"].notna().sum()

@@ -18,7 +18,7 @@ from tasks.publish.charts import DPI, STYLE, chart_frame, figure
 from tasks.publish.labels import item_labels
 from tests.helpers import latest_release, read_tables
 
-CHARTED = [t["id"] for t in config.load(2023)["tables"]["tables"] if t.get("chart")]
+CHARTED = [t.id for t in config.load_typed(2023).table_specs if t.chart]
 
 
 def _texts(fig: Figure) -> list[Text]:
@@ -36,8 +36,8 @@ def _texts(fig: Figure) -> list[Text]:
 
 @pytest.mark.parametrize("table_id", CHARTED)
 def test_every_text_is_on_the_canvas_and_none_overlaps(demo: dict, table_id: str) -> None:
-    cfg = config.load(2023)
-    spec = next(t for t in cfg["tables"]["tables"] if t["id"] == table_id)
+    cfg = config.load_typed(2023)
+    spec = cfg.table(table_id)
     frame = chart_frame(read_tables(latest_release(demo["store"], 2023)), spec, 2023)
     labels, cats = item_labels(cfg)
     with plt.rc_context(STYLE):
@@ -76,10 +76,10 @@ def test_worker_processes_draw_the_bytes_this_process_draws(demo: dict) -> None:
     pool = chart_workers._pool()
     if pool is None:
         pytest.skip("one core or INNOMON_CHART_PROCESSES=0: charts are drawn in this process")
-    cfg = config.load(2023)
+    cfg = config.load_typed(2023)
     cells = read_tables(latest_release(demo["store"], 2023))
     labels, cats = item_labels(cfg)
-    specs = [t for t in cfg["tables"]["tables"] if t["id"] in CHARTED[:2]]
+    specs = [t for t in cfg.table_specs if t.id in CHARTED[:2]]
     jobs = [(chart_frame(cells, spec, 2023), spec, labels, cats, 2023) for spec in specs]
     rendering = chart_workers.Rendering(jobs)
     assert rendering.futures is not None

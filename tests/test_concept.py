@@ -221,6 +221,7 @@ def test_change_is_worded_only_where_significant(draft: dict) -> None:
 def test_a_sentence_asking_for_an_unpublished_figure_is_left_out(demo: dict) -> None:
     """T22's small origin groups are suppressed ([c]): a template naming one is left out, with the
     reason, and a comparable change is not worded as a rise."""
+    from innomon.config import typed
     from tasks.configure.stage import resolve, with_comparison_datamaps
     from tasks.publish.labels import labels_for
     from tasks.publish.sentences import render_all
@@ -228,7 +229,7 @@ def test_a_sentence_asking_for_an_unpublished_figure_is_left_out(demo: dict) -> 
     release = latest_release(demo["store"], 2023)
     tables = read_tables(release)
     models = pd.read_csv(release / "data" / "models.csv")
-    cfg = with_comparison_datamaps(resolve(2023), 2023)
+    cfg = typed(with_comparison_datamaps(resolve(2023), 2023))
     suppressed = tables[(tables["flag"] == "c") & (tables["table_id"] == "T22") & (tables["year"] == 2023)].iloc[0]
     flat = tables[(tables["table_id"] == "T02") & (tables["year"] == 2023) & (tables["sig"] == "ns")].iloc[0]
     out = render_all(
@@ -293,7 +294,7 @@ def test_copied_table_rows_are_the_xml_python_docx_writes() -> None:
         chart=None,
     )
     doc = docx.Document(str(config_dir() / "report" / "template.docx"))
-    _table(doc, table, table.caption, {"source": "Bron: {year} {sheet}"}, 2023)
+    _table(doc, table, table.caption, "Bron: {year} {sheet}", 2023)
     grid = doc.tables[-1]
     expected = docx.Document(str(config_dir() / "report" / "template.docx"))
     reference = expected.add_table(rows=1, cols=2)

@@ -36,7 +36,7 @@ def test_sbi_leading_zero_restored_only_when_unambiguous() -> None:
 
 
 def test_constant_sum_fills_zero_and_rejects_bad_sums() -> None:
-    cfg = config.load(2023)
+    cfg = config.load_typed(2023)
     df = pd.DataFrame(
         {
             "response_id": ["a", "b", "c", "d"],
@@ -53,7 +53,7 @@ def test_constant_sum_fills_zero_and_rejects_bad_sums() -> None:
 
 
 def test_routing_violation_cleared_and_counted() -> None:
-    cfg = config.load(2023)
+    cfg = config.load_typed(2023)
     n = 2
     df = pd.DataFrame(
         {
@@ -74,7 +74,7 @@ def test_routing_violation_cleared_and_counted() -> None:
     df["rd_systematic"] = [3.0, 1.0]
     df["rd_internal_pct"] = [10.0, 10.0]  # r1 is not R&D-active, so was never asked
     df["subsidy_any_applied"] = [1.0, 2.0]
-    rows = [r for r in cfg["datamap_rows"] if r["variable"] in ("rd_internal_pct",)]
+    rows = [r for r in cfg.datamap_rows if r.variable in ("rd_internal_pct",)]
     out, issues = apply_routing(df, rows, 2023)
     assert np.isnan(out.loc[0, "rd_internal_pct"]) and out.loc[1, "rd_internal_pct"] == 10
     assert issues["rule"].tolist() == ["routing_violation"]

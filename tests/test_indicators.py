@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.cells import cells_frame
+from schemas.config import DistributionTable, KeyFiguresTable
 from tasks.indicators.distribution import evaluate_table
 from tasks.indicators.statistics import significance, suppress, two_proportion_p, wilson
 
@@ -27,7 +28,9 @@ def test_wilson_interval_known_value() -> None:
 def test_pct_mean_and_not_asked_year() -> None:
     cur = pd.DataFrame({"q": [1.0, 1.0, 2.0, np.nan], "size_class": ["micro", "micro", "klein", "klein"]})
     prev = pd.DataFrame({"size_class": ["micro"]})
-    spec = {"id": "TX", "items": ["q"], "stats": ["pct"], "categories": ["1"], "by": ["size_class"]}
+    spec = DistributionTable(
+        id="T98", report="", title="", items=["q"], stats=["pct"], categories=["1"], by=["size_class"]
+    )
     rows = cells_frame(evaluate_table(spec, {2023: cur, 2022: prev}, CTX))
     overall = rows[(rows.year == 2023) & (rows.group == "all")].iloc[0]
     assert overall["value"] == 100 * 2 / 3 and overall["n"] == 3 and overall["flag"] == "b"
@@ -108,10 +111,15 @@ def test_response_rate_above_100_percent_is_a_config_error() -> None:
     from innomon.errors import ConfigError
     from tasks.indicators.key_figures import key_figures
 
-    spec = {
-        "id": "K01",
-        "figures": [{"item": "response_rate", "stat": "pct", "numerator": "valid", "denominator": "invited"}],
-    }
+    spec = KeyFiguresTable.model_validate(
+        {
+            "id": "K01",
+            "report": "",
+            "title": "",
+            "kind": "key_figures",
+            "figures": [{"item": "response_rate", "stat": "pct", "numerator": "valid", "denominator": "invited"}],
+        }
+    )
     ok = key_figures(spec, {2023: {"valid": 400, "invited": 500}}, {"confidence": 0.95})
     assert ok[0].value == 80.0
     with pytest.raises(ConfigError, match=r"2023: valid \(500\) exceeds invited \(400\)"):

@@ -6,9 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from schemas.config import Model, ModelsSpec
 from tasks.models.stage import fit_model
 
-SPEC = {"references": {"province": "Friesland", "sector": "overig"}, "binary": ["secrecy"], "min_observations": 30}
+SPEC = ModelsSpec(
+    references={"province": "Friesland", "sector": "overig"}, binary=["secrecy"], min_observations=30, models=[]
+)
 PROVINCES = ["Friesland", "Drenthe", "Groningen"]
 SECTORS = ["overig", "bouw", "handel"]
 TRUE = {
@@ -21,6 +24,10 @@ TRUE = {
     "sector[T.bouw]": 0.4,
     "sector[T.handel]": -0.5,
 }
+
+
+def _model(method: str, formula: str) -> Model:
+    return Model(id="M99", report="", title="", method=method, formula=formula)
 
 
 def _data(seed: int, n: int = 400) -> tuple[pd.DataFrame, np.ndarray]:
@@ -48,7 +55,7 @@ def _data(seed: int, n: int = 400) -> tuple[pd.DataFrame, np.ndarray]:
 @pytest.mark.parametrize("method", ["ols", "logit"])
 def test_intervals_cover_known_coefficients(method: str) -> None:
     covered = total = 0
-    model = {"id": "MX", "method": method, "formula": "y ~ secrecy + rd + fte + province + sector"}
+    model = _model(method, "y ~ secrecy + rd + fte + province + sector")
     for seed in range(20):
         df, eta = _data(seed)
         rng = np.random.default_rng(1000 + seed)
@@ -69,9 +76,9 @@ def test_intervals_cover_known_coefficients(method: str) -> None:
 def test_hc3_is_a_configurable_alternative() -> None:
     df, eta = _data(1)
     df["y"] = eta + np.random.default_rng(5).normal(0, 1 + df["fte"] / 50)  # heteroscedastic
-    model = {"id": "MX", "method": "ols", "formula": "y ~ secrecy + rd + fte + province + sector"}
+    model = _model("ols", "y ~ secrecy + rd + fte + province + sector")
     plain, _ = fit_model(df, model, SPEC, 2023)
-    robust, fit = fit_model(df, {**model, "covariance": "HC3"}, SPEC, 2023)
+    robust, fit = fit_model(df, model, SPEC.model_copy(update={"covariance": "HC3"}), 2023)
     assert dict((f["statistic"], f["value"]) for f in fit)["covariance"] == "HC3"
     se = {t["term"]: t["std_error"] for t in plain}
     se_hc3 = {t["term"]: t["std_error"] for t in robust}
@@ -82,19 +89,19 @@ def test_hc3_is_a_configurable_alternative() -> None:
 def test_unestimable_models_are_reported_with_a_reason() -> None:
     df, eta = _data(2, n=20)
     df["y"] = eta
-    _, fit = fit_model(df, {"id": "MX", "method": "ols", "formula": "y ~ secrecy + rd"}, SPEC, 2023)
+    _, fit = fit_model(df, _model("ols", "y ~ secrecy + rd"), SPEC, 2023)
     status = {f["statistic"]: f["value"] for f in fit}
     assert status["status"] == "not_estimated" and "too few observations" in status["reason"]
 
     df, _ = _data(3)
     df["y"] = (df["rd"] > 20).astype(float)  # perfectly separated by rd
-    _, fit = fit_model(df, {"id": "MX", "method": "logit", "formula": "y ~ rd + fte"}, SPEC, 2023)
+    _, fit = fit_model(df, _model("logit", "y ~ rd + fte"), SPEC, 2023)
     status = {f["statistic"]: f["value"] for f in fit}
     assert status["status"] == "not_estimated" and "cannot be estimated" in status["reason"]
 
     df, eta = _data(4)
     df["y"] = eta
     df["rd2"] = df["rd"] * 2  # collinear with rd
-    _, fit = fit_model(df, {"id": "MX", "method": "ols", "formula": "y ~ rd + rd2"}, SPEC, 2023)
+    _, fit = fit_model(df, _model("ols", "y ~ rd + rd2"), SPEC, 2023)
     status = {f["statistic"]: f["value"] for f in fit}
     assert status["status"] == "not_estimated" and "singular" in status["reason"]

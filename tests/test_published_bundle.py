@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from innomon.cli import run_year
-from tests.xlsx_checks import check_workbook
 from tests.helpers import latest_release
+from tests.xlsx_checks import check_workbook
 
 
 @pytest.mark.parametrize("year", [2021, 2022, 2023])
@@ -76,11 +76,13 @@ def test_kept_charts_are_the_drawn_bytes_and_a_damaged_one_is_drawn_again(
     from tasks.publish.stage import start_chart_assets
 
     cells = read_tables_csv((latest_release(demo["store"], 2023) / "data" / "tables.csv").read_bytes())
-    cfg = config.load(2023)
-    charted = [t for t in cfg["tables"]["tables"] if t.get("chart")]
-    assert len(charted) == 7 and charted[0]["id"] == "T01"
+    cfg = config.load_typed(2023)
+    assert cfg.tables is not None
+    charted = [t for t in cfg.table_specs if t.chart]
+    assert len(charted) == 7 and charted[0].id == "T01"
     # two of the seven charts: what is kept and read is per chart, and drawing is the test's cost
-    cfg["tables"]["tables"] = [t for t in cfg["tables"]["tables"] if not t.get("chart")] + charted[:2]
+    tables = [t for t in cfg.table_specs if not t.chart] + charted[:2]
+    cfg = cfg.model_copy(update={"tables": cfg.tables.model_copy(update={"tables": tables})})
     kept = storage.as_uri(str(tmp_path / "charts"))
     drawn: list[int] = []
     real = chart_workers.Rendering

@@ -64,6 +64,7 @@ def _sheet(book: openpyxl.Workbook, name: str, n_labels: int) -> tuple[list[str]
 
 @pytest.fixture(scope="module")
 def release(demo: dict) -> dict:
+    from innomon.config import typed
     from tasks.configure.stage import resolve, with_comparison_datamaps
     from tasks.publish.labels import labels_for
 
@@ -73,7 +74,7 @@ def release(demo: dict) -> dict:
         "book": openpyxl.load_workbook(path / "innovatiemonitor-2023.xlsx"),
         "tables": read_tables(path),
         "specs": {s["id"]: s for s in cfg["tables"]["tables"]},
-        "labels": labels_for(cfg),
+        "labels": labels_for(typed(cfg)),
     }
 
 

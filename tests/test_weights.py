@@ -72,19 +72,23 @@ def test_frame_smaller_than_the_respondents_is_refused() -> None:
 
 
 def test_frame_firm_outside_the_region_is_refused_with_its_row() -> None:
+    from innomon.config import load_typed
+
     rows = [*GOOD, {"frame_id": "10000004", "sbi_code": "6201", "fte": "2", "postcode": "1012 AB"}]
     frame = wframe.read_frame(_frame_csv(rows), "frame-2023.csv")
     with pytest.raises(InputError) as err:
-        wframe.frame_strata(frame, _cfg(), DIMS, "frame-2023.csv")
+        wframe.frame_strata(frame, load_typed(2023), DIMS, "frame-2023.csv")
     assert (err.value.column, err.value.row, err.value.rule) == ("postcode", 4, "frame_outside_region")
     assert err.value.exit_code == 3 and "row 4 is no postcode of the region (1 firm(s)" in str(err.value)
 
 
 def test_frame_firm_of_250_fte_is_refused_naming_the_fte_column() -> None:
+    from innomon.config import load_typed
+
     rows = [*GOOD, {"frame_id": "10000004", "sbi_code": "6201", "fte": "260", "postcode": "9712 AB"}]
     frame = wframe.read_frame(_frame_csv(rows), "frame-2023.csv")
     with pytest.raises(InputError) as err:
-        wframe.frame_strata(frame, _cfg(), DIMS, "frame-2023.csv")
+        wframe.frame_strata(frame, load_typed(2023), DIMS, "frame-2023.csv")
     assert (err.value.column, err.value.row, err.value.rule) == ("fte", 4, "frame_not_sme")
 
 
@@ -130,7 +134,10 @@ def test_r01_shows_no_rate_above_100_and_no_test_when_respondents_sit_where_the_
     ctx = {"derived_categories": {"size_class": ["micro", "klein", "middelgroot"]}, "confidence": 0.95}
     resp = pd.DataFrame({"size_class": ["micro"] * 5 + ["klein"] * 4 + ["middelgroot"] * 2})
     weighting = {"frame": True, "dims": ["size_class"], "margins": {"size_class": {"micro": 100, "klein": 3}}}
-    rows = [asdict(r) for r in wtables.response_rows({"id": "R01"}, resp, weighting, 2023, ctx)]
+    from schemas.config import ResponseByStratumTable
+
+    spec = ResponseByStratumTable(id="R01", report="", title="", kind="response_by_stratum")
+    rows = [asdict(r) for r in wtables.response_rows(spec, resp, weighting, 2023, ctx)]
     cell = {(r["category"], r["stat"]): r for r in rows}
     assert cell[("micro", "pct")]["value"] == 5.0
     assert cell[("klein", "pct")]["value"] is None and cell[("klein", "pct")]["flag"] == ""  # 4 of 3: [z]
@@ -145,9 +152,11 @@ def test_a_share_of_100_percent_has_no_design_effect() -> None:
 
 
 def test_frame_strata_follow_the_respondents_derivation() -> None:
+    from innomon.config import load_typed
+
     frame = wframe.read_frame(_frame_csv(GOOD), "frame-2023.csv")
     assert frame["fte"].tolist() == [3.0, 40.0, 120.5]  # a Dutch decimal comma is read
-    strata = wframe.frame_strata(frame, _cfg(), DIMS, "frame-2023.csv")
+    strata = wframe.frame_strata(frame, load_typed(2023), DIMS, "frame-2023.csv")
     assert strata.to_dict("records") == [
         {"province": "Groningen", "size_class": "micro", "sector": "informatie_communicatie"},
         {"province": "Friesland", "size_class": "klein", "sector": "handel"},
@@ -201,11 +210,13 @@ def year2023(demo: dict) -> dict:
 
 
 def test_raked_weights_reproduce_every_frame_margin(year2023: dict) -> None:
-    cfg = _cfg()
+    from innomon.config import load_typed
+
+    cfg = load_typed(2023)
     strata = wframe.frame_strata(year2023["frame"], cfg, DIMS, "frame")
     resp = year2023["respondents"]
     assert resp["weight"].notna().all() and (resp["weight"] > 0).all()
-    assert len(year2023["frame"]) == cfg["invited"]
+    assert len(year2023["frame"]) == cfg.invited
     checked = 0
     for dim in DIMS:
         frame_counts = strata[dim].value_counts()
@@ -265,21 +276,23 @@ def test_r02_weighted_shares_recomputed_with_numpy(year2023: dict) -> None:
     """R02's weighted shares as the pipeline computes them (full precision) equal plain numpy's to
     1e-9 (as proportions), their intervals and design effects to 1e-6; the published tidy data holds
     the same figures to its six decimals."""
+    from innomon.config import typed
     from tasks.indicators.context import WEIGHT, context
 
     cfg = _cfg()
     resp = year2023["respondents"]
     expected = _numpy_r02(resp, cfg)
     assert len(expected) == 1 + 5 + 8 + 10 + 6  # K02, T01, T06, T08 (top answer), T17
-    spec = next(t for t in cfg["tables"]["tables"] if t["id"] == "R02")
+    run = typed(cfg)
+    assert run.tables is not None
     weighting = {"year": 2023, "frame": True, "problem": None}
     rows = wtables.weighted_rows(
-        spec,
+        run.table("R02"),
         resp.rename(columns={"weight": WEIGHT}),
         weighting,
         2023,
-        cfg["tables"]["tables"],
-        context(cfg, cfg["tables"]),
+        run.table_specs,
+        context(run, run.tables),
     )
     computed = {(r.item, r.category, r.stat): asdict(r) for r in rows}
     tidy = year2023["tables"]
@@ -296,8 +309,9 @@ def test_r02_weighted_shares_recomputed_with_numpy(year2023: dict) -> None:
 
 
 def test_r01_response_by_stratum_and_goodness_of_fit(year2023: dict) -> None:
-    cfg = _cfg()
-    strata = wframe.frame_strata(year2023["frame"], cfg, DIMS, "frame")
+    from innomon.config import load_typed
+
+    strata = wframe.frame_strata(year2023["frame"], load_typed(2023), DIMS, "frame")
     resp = year2023["respondents"]
     tidy = year2023["tables"]
     r01 = tidy[tidy["table_id"] == "R01"]
@@ -349,14 +363,16 @@ def test_weights_diagnostics_in_the_validation_report(year2023: dict) -> None:
 def test_apply_to_tables_weights_every_table(year2023: dict) -> None:
     """The switch computes the report's tables with the weights: K02's innovator share then equals
     R02's weighted one; and a year without weights in the run is refused."""
+    from innomon.config import typed
     from tasks.indicators.context import WEIGHT
     from tasks.indicators.stage import compute_tables
 
-    cfg = _cfg()
-    cfg["weighting"] = {**cfg["weighting"], "apply_to_tables": True}
-    cfg["comparison_years"] = []
+    run = typed(_cfg())
+    assert run.tables is not None
+    weighting_on = run.weighting.model_copy(update={"apply_to_tables": True})
+    cfg = run.model_copy(update={"weighting": weighting_on, "comparison_years": []})
     resp = year2023["respondents"].rename(columns={"weight": WEIGHT})
-    tables = {**cfg["tables"], "tables": [t for t in cfg["tables"]["tables"] if t["id"] in ("K02", "T01")]}
+    tables = run.tables.model_copy(update={"tables": [t for t in run.tables.tables if t.id in ("K02", "T01")]})
     facts = {2023: {}}
     weighting = {2023: {"year": 2023, "frame": True, "problem": None}}
     cells = compute_tables({2023: resp}, facts, cfg, tables, weighting)

@@ -14,12 +14,13 @@ from innomon import config as config_mod
 from innomon import refs, result_storage, storage
 from innomon.codeversion import code_version
 from innomon.errors import ConfigError
+from schemas.config import RunPlan
 
 
 def resolve(year: int, region: str | None = None) -> dict[int, dict[str, Any]]:
     """Configs of the year and every comparison year, current year first (one region profile)."""
     cfg = config_mod.load(year, region=region)
-    years = [year] + [y for y in cfg["comparison_years"] if y != year]
+    years = [year] + [y for y in config_mod.typed(cfg).comparison_years if y != year]
     out = {year: cfg}
     for y in years[1:]:
         if y not in config_mod.available_years():
@@ -56,7 +57,7 @@ def execution_settings(execution: dict[str, Any]) -> dict[str, Any]:
 
 
 @task(name="configure")
-def configure_task(year: int, processed_root: str, region: str | None = None) -> dict[str, Any]:
+def configure_task(year: int, processed_root: str, region: str | None = None) -> RunPlan:
     """Prefect wrapper: never cached; logs the resolved config hashes at the start of the run."""
     cfgs = resolve(year, region)
     execution = execution_settings(cfgs[year].get("execution") or {})
@@ -65,28 +66,30 @@ def configure_task(year: int, processed_root: str, region: str | None = None) ->
     config_root = storage.join(processed_root, "config")
     stored = {str(y): refs.put_json(config_root, f"config-{y}", config_mod.per_year_view(c)) for y, c in cfgs.items()}
     current = refs.put_json(config_root, f"config-{year}-with-comparisons", with_comparison_datamaps(cfgs, year))
-    pins = {str(y): c["source"].get("sha256") for y, c in cfgs.items()}
+    typed = {y: config_mod.typed(c) for y, c in cfgs.items()}  # read below; the dicts are what is stored
+    now = typed[year]
     get_run_logger().info(
         "Run of %s with code %s; config hashes %s; task results in %s",
         year,
         code_version(),
-        {y: c["hash"][:12] for y, c in cfgs.items()},
+        {y: t.hash[:12] for y, t in typed.items()},
         result_storage.describe(),
     )
-    return {
-        "years": [int(y) for y in cfgs],
-        "configs": stored,
-        "current": current,
-        "pins": pins,
-        "code_version": code_version(),
-        "sources": {str(y): c["source"] for y, c in cfgs.items()},
-        "corrections": {str(y): c.get("validation", {}).get("corrections_file") for y, c in cfgs.items()},
-        "reviewed": {str(y): c.get("linking", {}).get("reviewed_file") for y, c in cfgs.items()},
-        "apply_weights": bool((cfgs[year].get("weighting") or {}).get("apply_to_tables")),
-        "frames": {str(y): config_mod.frame_file(c) for y, c in cfgs.items()},
-        "execution": execution,
-        "table_ids": [t["id"] for t in cfgs[year]["tables"]["tables"]],
-        "model_ids": [m["id"] for m in cfgs[year]["models"]["models"]],
-        "approval_required": bool(cfgs[year]["publish"].get("approval_required", False)),
-        "approval_timeout": int(cfgs[year]["publish"].get("approval_timeout_seconds", 7 * 24 * 3600)),
-    }
+    return RunPlan(
+        years=[int(y) for y in cfgs],
+        configs=stored,
+        current=current,
+        pins={str(y): t.source.sha256 for y, t in typed.items()},
+        code_version=code_version(),
+        # The source as the configuration writes it (a task parameter: the same dict as ever).
+        sources={str(y): dict(c["source"]) for y, c in cfgs.items()},
+        corrections={str(y): t.validation.corrections_file for y, t in typed.items()},
+        reviewed={str(y): t.linking.reviewed_file for y, t in typed.items()},
+        apply_weights=now.weighting.apply_to_tables,
+        frames={str(y): t.frame_file() for y, t in typed.items()},
+        execution=execution,
+        table_ids=[t.id for t in now.table_specs],
+        model_ids=[m.id for m in now.models.models] if now.models else [],
+        approval_required=now.publish.approval_required if now.publish else False,
+        approval_timeout=now.publish.approval_timeout_seconds if now.publish else 7 * 24 * 3600,
+    )

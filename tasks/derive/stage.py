@@ -15,6 +15,8 @@ import pandas as pd
 
 from innomon import reference
 from innomon.normalise import classify, normalise_postcode, normalise_sbi, sector_of
+from schemas.config import RunConfig
+from schemas.datamap import DatamapRow
 from schemas.vocabulary import (
     COLLAB,
     NETWORK,
@@ -63,13 +65,13 @@ def no_subsidy(df: pd.DataFrame, year: int) -> pd.Series:
     return (~df[schemes].eq(3).any(axis=1)).astype("int64")
 
 
-def apply_routing(df: pd.DataFrame, datamap: list[dict[str, str]], year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def apply_routing(df: pd.DataFrame, datamap: list[DatamapRow], year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Clear answers given where routing says the question was not shown; count them."""
     masks = routing_masks(df, year)
     df = df.copy()
     cleared = []
     for row in datamap:
-        rule, var = row["routing"].strip(), row["variable"]
+        rule, var = row.routing.strip(), row.variable
         if not rule:
             continue
         if rule in masks:
@@ -103,15 +105,15 @@ def _frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
     )
 
 
-def apply_constant_sum(df: pd.DataFrame, cfg: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def apply_constant_sum(df: pd.DataFrame, cfg: RunConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Unanswered parts are 0 when one part is answered; a sum outside 99-101 clears all three."""
-    spec = cfg["constant_sum"]
-    items = spec["items"]
+    spec = cfg.constant_sum
+    items = list(spec.items)
     df = df.copy()
     answered = df[items].notna().any(axis=1)
     filled = df[items].fillna(0)
     total = filled.sum(axis=1)
-    bad = answered & ((total < spec["min"]) | (total > spec["max"]))
+    bad = answered & ((total < spec.min) | (total > spec.max))
     df.loc[answered, items] = filled[answered]
     df.loc[bad, items] = np.nan
     df["turnover_valid"] = (answered & ~bad).astype("int64")
@@ -121,12 +123,10 @@ def apply_constant_sum(df: pd.DataFrame, cfg: dict[str, Any]) -> tuple[pd.DataFr
     return df, issues
 
 
-def derive(
-    mapped: pd.DataFrame, cfg: dict[str, Any], pc4_path: str, sbi_path: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def derive(mapped: pd.DataFrame, cfg: RunConfig, pc4_path: str, sbi_path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """All derived variables of SPEC section 2; returns the table and the row-level issues."""
-    year = int(cfg["year"])
-    df, routing_issues = apply_routing(mapped, cfg["datamap_rows"], year)
+    year = cfg.year
+    df, routing_issues = apply_routing(mapped, cfg.datamap_rows, year)
     df, sum_issues = apply_constant_sum(df, cfg)
     issues = [routing_issues, sum_issues]
 
@@ -136,7 +136,7 @@ def derive(
     valid_sbi = reference.sbi_sections(sbi_path)
     sbi, status = normalise_sbi(df["sbi_code"], valid_sbi)
     df["sbi_norm"] = sbi
-    df["sector"] = sector_of(sbi, valid_sbi, cfg["sectors"]["by_section"], cfg["sectors"].get("by_division", {}))
+    df["sector"] = sector_of(sbi, valid_sbi, cfg.sectors.by_section, cfg.sectors.by_division)
     bad_sbi = status.isin(["unknown", "ambiguous"])
     issues.append(
         pd.DataFrame(
@@ -149,10 +149,10 @@ def derive(
     )
     df["sbi_restored"] = (status == "restored").astype("int64")
 
-    classes = cfg["classes"]
-    df["size_class"] = classify(df["fte"], classes["size_class"])
+    classes = cfg.classes
+    df["size_class"] = classify(df["fte"], classes.size_class)
     founding = df["founding_year"]
-    impossible = founding.notna() & ((founding > year) | (founding < classes["founding_year_min"]))
+    impossible = founding.notna() & ((founding > year) | (founding < classes.founding_year_min))
     issues.append(
         pd.DataFrame(
             {
@@ -163,7 +163,7 @@ def derive(
         )
     )
     df["age"] = (year - founding).mask(impossible)
-    df["age_class"] = classify(df["age"], classes["age_class"])
+    df["age_class"] = classify(df["age"], classes.age_class)
 
     df["product_innovation"] = any_yes(df, PRODUCT)
     df["process_innovation"] = any_yes(df, PROCESS)
@@ -212,14 +212,14 @@ def _stage_task():  # defined lazily so the plain functions above import without
     @cached_stage("derive")
     def derive_task(ingested: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
         """Prefect wrapper: answers -> answers with every derived variable."""
-        cfg = refs.get_json(cfg_ref)
+        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
         df, issues = derive(
             refs.get_frame(ingested["answers"]),
             cfg,
-            str(config_mod.reference_path(cfg, "pc4")),
-            str(config_mod.reference_path(cfg, "sbi")),
+            str(config_mod.config_dir() / cfg.reference.pc4),
+            str(config_mod.config_dir() / cfg.reference.sbi),
         )
-        root = storage.join(processed_root, str(cfg["year"]))
+        root = storage.join(processed_root, str(cfg.year))
         return {
             **ingested,
             "derived": refs.put_frame(root, "derived", df),

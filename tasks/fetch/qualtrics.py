@@ -17,15 +17,16 @@ from typing import Any
 import httpx
 
 from innomon.errors import ConfigError, InnomonError, InputError
+from schemas.config import Source
 
 
-def api_token(source: dict[str, Any]) -> str:
+def api_token(source: Source) -> str:
     """The API token: the Secret block `source.token_secret` or the variable `source.token_env`."""
-    if source.get("token_secret"):
+    if source.token_secret:
         from prefect.blocks.system import Secret
 
-        return str(Secret.load(source["token_secret"]).get())
-    env = source.get("token_env", "QUALTRICS_API_TOKEN")
+        return str(Secret.load(source.token_secret).get())
+    env = source.token_env or "QUALTRICS_API_TOKEN"
     token = os.environ.get(env)
     if not token:
         raise ConfigError(f"No survey-platform API token: set {env} or configure source.token_secret.")

@@ -12,19 +12,23 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from innomon import stage_report, storage
-from innomon.errors import InputError
+from innomon.errors import ConfigError, InputError
 from innomon.hashing import canonical_json, sha256_bytes
 from innomon.retry import retry_delays
+from schemas.config import Source
 
 
-def source_uri(raw_root: str, cfg: dict[str, Any]) -> str:
+def source_uri(raw_root: str, year: int, source: Source) -> str:
     """Where a year's export is: `RAW_ROOT/YEAR/<filename>`, the config's explicit `source.uri`, or
-    `qualtrics://SURVEY_ID` for the survey platform's export API (`source.kind: qualtrics`)."""
-    if cfg["source"].get("kind") == "qualtrics":
-        return f"qualtrics://{cfg['source']['survey_id']}"
-    if cfg["source"].get("uri"):
-        return storage.as_uri(cfg["source"]["uri"])
-    return storage.join(storage.as_uri(raw_root), str(cfg["year"]), cfg["source"]["filename"])
+    `qualtrics://SURVEY_ID` for the survey platform's export API (`source.kind: qualtrics`).
+
+    Takes the year and its `source`, not the whole configuration: the flow has only the run plan's
+    sources at hand, the configurations themselves are read by the tasks."""
+    if source.kind == "qualtrics":
+        return f"qualtrics://{source.survey_id}"
+    if source.uri:
+        return storage.as_uri(source.uri)
+    return storage.join(storage.as_uri(raw_root), str(year), source.filename)
 
 
 ARCHIVE_POINTER = "archived.json"  # raw/YEAR/archived.json: the export the year's last fetch archived
@@ -79,15 +83,19 @@ def fetch(
     if uri.startswith("qualtrics://"):
         from tasks.fetch.qualtrics import QualtricsClient, api_token
 
-        src = source or {}
+        # `source` stays the configuration's dict as a task parameter (the cache keys after fetch
+        # are built from such parameters); it is read typed here.
+        src = Source.model_validate(source) if source is not None else None
+        if src is None or not src.base_url:
+            raise ConfigError("A survey-platform source (source.kind: qualtrics) needs source.base_url.")
         client = QualtricsClient(
-            src["base_url"],
+            src.base_url,
             api_token(src),
-            timeout=float(src.get("timeout", 600)),
-            poll_interval=float(src.get("poll_interval", 2)),
+            timeout=float(src.timeout if src.timeout is not None else 600),
+            poll_interval=float(src.poll_interval if src.poll_interval is not None else 2),
         )
         data = client.export_csv(uri.removeprefix("qualtrics://"))
-        name = src.get("filename", f"innovatiemonitor-{year}.csv")
+        name = src.filename
     else:
         if not storage.exists(uri):
             archived = archived_export(raw_zone, year, pinned_sha256) if from_archive else None

@@ -4,7 +4,7 @@ and how a column's values become category keys and a universe expression becomes
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -12,14 +12,16 @@ import pandas as pd
 from innomon.errors import ConfigError
 from innomon.numtext import number_text
 
+if TYPE_CHECKING:
+    from schemas.config import RunConfig, TableBase, TablesSpec
+
 WEIGHT = "_weight"  # the raking weight of a respondent, attached for `weighting.apply_to_tables`
 
 
-def category_keys(item: str, spec: dict[str, Any], ctx: dict[str, Any]) -> list[str]:
+def category_keys(item: str, spec: TableBase, ctx: dict[str, Any]) -> list[str]:
     """Categories of an item: explicit in the spec, derived keys from config, or datamap codes."""
-    cats = spec.get("categories", "all")
-    if isinstance(cats, list):
-        return [str(c) for c in cats]
+    if spec.categories is not None:
+        return list(spec.categories)
     if item in ctx["derived_categories"]:
         return list(ctx["derived_categories"][item])
     return list(ctx["codes"].get(item, {}).keys())
@@ -64,25 +66,27 @@ def universe_mask(frame: pd.DataFrame, year: int, expr: str, ctx: dict[str, Any]
     return cache[key]
 
 
-def context(cfg: dict[str, Any], tables_spec: dict[str, Any]) -> dict[str, Any]:
-    """What the engine needs besides the data: categories, codes, universes, thresholds, breaks."""
-    from schemas.datamap import all_datamap_rows, parse_codes
+def context(cfg: RunConfig, tables_spec: TablesSpec) -> dict[str, Any]:
+    """What the engine needs besides the data: categories, codes, universes, thresholds, breaks.
 
-    derived = dict(tables_spec.get("derived_categories", {}))
-    derived["province"] = list(cfg["region"]["provinces"])
-    derived["sector"] = list(cfg["sectors"]["order"])
+    Engine state, not configuration: a plain dict, filled from the typed configuration (lists and
+    dicts copied, as the engine adds its caches to it)."""
+    from schemas.datamap import parse_codes
+
+    derived = {k: list(v) for k, v in tables_spec.derived_categories.items()}
+    derived["province"] = list(cfg.region.provinces)
+    derived["sector"] = list(cfg.sectors.order)
     codes: dict[str, dict[str, str]] = {}
-    for row in all_datamap_rows(cfg["datamap_rows"], cfg.get("comparison_datamap_rows")):
-        labels = parse_codes(row["codes"]).labels
-        if labels and row["variable"] not in codes:
-            codes[row["variable"]] = labels
-    th = cfg["thresholds"]
+    for row in cfg.all_datamap_rows:
+        labels = parse_codes(row.codes).labels
+        if labels and row.variable not in codes:
+            codes[row.variable] = labels
     return {
         "derived_categories": derived,
         "codes": codes,
-        "universes": tables_spec.get("universes", {}),
-        "confidence": float(th["confidence"]),
-        "breaks": {k: [int(y) for y in v] for k, v in (cfg.get("breaks") or {}).items()},
+        "universes": dict(tables_spec.universes),
+        "confidence": cfg.thresholds.confidence,
+        "breaks": {k: list(v) for k, v in cfg.breaks.items()},
     }
 
 
@@ -90,20 +94,18 @@ def weighting_context(
     ctx: dict[str, Any],
     frames: dict[int, pd.DataFrame],
     weighting: dict[int, dict[str, Any]] | None,
-    cfg: dict[str, Any],
+    cfg: RunConfig,
 ) -> dict[str, Any]:
     """The weights stage's results in the engine's context; with `weighting.apply_to_tables`, every
     year of the run must have usable weights (a weighted year beside an unweighted one would compare
     two methods)."""
-    from innomon.config import frame_file
-
     ctx["weighting"] = dict(weighting or {})
-    ctx["apply_weights"] = bool((cfg.get("weighting") or {}).get("apply_to_tables"))
+    ctx["apply_weights"] = cfg.weighting.apply_to_tables
     if ctx["apply_weights"]:
         for year in frames:
             got = ctx["weighting"].get(year) or {}
             if not got.get("frame") or got.get("problem") or WEIGHT not in frames[year].columns:
-                why = got.get("problem") or f"no frame ({frame_file(cfg, year)})"
+                why = got.get("problem") or f"no frame ({cfg.frame_file(year)})"
                 raise ConfigError(
                     f"weighting.apply_to_tables is on, but {year} has no weights: {why}; "
                     "add the year's frame or switch apply_to_tables off."

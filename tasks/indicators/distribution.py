@@ -4,7 +4,7 @@ breakdown, weighted when the configuration applies the raking weights to every t
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -13,25 +13,29 @@ from schemas.cells import Cell
 from tasks.indicators.context import WEIGHT, as_key, category_keys, groups_of, universe_mask
 from tasks.indicators.statistics import fill_wilson, t_interval, t_quantile
 
+if TYPE_CHECKING:
+    from schemas.config import DistributionTable, TableBase
 
-def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: dict[str, Any]) -> list[Cell]:
+
+def evaluate_table(spec: DistributionTable, frames: dict[int, pd.DataFrame], ctx: dict[str, Any]) -> list[Cell]:
     """All cells of one table spec over every year in `frames` (current year first)."""
     conf = ctx["confidence"]
     rows: list[Cell] = []
-    for entry in spec["items"]:
-        item = entry if isinstance(entry, str) else entry["item"]
-        item_universe = None if isinstance(entry, str) else entry.get("universe")
-        for stat in spec["stats"]:
+    by, by_only = spec.by or [], spec.by_only
+    for entry in spec.items or []:
+        item = entry if isinstance(entry, str) else entry.item
+        item_universe = None if isinstance(entry, str) else entry.universe
+        for stat in spec.stats or []:
             for year, frame in frames.items():
                 asked = item in frame.columns and frame[item].notna().any()
-                if spec.get("by_only"):  # a table that exists only as a breakdown needs its dimension
-                    asked = asked and any(d in frame.columns and frame[d].notna().any() for d in spec["by"])
+                if by_only:  # a table that exists only as a breakdown needs its dimension
+                    asked = asked and any(d in frame.columns and frame[d].notna().any() for d in by)
                 # Only the columns this cell block reads: filtering the whole frame is the cost.
                 weighted = bool(ctx.get("apply_weights")) and WEIGHT in frame.columns
                 extra = [WEIGHT] if weighted else []
-                cols = list(dict.fromkeys([item, *[d for d in spec.get("by", []) if d in frame.columns], *extra]))
+                cols = list(dict.fromkeys([item, *[d for d in by if d in frame.columns], *extra]))
                 universe = frame[cols] if item in frame.columns else frame
-                exprs = tuple(e for e in (ctx["universes"].get(spec.get("universe", "valid")), item_universe) if e)
+                exprs = tuple(e for e in (ctx["universes"].get(spec.universe or "valid"), item_universe) if e)
                 if asked:
                     mask = None
                     for expr in exprs:
@@ -42,14 +46,14 @@ def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: d
                 if stat == "pct":
                     cats = category_keys(item, spec, ctx)
                 elif stat == "pct_top":
-                    cats = [str(spec["top"])]
+                    cats = [str(spec.top)]
                 else:
                     cats = [""]
                 if not asked:
                     for cat in cats:
                         rows.append(
                             Cell(
-                                table_id=spec["id"],
+                                table_id=spec.id,
                                 year=year,
                                 group="all",
                                 dim="",
@@ -75,7 +79,6 @@ def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: d
                 else:  # category codes once per block; a group's counts are then one bincount
                     codes, uniques = pd.factorize(as_key(column).to_numpy(dtype=object), use_na_sentinel=True)
                     position = {str(u): k for k, u in enumerate(uniques)}
-                by, by_only = spec.get("by", []), bool(spec.get("by_only"))
                 gkey = (year, exprs, tuple(by), by_only)  # same universe rows -> same group masks
                 groups = ctx.setdefault("_groups", {})
                 if gkey not in groups:
@@ -116,7 +119,7 @@ def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: d
                             value = 100.0 * count / n if n else None
                             lo, hi = None, None  # Wilson bounds are filled in below, in one call
                         cell = Cell(
-                            table_id=spec["id"],
+                            table_id=spec.id,
                             year=year,
                             group=label,
                             dim=dim,
@@ -130,14 +133,14 @@ def evaluate_table(spec: dict[str, Any], frames: dict[int, pd.DataFrame], ctx: d
                             flag=flag,
                             count=count,
                         )
-                        cell.distribution = stat == "pct" and not isinstance(spec.get("categories"), list)
+                        cell.distribution = stat == "pct" and spec.categories is None
                         rows.append(cell)
     fill_wilson(rows, conf)
     return rows
 
 
 def weighted_cells(
-    spec: dict[str, Any],
+    spec: TableBase,
     year: int,
     label: str,
     dim: str,
@@ -169,7 +172,7 @@ def weighted_cells(
                 half = t_quantile(0.5 + conf / 2, max(round(n_eff) - 1, 1)) * sd / math.sqrt(n_eff)
                 lo, hi = value - half, value + half
             cell = Cell(
-                table_id=spec["id"],
+                table_id=spec.id,
                 year=year,
                 group=label,
                 dim=dim,
@@ -190,7 +193,7 @@ def weighted_cells(
             value = None if share is None else 100.0 * share
             count = None if share is None else share * n_eff
             cell = Cell(
-                table_id=spec["id"],
+                table_id=spec.id,
                 year=year,
                 group=label,
                 dim=dim,
@@ -205,6 +208,6 @@ def weighted_cells(
                 count=count,
             )
             cell.base = n_eff
-        cell.distribution = stat == "pct" and not isinstance(spec.get("categories"), list)
+        cell.distribution = stat == "pct" and spec.categories is None
         out.append(cell)
     return out

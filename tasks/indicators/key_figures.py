@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from innomon.errors import ConfigError
 from schemas.cells import Cell
 from tasks.indicators.statistics import wilson
 
+if TYPE_CHECKING:
+    from schemas.config import KeyFiguresTable
 
-def key_figures(spec: dict[str, Any], facts: dict[int, dict[str, Any]], ctx: dict[str, Any]) -> list[Cell]:
+
+def key_figures(spec: KeyFiguresTable, facts: dict[int, dict[str, Any]], ctx: dict[str, Any]) -> list[Cell]:
     """K01-style figures from the run's counts (invited, responses, valid, response rate, repeats)."""
     rows = []
     conf = ctx["confidence"]
-    for figure in spec["figures"]:
-        name = figure["item"]
+    for figure in spec.figures:
+        name = figure.item
         for year, f in facts.items():
-            num = f.get(figure["numerator"]) if figure.get("numerator") else None
-            den = f.get(figure.get("denominator", "")) if figure.get("denominator") else None
-            if figure["stat"] == "n":
-                value = f.get(figure["source"])
+            num = f.get(figure.numerator) if figure.numerator else None
+            den = f.get(figure.denominator) if figure.denominator else None
+            if figure.stat == "n":
+                value = f.get(figure.source) if figure.source else None
                 rows.append(
                     Cell(
-                        table_id=spec["id"],
+                        table_id=spec.id,
                         year=year,
                         group="all",
                         dim="",
@@ -40,7 +43,7 @@ def key_figures(spec: dict[str, Any], facts: dict[int, dict[str, Any]], ctx: dic
                 if num is None or not den:
                     rows.append(
                         Cell(
-                            table_id=spec["id"],
+                            table_id=spec.id,
                             year=year,
                             group="all",
                             dim="",
@@ -57,13 +60,13 @@ def key_figures(spec: dict[str, Any], facts: dict[int, dict[str, Any]], ctx: dic
                     continue
                 if num > den:  # e.g. more valid responses than firms invited: the config is wrong
                     raise ConfigError(
-                        f"{year}: {figure['numerator']} ({num}) exceeds {figure['denominator']} ({den}); "
-                        f"check `{figure['denominator']}` in configs/{year}.yaml."
+                        f"{year}: {figure.numerator} ({num}) exceeds {figure.denominator} ({den}); "
+                        f"check `{figure.denominator}` in configs/{year}.yaml."
                     )
                 lo, hi = wilson(int(num), int(den), conf)
                 rows.append(
                     Cell(
-                        table_id=spec["id"],
+                        table_id=spec.id,
                         year=year,
                         group="all",
                         dim="",

@@ -13,6 +13,15 @@ from typing import Any
 import pandas as pd
 
 from schemas.cells import Cell
+from schemas.config import (
+    DistributionTable,
+    KeyFiguresTable,
+    PanelChangeTable,
+    PanelTransitionsTable,
+    ResponseByStratumTable,
+    TableBase,
+    WeightedComparisonTable,
+)
 from tasks.indicators import distribution, key_figures, panel, weighted
 
 
@@ -25,14 +34,14 @@ class TableInput:
     facts: dict[int, dict[str, Any]]
     years: list[int]
     current: int
-    tables: list[dict[str, Any]]
+    tables: list[TableBase]
 
 
-def _distribution(spec: dict[str, Any], data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+def _distribution(spec: DistributionTable, data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
     return distribution.evaluate_table(spec, {y: data.frames[y] for y in data.years}, ctx)
 
 
-def _key_figures(spec: dict[str, Any], data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+def _key_figures(spec: KeyFiguresTable, data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
     return key_figures.key_figures(spec, {y: data.facts[y] for y in data.years}, ctx)
 
 
@@ -42,14 +51,14 @@ def _previous_panel(data: TableInput) -> pd.DataFrame | None:
     return prev if prev is not None and "panel_id" in prev.columns else None
 
 
-def _panel_transitions(spec: dict[str, Any], data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+def _panel_transitions(spec: PanelTransitionsTable, data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
     prev = _previous_panel(data)
     if prev is None:
         return []  # no previous year in this run: no panel
     return panel.panel_transitions(spec, data.frames[data.current], prev, data.current, ctx)
 
 
-def _panel_change(spec: dict[str, Any], data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+def _panel_change(spec: PanelChangeTable, data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
     prev = _previous_panel(data)
     if prev is None:
         return []
@@ -60,16 +69,17 @@ def _weighting(data: TableInput, ctx: dict[str, Any]) -> dict[str, Any] | None:
     return (ctx.get("weighting") or {}).get(data.current)
 
 
-def _response_by_stratum(spec: dict[str, Any], data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+def _response_by_stratum(spec: ResponseByStratumTable, data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
     return weighted.response_rows(spec, data.frames[data.current], _weighting(data, ctx), data.current, ctx)
 
 
-def _weighted_comparison(spec: dict[str, Any], data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+def _weighted_comparison(spec: WeightedComparisonTable, data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
     frame = data.frames[data.current]
     return weighted.weighted_rows(spec, frame, _weighting(data, ctx), data.current, data.tables, ctx)
 
 
-TableKind = Callable[[dict[str, Any], TableInput, dict[str, Any]], list[Cell]]
+# A kind's function takes its own class of `schemas.config` (the engine hands each table to its kind's entry).
+TableKind = Callable[[Any, TableInput, dict[str, Any]], list[Cell]]
 
 KINDS: dict[str, TableKind] = {
     "distribution": _distribution,

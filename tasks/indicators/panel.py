@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from schemas.cells import Cell
 from tasks.indicators.statistics import wilson
 
+if TYPE_CHECKING:
+    from schemas.config import PanelChangeTable, PanelTransitionsTable
+
 
 def panel_transitions(
-    spec: dict[str, Any], cur: pd.DataFrame, prev: pd.DataFrame, year: int, ctx: dict[str, Any]
+    spec: PanelTransitionsTable, cur: pd.DataFrame, prev: pd.DataFrame, year: int, ctx: dict[str, Any]
 ) -> list[Cell]:
     """Firms in both years: the distribution of this year's segment by last year's segment."""
-    item = spec["item"]
+    item = spec.item
     both = cur[["panel_id", item]].merge(prev[["panel_id", item]], on="panel_id", suffixes=("", "_previous"))
     cats = ctx["derived_categories"].get(item) or sorted(both[item].dropna().unique())
     rows = []
@@ -26,7 +29,7 @@ def panel_transitions(
             value = 100.0 * count / n if n else None
             lo, hi = wilson(count, n, ctx["confidence"]) if n else (None, None)
             cell = Cell(
-                table_id=spec["id"],
+                table_id=spec.id,
                 year=year,
                 group=f"{item}_previous={origin}",
                 dim=f"{item}_previous",
@@ -46,12 +49,17 @@ def panel_transitions(
 
 
 def panel_change(
-    spec: dict[str, Any], cur: pd.DataFrame, prev: pd.DataFrame, year: int, prev_year: int, ctx: dict[str, Any]
+    spec: PanelChangeTable,
+    cur: pd.DataFrame,
+    prev: pd.DataFrame,
+    year: int,
+    prev_year: int,
+    ctx: dict[str, Any],
 ) -> list[Cell]:
     """Key indicators for the panel (firms in both years) beside the full samples, both years."""
     panel = set(cur["panel_id"]) & set(prev["panel_id"])
     rows = []
-    for item in spec["items"]:
+    for item in spec.item_names:
         for sample, frames in (
             ("panel", {year: cur[cur["panel_id"].isin(panel)], prev_year: prev[prev["panel_id"].isin(panel)]}),
             ("all", {year: cur, prev_year: prev}),
@@ -65,7 +73,7 @@ def panel_change(
                 flag = "" if n or item in frame.columns else "x"
                 rows.append(
                     Cell(
-                        table_id=spec["id"],
+                        table_id=spec.id,
                         year=y,
                         group=f"sample={sample}",
                         dim="sample",

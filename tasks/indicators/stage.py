@@ -11,42 +11,43 @@ from typing import Any
 import pandas as pd
 
 from schemas.cells import COLUMNS, Cell, cells_frame, read_tables_csv, tables_csv_bytes
+from schemas.config import RunConfig, TableBase, TablesSpec
 from tasks.indicators.context import WEIGHT, context, weighting_context
 from tasks.indicators.kinds import KINDS, TableInput
 from tasks.indicators.statistics import significance, suppress
 
 
-def table_years(spec: dict[str, Any], frames: dict[int, pd.DataFrame], cfg: dict[str, Any]) -> list[int]:
+def table_years(spec: TableBase, frames: dict[int, pd.DataFrame], cfg: RunConfig) -> list[int]:
     """The years a table covers: the current year and the comparison years it asks for."""
-    current = int(cfg["year"])
-    years = [y for y in frames if y == current or y in cfg["comparison_years"]]
-    if spec.get("years"):
-        years = [y for y in years if y in spec["years"] or y == current]
+    current = cfg.year
+    years = [y for y in frames if y == current or y in cfg.comparison_years]
+    if spec.years:
+        years = [y for y in years if y in spec.years or y == current]
     return years
 
 
 def table_rows(
-    spec: dict[str, Any],
+    spec: TableBase,
     frames: dict[int, pd.DataFrame],
     facts: dict[int, dict[str, Any]],
-    cfg: dict[str, Any],
+    cfg: RunConfig,
     ctx: dict[str, Any],
 ) -> list[Cell]:
     """The unsuppressed cells of one table spec (the unit of work of a per-table task), computed by
     its kind's function in the registry."""
     years = table_years(spec, frames, cfg)
-    data = TableInput(frames, facts, years, int(cfg["year"]), cfg["tables"]["tables"])
-    return KINDS[spec.get("kind", "distribution")](spec, data, ctx)
+    data = TableInput(frames, facts, years, cfg.year, cfg.table_specs)
+    return KINDS[spec.kind](spec, data, ctx)
 
 
-def finish_tables(rows: list[Cell], frames_years: list[int], cfg: dict[str, Any]) -> pd.DataFrame:
+def finish_tables(rows: list[Cell], frames_years: list[int], cfg: RunConfig) -> pd.DataFrame:
     """Suppression, significance and the output schema over the cells of every table."""
-    current = int(cfg["year"])
+    current = cfg.year
     cells = cells_frame(rows)
-    th = cfg["thresholds"]
-    cells = suppress(cells, int(th["suppression_min_n"]))
-    previous = current - 1 if current - 1 in frames_years and current - 1 in cfg["comparison_years"] else None
-    cells = significance(cells, current, previous, int(th["reliability_min_n"]), float(th["alpha"]))
+    th = cfg.thresholds
+    cells = suppress(cells, th.suppression_min_n)
+    previous = current - 1 if current - 1 in frames_years and current - 1 in cfg.comparison_years else None
+    cells = significance(cells, current, previous, th.reliability_min_n, th.alpha)
     check = cells.copy()
     check["value"] = check["value"].astype(float)
     check["n"] = check["n"].astype(float)
@@ -60,8 +61,8 @@ def finish_tables(rows: list[Cell], frames_years: list[int], cfg: dict[str, Any]
 def compute_tables(
     frames: dict[int, pd.DataFrame],
     facts: dict[int, dict[str, Any]],
-    cfg: dict[str, Any],
-    tables_spec: dict[str, Any],
+    cfg: RunConfig,
+    tables_spec: TablesSpec,
     weighting: dict[int, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Every table of the spec for the current year and its comparison years, as tidy cells."""
@@ -69,9 +70,9 @@ def compute_tables(
 
     ctx = weighting_context(context(cfg, tables_spec), frames, weighting, cfg)
     rows: list[dict[str, Any]] = []
-    with progress.steps("indicators", cfg["year"], len(tables_spec["tables"]) + 1) as step:
-        for spec in tables_spec["tables"]:
-            step(f"table {spec['id']}")
+    with progress.steps("indicators", cfg.year, len(tables_spec.tables) + 1) as step:
+        for spec in tables_spec.tables:
+            step(f"table {spec.id}")
             rows.extend(table_rows(spec, frames, facts, cfg, ctx))
         step("suppression and significance")
         return finish_tables(rows, list(frames), cfg)
@@ -104,22 +105,30 @@ def attach_weights(frames: dict[int, pd.DataFrame], weights: list[dict[str, Any]
 
 
 def store_tables(
-    cells: pd.DataFrame, cfg: dict[str, Any], processed_root: str, previous: dict[str, Any] | None
+    cells: pd.DataFrame, cfg: RunConfig, processed_root: str, previous: dict[str, Any] | None
 ) -> dict[str, Any]:
     """Mark revisions against the published comparison years and store tables.csv."""
     from innomon import refs, storage
     from tasks.indicators.revisions import mark_revisions
 
     published = {int(y): read_tables_csv(refs.get_bytes(r)) for y, r in (previous or {}).items() if r}
-    panel_tables = {t["id"] for t in cfg["tables"]["tables"] if str(t.get("kind", "")).startswith("panel")}
+    panel_tables = {t.id for t in cfg.table_specs if t.kind.startswith("panel")}
     cells = mark_revisions(cells, published, panel_tables)
-    root = storage.join(processed_root, str(cfg["year"]))
+    root = storage.join(processed_root, str(cfg.year))
     return {
-        "year": int(cfg["year"]),
+        "year": cfg.year,
         "tables": int(cells["table_id"].nunique()),
         "cells": len(cells),
         "tables_csv": refs.put_bytes(root, "tables", tables_csv_bytes(cells), "csv"),
     }
+
+
+def _tables_spec(cfg: RunConfig) -> TablesSpec:
+    """The configuration's tables: the combined steps' view always has them (a per-year view has
+    none, and no indicators task is given one)."""
+    if cfg.tables is None:
+        raise ValueError(f"the configuration of {cfg.year} has no tables (a per-year view?)")
+    return cfg.tables
 
 
 def _stage_task():
@@ -137,10 +146,10 @@ def _stage_task():
         """Prefect wrapper: respondent tables of the year and its comparison years -> tables.csv.
         `previous` references each comparison year's last published tables.csv (for the `r` flag);
         `weights` the weights stage's results (R01, R02, and every table when configured)."""
-        cfg = refs.get_json(cfg_ref)
+        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
         frames, facts = load_linked(linked)
         weighting = attach_weights(frames, weights)
-        cells = compute_tables(frames, facts, cfg, cfg["tables"], weighting)
+        cells = compute_tables(frames, facts, cfg, _tables_spec(cfg), weighting)
         return store_tables(cells, cfg, processed_root, previous)
 
     return indicators_task
@@ -163,13 +172,13 @@ def _per_table_tasks():
         weights: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The unsuppressed cells of one table, stored (pickled rows keep their exact types)."""
-        cfg = refs.get_json(cfg_ref)
-        spec = next(t for t in cfg["tables"]["tables"] if t["id"] == table_id)
+        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+        spec = cfg.table(table_id)
         frames, facts = load_linked(linked)
         weighting = attach_weights(frames, weights)
-        ctx = weighting_context(context(cfg, cfg["tables"]), frames, weighting, cfg)
+        ctx = weighting_context(context(cfg, _tables_spec(cfg)), frames, weighting, cfg)
         rows = table_rows(spec, frames, facts, cfg, ctx)
-        root = storage.join(processed_root, str(cfg["year"]), "table-cells")
+        root = storage.join(processed_root, str(cfg.year), "table-cells")
         return refs.put_bytes(root, table_id, pickle.dumps(rows, protocol=5), "pkl")
 
     @cached_stage("tables-assemble")
@@ -181,7 +190,7 @@ def _per_table_tasks():
         previous: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """All tables in spec order -> suppression, significance, revisions -> tables.csv."""
-        cfg = refs.get_json(cfg_ref)
+        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
         rows: list[dict[str, Any]] = []
         for ref in table_refs:
             rows.extend(pickle.loads(refs.get_bytes(ref)))

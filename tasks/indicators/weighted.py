@@ -4,7 +4,7 @@ cells for the indicator engine."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -13,11 +13,14 @@ from schemas.cells import Cell
 from tasks.indicators.context import WEIGHT, as_key, category_keys, universe_mask
 from tasks.indicators.statistics import fill_wilson
 
+if TYPE_CHECKING:
+    from schemas.config import ResponseByStratumTable, TableBase, WeightedComparisonTable
+
 TOTAL = "totaal"  # R01's category of a dimension's total row (and its goodness-of-fit test)
 
 
 def _row(
-    spec: dict[str, Any],
+    spec: TableBase,
     year: int,
     item: str,
     cat: str,
@@ -30,13 +33,13 @@ def _row(
     hi: float | None = None,
 ) -> Cell:
     return Cell(
-        table_id=spec["id"], year=year, item=item, category=cat, stat=stat, value=value, n=n,
+        table_id=spec.id, year=year, item=item, category=cat, stat=stat, value=value, n=n,
         ci_low=lo, ci_high=hi, flag=flag, count=count,
     )  # fmt: skip
 
 
 def response_rows(
-    spec: dict[str, Any],
+    spec: ResponseByStratumTable,
     respondents: pd.DataFrame,
     weighting: dict[str, Any] | None,
     year: int,
@@ -48,7 +51,7 @@ def response_rows(
     from scipy import stats as sps
 
     has_frame = bool(weighting and weighting.get("frame"))
-    dims = list((weighting or {}).get("dims") or spec.get("items") or [])
+    dims = list((weighting or {}).get("dims") or spec.item_names)
     rows: list[Cell] = []
     totals: list[Cell] = []  # after every level row, so that `totaal` ranks last in each block
     for dim in dims:
@@ -91,27 +94,27 @@ def response_rows(
         totals.append(_row(spec, year, dim, TOTAL, "chi2", float(chi2), known))
         totals.append(_row(spec, year, dim, TOTAL, "p_value", float(p), known))
     rows += totals
-    fill_wilson(rows, float(ctx["confidence"]))
+    fill_wilson(rows, ctx["confidence"])
     return rows
 
 
-def indicator_cells(tables: list[dict[str, Any]], ids: list[str], ctx: dict[str, Any]) -> list[tuple]:
+def indicator_cells(tables: list[TableBase], ids: list[str], ctx: dict[str, Any]) -> list[tuple]:
     """(universe expressions, item, category) of each share R02 compares: every share cell of the
     named tables (a distribution's every category; pct_top's top answer), in the tables' universe
     and the item's own (the engine's expressions, so its cached masks serve both)."""
-    by_id = {t["id"]: t for t in tables}
+    by_id = {t.id: t for t in tables}
     out = []
     for tid in ids:
         spec = by_id[tid]
-        universe = ctx["universes"].get(spec.get("universe", "valid"))
-        for entry in spec.get("items") or []:
-            item = entry if isinstance(entry, str) else entry["item"]
-            exprs = tuple(e for e in (universe, None if isinstance(entry, str) else entry["universe"]) if e)
-            for stat in spec.get("stats") or []:
+        universe = ctx["universes"].get(spec.universe or "valid")
+        for entry in spec.items or []:
+            item = entry if isinstance(entry, str) else entry.item
+            exprs = tuple(e for e in (universe, None if isinstance(entry, str) else entry.universe) if e)
+            for stat in spec.stats or []:
                 if stat == "pct":
                     out += [(exprs, item, cat) for cat in category_keys(item, spec, ctx)]
                 elif stat == "pct_top":
-                    out.append((exprs, item, str(spec["top"])))
+                    out.append((exprs, item, str(spec.top)))
     return out
 
 
@@ -137,20 +140,20 @@ def weighted_share(y: np.ndarray, w: np.ndarray, domain: np.ndarray, alpha: floa
 
 
 def weighted_rows(
-    spec: dict[str, Any],
+    spec: WeightedComparisonTable,
     respondents: pd.DataFrame,
     weighting: dict[str, Any] | None,
     year: int,
-    tables: list[dict[str, Any]],
+    tables: list[TableBase],
     ctx: dict[str, Any],
 ) -> list[Cell]:
     """R02: for each key indicator the unweighted share (as its own table publishes it), the weighted
     share with a design-based interval, and the design effect. Without weights: [x]."""
-    conf = float(ctx["confidence"])
+    conf = ctx["confidence"]
     usable = bool(weighting and weighting.get("frame") and not weighting.get("problem"))
     w = respondents[WEIGHT].to_numpy(dtype=float) if usable and WEIGHT in respondents.columns else None
     rows: list[Cell] = []
-    for exprs, item, cat in indicator_cells(tables, list(spec["indicators"]), ctx):
+    for exprs, item, cat in indicator_cells(tables, spec.indicators, ctx):
         if item not in respondents.columns or respondents[item].isna().all():
             for stat in ("pct", "pct_w", "deff"):
                 rows.append(_row(spec, year, item, cat, stat, None, None, "x"))

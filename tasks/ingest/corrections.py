@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from innomon.errors import InputError
+from schemas.config import RunConfig
 from schemas.datamap import TEXT_TYPES, parse_codes
 
 COLUMNS = ["response_id", "variable", "old_value", "new_value", "reason", "author"]
@@ -54,10 +55,10 @@ def _same(current: Any, old: str, text: bool) -> bool:
 
 
 def apply_corrections(
-    mapped: pd.DataFrame, corrections: pd.DataFrame, cfg: dict[str, Any], name: str
+    mapped: pd.DataFrame, corrections: pd.DataFrame, cfg: RunConfig, name: str
 ) -> tuple[pd.DataFrame, int]:
     """Apply every correction or refuse the file; returns the corrected table and the count applied."""
-    types = {r["variable"]: r for r in cfg["datamap_rows"]}
+    types = {r.variable: r for r in cfg.datamap_rows}
     out = mapped.copy()
     index = {rid: i for i, rid in enumerate(out["response_id"])}
     for i, c in corrections.iterrows():
@@ -79,7 +80,7 @@ def apply_corrections(
                 rule="correction_unknown_response",
             )
         spec = types[c["variable"]]
-        text = spec["type"] in TEXT_TYPES
+        text = spec.type in TEXT_TYPES
         pos = index[c["response_id"]]
         current = out.at[pos, c["variable"]]
         if not _same(current, c["old_value"], text):
@@ -95,7 +96,7 @@ def apply_corrections(
             out.at[pos, c["variable"]] = c["new_value"].strip()
             continue
         new = float("nan") if c["new_value"].strip() == "" else float(c["new_value"].replace(",", "."))
-        codes = parse_codes(spec["codes"])
+        codes = parse_codes(spec.codes)
         if not math.isnan(new) and not bool(codes.allows(pd.Series([new])).iloc[0]):
             raise InputError(
                 f"A correction sets {c['variable']} to a value outside its answer codes.",

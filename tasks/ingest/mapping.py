@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from innomon.errors import InputError
-from schemas.datamap import CODE_TYPES, TEXT_TYPES, TRUE_FALSE, parse_codes, spss_safe
+from schemas.config import RunConfig
+from schemas.datamap import CODE_TYPES, TEXT_TYPES, TRUE_FALSE, DatamapRow, parse_codes, spss_safe
 from tasks.ingest.read import Export
 
 ISO_DATES = "ISO8601"
@@ -80,18 +81,18 @@ def _parse_numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values, bad
 
 
-def map_export(export: Export, cfg: dict[str, Any], name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def map_export(export: Export, cfg: RunConfig, name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The canonical table (one column per datamap variable) and the row-level issues found.
 
     File-level problems (missing columns, a year that does not match the config, duplicate
     ResponseIds, too many unknown codes) raise InputError: those stop the run.
     """
     frame = export.frame
-    datamap = cfg["datamap_rows"]
+    datamap = cfg.datamap_rows
     to_column = {}
     for row in datamap:
-        col = spss_safe(row["column_id"]) if export.format == "sav" else row["column_id"]
-        to_column[row["variable"]] = col
+        col = spss_safe(row.column_id) if export.format == "sav" else row.column_id
+        to_column[row.variable] = col
     repeated = [c for c in export.details.get("duplicate_columns", []) if c in to_column.values()]
     if repeated:
         raise InputError(
@@ -103,7 +104,7 @@ def map_export(export: Export, cfg: dict[str, Any], name: str) -> tuple[pd.DataF
     missing_cols = [c for c in to_column.values() if c not in frame.columns]
     if missing_cols:
         raise InputError(
-            f"The export lacks {len(missing_cols)} column(s) the {cfg['year']} datamap requires, "
+            f"The export lacks {len(missing_cols)} column(s) the {cfg.year} datamap requires, "
             f"first {missing_cols[0]!r}: a wrong file, a renamed column or another year's export.",
             file=name,
             column=missing_cols[0],
@@ -114,10 +115,10 @@ def map_export(export: Export, cfg: dict[str, Any], name: str) -> tuple[pd.DataF
     out: dict[str, pd.Series] = {}
     issues: list[pd.DataFrame] = []
     response_ids = frame[to_column["response_id"]].astype(str).str.strip()
-    share_limit = float(cfg.get("validation", {}).get("unknown_code_share", 0.2))
-    date_format = str(cfg["source"].get("date_format") or ISO_DATES)
+    share_limit = float(cfg.validation.unknown_code_share)
+    date_format = str(cfg.source.date_format or ISO_DATES)
     for row in datamap:
-        var, typ = row["variable"], row["type"]
+        var, typ = row.variable, row.type
         raw = frame[to_column[var]]
         if typ in TEXT_TYPES:
             out[var] = raw.astype(str).str.strip()
@@ -126,7 +127,7 @@ def map_export(export: Export, cfg: dict[str, Any], name: str) -> tuple[pd.DataF
             out[var] = _parse_dates(raw, date_format, name, to_column[var])
             continue
         values, bad = _parse_numbers(raw)
-        spec = parse_codes(row["codes"])
+        spec = parse_codes(row.codes)
         is_missing_code = values.isin(list(spec.missing))
         values = values.mask(is_missing_code)
         present = values.notna()
@@ -138,7 +139,7 @@ def map_export(export: Export, cfg: dict[str, Any], name: str) -> tuple[pd.DataF
             first = int(np.flatnonzero(unknown.to_numpy())[0])
             raise InputError(
                 f"{unknown.sum()} of {len(values)} answers to {var} are not among its answer codes "
-                f"({row['codes']}): the export does not match the datamap.",
+                f"({row.codes}): the export does not match the datamap.",
                 file=name,
                 column=to_column[var],
                 row=first + 1,
@@ -181,29 +182,29 @@ def map_export(export: Export, cfg: dict[str, Any], name: str) -> tuple[pd.DataF
     return mapped, issue_frame
 
 
-def _check_value_labels(export: Export, datamap: list[dict[str, str]], to_column: dict[str, str], name: str) -> None:
+def _check_value_labels(export: Export, datamap: list[DatamapRow], to_column: dict[str, str], name: str) -> None:
     """A .sav's value labels must agree with the datamap: same label for a shared code, no unknown code."""
 
     def norm(text: str) -> str:
         return re.sub(r"\s+", " ", text).strip().lower()
 
     for row in datamap:
-        col = to_column[row["variable"]]
+        col = to_column[row.variable]
         labels = export.value_labels.get(col)
-        expected = parse_codes(row["codes"]).labels
+        expected = parse_codes(row.codes).labels
         if not labels or not expected:
             continue
         for code, label in labels.items():
             if code not in expected:
                 raise InputError(
-                    f"The value label {code}={label!r} of {row['variable']} is not an answer code of the datamap.",
+                    f"The value label {code}={label!r} of {row.variable} is not an answer code of the datamap.",
                     file=name,
                     column=col,
                     rule="value_labels_mismatch",
                 )
             if norm(label) != norm(expected[code]):
                 raise InputError(
-                    f"Code {code} of {row['variable']} is labelled {label!r} in the export but "
+                    f"Code {code} of {row.variable} is labelled {label!r} in the export but "
                     f"{expected[code]!r} in the datamap.",
                     file=name,
                     column=col,
@@ -215,13 +216,13 @@ def _issues(response_ids: pd.Series, mask: pd.Series, var: str, rule: str) -> pd
     return pd.DataFrame({"response_id": response_ids[mask].to_numpy(), "variable": var, "rule": rule})
 
 
-def _check_year(mapped: pd.DataFrame, cfg: dict[str, Any], name: str, column: str) -> None:
-    year = int(cfg["year"])
+def _check_year(mapped: pd.DataFrame, cfg: RunConfig, name: str, column: str) -> None:
+    year = cfg.year
     dates = mapped["recorded_date"].dropna()
     if dates.empty:
         raise InputError("No response has a RecordedDate.", file=name, column=column, rule="wrong_year")
     other = dates.dt.year != year
-    limit = float(cfg.get("validation", {}).get("year_mismatch_share", 0.5))
+    limit = float(cfg.validation.year_mismatch_share)
     if other.mean() > limit:
         found = int(dates.dt.year.mode().iloc[0])
         raise InputError(

@@ -7,8 +7,6 @@ rule), never the identifying fields themselves.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
 import pandas as pd
@@ -18,21 +16,12 @@ from innomon import config as config_mod
 from innomon import reference, refs, storage
 from innomon.normalise import normalise_kvk, normalise_name, normalise_postcode
 from innomon.prefect_support import cached_stage, panel_key
+from innomon.pseudonyms import keyed_hash
+from schemas.config import RunConfig
 from schemas.vocabulary import IDENTIFYING
 from tasks.ingest.corrections import apply_corrections, read_corrections
 from tasks.ingest.mapping import map_export
 from tasks.ingest.read import details_json, read_export
-
-
-def keyed_hash(values: pd.Series, key: bytes, prefix: str) -> pd.Series:
-    """HMAC-SHA-256 (hex, 32 chars) of each non-missing value; missing stays missing."""
-
-    def one(v: Any) -> Any:
-        if v is None or (isinstance(v, float) and pd.isna(v)):
-            return None
-        return hmac.new(key, f"{prefix}:{v}".encode(), hashlib.sha256).hexdigest()[:32]
-
-    return values.map(one).astype(object)
 
 
 def split_identities(mapped: pd.DataFrame, pc4_path: str, key: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -63,13 +52,13 @@ def split_identities(mapped: pd.DataFrame, pc4_path: str, key: bytes) -> tuple[p
     return answers, ident
 
 
-def ingest(data: bytes, name: str, cfg: dict[str, Any], key: bytes, corrections: bytes | None = None) -> dict[str, Any]:
+def ingest(data: bytes, name: str, cfg: RunConfig, key: bytes, corrections: bytes | None = None) -> dict[str, Any]:
     """Read + map + apply corrections + split; raises InputError for file-level failures."""
     from innomon import progress
     from schemas.export import export_schema
     from schemas.validation import validate_lazy  # pandera: loaded only when an export is read
 
-    with progress.steps("ingest", cfg["year"], 5) as step:
+    with progress.steps("ingest", cfg.year, 5) as step:
         step(f"reading {name}")
         export = read_export(data, name)
         step("mapping by the datamap")
@@ -82,7 +71,7 @@ def ingest(data: bytes, name: str, cfg: dict[str, Any], key: bytes, corrections:
         step("checking the export schema")
         validate_lazy(export_schema(cfg), mapped, name, "export")
         step("separating identities")
-        answers, ident = split_identities(mapped, str(config_mod.reference_path(cfg, "pc4")), key)
+        answers, ident = split_identities(mapped, str(config_mod.config_dir() / cfg.reference.pc4), key)
     return {
         "answers": answers,
         "identities": ident,
@@ -98,13 +87,13 @@ def ingest_task(
     raw: refs.Ref, cfg_ref: refs.Ref, processed_root: str, corrections: refs.Ref | None = None
 ) -> dict[str, Any]:
     """Prefect wrapper: archived export (+ corrections) -> answers, identities and issues."""
-    cfg = refs.get_json(cfg_ref)
+    cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
     fixes = refs.get_bytes(corrections) if corrections else None
     out = ingest(refs.get_bytes(raw), raw["name"], cfg, panel_key(), fixes)
     get_run_logger().info("Read %s: %s, %d records", raw["name"], out["reader"], out["records"])
-    root = storage.join(processed_root, str(cfg["year"]))
+    root = storage.join(processed_root, str(cfg.year))
     return {
-        "year": cfg["year"],
+        "year": cfg.year,
         "answers": refs.put_frame(root, "answers", out["answers"]),
         "identities": refs.put_frame(storage.join(root, "private"), "identities", out["identities"]),
         "issues": refs.put_frame(storage.join(root, "private"), "mapping-issues", out["issues"]),

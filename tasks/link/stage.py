@@ -22,7 +22,8 @@ import pandas as pd
 
 from innomon import progress, refs, storage
 from innomon.prefect_support import cached_stage, key_fingerprint, panel_key
-from tasks.ingest.stage import keyed_hash
+from innomon.pseudonyms import keyed_hash
+from schemas.config import RunConfig
 
 LINK_COLUMNS = ["response_id", "previous_response_id", "match_probability", "method"]
 FIELDS = ["name_norm", "pc4", "postcode_norm", "email_domain", "sbi4", "founding_year", "kvk_norm"]
@@ -279,7 +280,7 @@ def link_task(
 ) -> dict[str, Any]:
     """Prefect wrapper: valid respondents of a year (+ the previous year's linked table) -> the
     processed respondent table with panel_id, the links, and the clerical-review candidates."""
-    cfg = refs.get_json(cfg_ref)
+    cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
     year = int(validated["year"])
     valid = refs.get_frame(validated["valid"])
     ident = refs.get_frame(validated["identities"])
@@ -292,18 +293,18 @@ def link_task(
         prev_ident = refs.get_frame(previous["identities"])
         prev_table = refs.get_frame(previous["respondents"])[["response_id", "panel_id"]]
         prev_ident = prev_ident[prev_ident["response_id"].isin(prev_table["response_id"])]
-        linking = cfg.get("linking", {})
+        linking = cfg.linking
         reviewed = pd.read_csv(io.BytesIO(refs.get_bytes(decisions)), dtype=str) if decisions else None
         with progress.steps("link", year, 1) as step:
             step(f"linking {len(ident):,} firms to {len(prev_ident):,} of {year - 1} (exact KvK, then Splink)")
             links, review = link_firms(
                 ident,
                 prev_ident,
-                float(linking.get("accept", 0.95)),
-                float(linking.get("review", 0.5)),
+                float(linking.accept),
+                float(linking.review),
                 reviewed,
-                linking.get("em_min_records"),
-                float(linking.get("expected_repeat_share", 0.15)),
+                linking.em_min_records,
+                float(linking.expected_repeat_share),
             )
         previous_panel = prev_table
     table = assign_panel(valid, ident, links, previous_panel, year, panel_key()).drop(columns=["firm_hash"])

@@ -15,18 +15,19 @@ import numpy as np
 import pandas as pd
 
 from schemas.cells import models_csv_bytes
+from schemas.config import Model, ModelsSpec, RunConfig
 
 MODEL_COLUMNS = ["model_id", "year", "term", "estimate", "std_error", "p_value", "ci_low", "ci_high"]
 FIT_COLUMNS = ["model_id", "year", "statistic", "value"]
 
 
-def model_frame(df: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
+def model_frame(df: pd.DataFrame, spec: ModelsSpec) -> pd.DataFrame:
     """Binary covariates as 1/0, categorical terms with their reference category first."""
     out = df.copy()
-    for col in spec.get("binary", []):
+    for col in spec.binary:
         if col in out.columns:
             out[col] = out[col].eq(1).astype("int64")
-    for col, ref in spec.get("references", {}).items():
+    for col, ref in spec.references.items():
         if col in out.columns:
             present = sorted(str(v) for v in out[col].dropna().unique())
             cats = [ref] + [c for c in present if c != ref]
@@ -41,22 +42,20 @@ def _variables(formula: str, frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c in names]
 
 
-def fit_model(
-    df: pd.DataFrame, model: dict[str, Any], spec: dict[str, Any], year: int
-) -> tuple[list[dict], list[dict]]:
+def fit_model(df: pd.DataFrame, model: Model, spec: ModelsSpec, year: int) -> tuple[list[dict], list[dict]]:
     """Estimate one model; returns (term rows, fit rows). Failures become a `status` fit row."""
     frame = model_frame(df, spec)
-    used = _variables(model["formula"], frame)
+    used = _variables(model.formula, frame)
     data = frame[used].dropna()
-    for col, ref in spec.get("references", {}).items():
+    for col, ref in spec.references.items():
         if col in data.columns:
             data[col] = data[col].cat.remove_unused_categories()
             if ref not in data[col].cat.categories:
                 return [], _failed(model, year, len(data), f"reference category {ref!r} of {col} has no observations")
     n = len(data)
-    if n < int(spec.get("min_observations", 30)):
+    if n < spec.min_observations:
         return [], _failed(model, year, n, f"too few observations ({n})")
-    cov = str(model.get("covariance", spec.get("covariance", "nonrobust")))
+    cov = spec.covariance  # one covariance for every model of the spec (a model has no key of its own)
     # imported where used: a cached run of the command line never loads statsmodels
     import statsmodels.formula.api as smf
     from patsy import PatsyError
@@ -67,20 +66,20 @@ def fit_model(
             # Separation and non-convergence must fail the model, not pass as estimates.
             warnings.simplefilter("error", PerfectSeparationWarning)
             warnings.simplefilter("error", ConvergenceWarning)
-            if model["method"] == "logit":
-                result = smf.logit(model["formula"], data=data).fit(disp=0, maxiter=200, cov_type=cov)
+            if model.method == "logit":
+                result = smf.logit(model.formula, data=data).fit(disp=0, maxiter=200, cov_type=cov)
             else:
-                result = smf.ols(model["formula"], data=data).fit(cov_type=cov)
+                result = smf.ols(model.formula, data=data).fit(cov_type=cov)
     except (np.linalg.LinAlgError, PatsyError, ValueError, ConvergenceWarning, PerfectSeparationWarning) as exc:
         return [], _failed(model, year, n, f"cannot be estimated: {type(exc).__name__}: {exc}")
     except Exception as exc:  # statsmodels raises PerfectSeparationError/Warning and others
         return [], _failed(model, year, n, f"cannot be estimated: {type(exc).__name__}: {exc}")
-    if model["method"] != "logit" and np.linalg.matrix_rank(result.model.exog) < result.model.exog.shape[1]:
+    if model.method != "logit" and np.linalg.matrix_rank(result.model.exog) < result.model.exog.shape[1]:
         return [], _failed(model, year, n, "singular design (a covariate is a combination of others)")
     ci = result.conf_int(alpha=0.05)
     terms = [
         {
-            "model_id": model["id"],
+            "model_id": model.id,
             "year": year,
             "term": term,
             "estimate": float(result.params[term]),
@@ -92,16 +91,16 @@ def fit_model(
         for term in result.params.index
     ]
     fit = [
-        {"model_id": model["id"], "year": year, "statistic": "status", "value": "estimated"},
-        {"model_id": model["id"], "year": year, "statistic": "n", "value": n},
-        {"model_id": model["id"], "year": year, "statistic": "covariance", "value": cov},
+        {"model_id": model.id, "year": year, "statistic": "status", "value": "estimated"},
+        {"model_id": model.id, "year": year, "statistic": "n", "value": n},
+        {"model_id": model.id, "year": year, "statistic": "covariance", "value": cov},
     ]
-    if model["method"] == "logit":
+    if model.method == "logit":
         ll_model, ll_null = float(result.llf), float(result.llnull)
         cox_snell = 1 - math.exp(2 * (ll_null - ll_model) / n)
         nagelkerke = cox_snell / (1 - math.exp(2 * ll_null / n))
         fit += [
-            {"model_id": model["id"], "year": year, "statistic": s, "value": v}
+            {"model_id": model.id, "year": year, "statistic": s, "value": v}
             for s, v in (
                 ("cox_snell_r2", cox_snell),
                 ("nagelkerke_r2", nagelkerke),
@@ -110,42 +109,50 @@ def fit_model(
         ]
     else:
         fit += [
-            {"model_id": model["id"], "year": year, "statistic": "r2", "value": float(result.rsquared)},
-            {"model_id": model["id"], "year": year, "statistic": "adj_r2", "value": float(result.rsquared_adj)},
+            {"model_id": model.id, "year": year, "statistic": "r2", "value": float(result.rsquared)},
+            {"model_id": model.id, "year": year, "statistic": "adj_r2", "value": float(result.rsquared_adj)},
         ]
     return terms, fit
 
 
-def _failed(model: dict[str, Any], year: int, n: int, reason: str) -> list[dict]:
+def _failed(model: Model, year: int, n: int, reason: str) -> list[dict]:
     return [
-        {"model_id": model["id"], "year": year, "statistic": "status", "value": "not_estimated"},
-        {"model_id": model["id"], "year": year, "statistic": "n", "value": n},
-        {"model_id": model["id"], "year": year, "statistic": "reason", "value": reason},
+        {"model_id": model.id, "year": year, "statistic": "status", "value": "not_estimated"},
+        {"model_id": model.id, "year": year, "statistic": "n", "value": n},
+        {"model_id": model.id, "year": year, "statistic": "reason", "value": reason},
     ]
 
 
-def fit_all(df: pd.DataFrame, spec: dict[str, Any], year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def fit_all(df: pd.DataFrame, spec: ModelsSpec, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every model of the spec for one year."""
     terms: list[dict] = []
     fits: list[dict] = []
-    for model in spec["models"]:
+    for model in spec.models:
         t, f = fit_model(df, model, spec, year)
         terms += t
         fits += f
     return pd.DataFrame(terms, columns=MODEL_COLUMNS), pd.DataFrame(fits, columns=FIT_COLUMNS)
 
 
-def store_models(terms: pd.DataFrame, fits: pd.DataFrame, cfg: dict[str, Any], processed_root: str) -> dict[str, Any]:
+def store_models(terms: pd.DataFrame, fits: pd.DataFrame, cfg: RunConfig, processed_root: str) -> dict[str, Any]:
     """models.csv and model_fit.csv in the processed zone."""
     from innomon import refs, storage
 
-    root = storage.join(processed_root, str(cfg["year"]))
+    root = storage.join(processed_root, str(cfg.year))
     return {
-        "year": int(cfg["year"]),
+        "year": cfg.year,
         "models": int(fits["model_id"].nunique()),
         "models_csv": refs.put_bytes(root, "models", models_csv_bytes(terms), "csv"),
         "model_fit_csv": refs.put_bytes(root, "model_fit", models_csv_bytes(fits), "csv"),
     }
+
+
+def _models_spec(cfg: RunConfig) -> ModelsSpec:
+    """The configuration's models: the combined steps' view always has them (a per-year view has
+    none, and no models task is given one)."""
+    if cfg.models is None:
+        raise ValueError(f"the configuration of {cfg.year} has no models (a per-year view?)")
+    return cfg.models
 
 
 def _stage_task():
@@ -155,8 +162,8 @@ def _stage_task():
     @cached_stage("models")
     def models_task(linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
         """Prefect wrapper: the year's respondent table -> models.csv and model_fit.csv."""
-        cfg = refs.get_json(cfg_ref)
-        terms, fits = fit_all(refs.get_frame(linked["respondents"]), cfg["models"], int(cfg["year"]))
+        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+        terms, fits = fit_all(refs.get_frame(linked["respondents"]), _models_spec(cfg), cfg.year)
         return store_models(terms, fits, cfg, processed_root)
 
     return models_task
@@ -172,16 +179,17 @@ def _per_model_tasks():
     @cached_stage("model", report=False)
     def model_task(model_id: str, linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict:
         """One model's term and fit rows, stored (pickled rows keep their exact types)."""
-        cfg = refs.get_json(cfg_ref)
-        model = next(m for m in cfg["models"]["models"] if m["id"] == model_id)
-        rows = fit_model(refs.get_frame(linked["respondents"]), model, cfg["models"], int(cfg["year"]))
-        root = storage.join(processed_root, str(cfg["year"]), "model-rows")
+        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+        spec = _models_spec(cfg)
+        model = next(m for m in spec.models if m.id == model_id)
+        rows = fit_model(refs.get_frame(linked["respondents"]), model, spec, cfg.year)
+        root = storage.join(processed_root, str(cfg.year), "model-rows")
         return refs.put_bytes(root, model_id, pickle.dumps(rows, protocol=5), "pkl")
 
     @cached_stage("models-assemble")
     def models_assemble_task(model_refs: list[dict], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
         """All models in spec order -> models.csv and model_fit.csv."""
-        cfg = refs.get_json(cfg_ref)
+        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
         terms: list[dict] = []
         fits: list[dict] = []
         for ref in model_refs:

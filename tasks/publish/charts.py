@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.ticker import FuncFormatter
 from PIL import Image
 
+from schemas.config import TableBase
 from tasks.publish.layout import dutch
 
 GREYS = ["#1a1a1a", "#6e6e6e", "#b4b4b4", "#dcdcdc", "#8c8c8c"]
@@ -32,14 +33,15 @@ STYLE = {
 }
 
 
-def chart_frame(cells: pd.DataFrame, spec: dict[str, Any], year: int) -> pd.DataFrame:
+def chart_frame(cells: pd.DataFrame, spec: TableBase, year: int) -> pd.DataFrame:
     """The cells a chart shows: group `all`, the chart's statistic (and category), current year
     first; suppressed or unasked cells are left out."""
-    chart = spec["chart"]
-    block = cells[(cells["table_id"] == spec["id"]) & (cells["group"] == "all") & (cells["stat"] == chart["stat"])]
-    if chart.get("category") is not None:
-        block = block[block["category"] == str(chart["category"])]
-    if chart.get("kind") == "stacked":
+    chart = spec.chart
+    assert chart is not None, f"table {spec.id} has no chart"
+    block = cells[(cells["table_id"] == spec.id) & (cells["group"] == "all") & (cells["stat"] == chart.stat)]
+    if chart.category is not None:
+        block = block[block["category"] == str(chart.category)]
+    if chart.kind == "stacked":
         block = block[block["year"] == year]
     return block[block["value"].notna()]
 
@@ -53,7 +55,7 @@ VALUE_PT = 7
 
 
 def render(
-    frame: pd.DataFrame, spec: dict[str, Any], labels: dict[str, str], cats: dict[str, dict[str, str]], year: int
+    frame: pd.DataFrame, spec: TableBase, labels: dict[str, str], cats: dict[str, dict[str, str]], year: int
 ) -> tuple[bytes, bytes, str]:
     """(png, svg, alt text) of one chart."""
     with plt.rc_context(STYLE):
@@ -89,15 +91,14 @@ def png_bytes(pixels: np.ndarray) -> bytes:
 
 
 def figure(
-    frame: pd.DataFrame, spec: dict[str, Any], labels: dict[str, str], cats: dict[str, dict[str, str]], year: int
+    frame: pd.DataFrame, spec: TableBase, labels: dict[str, str], cats: dict[str, dict[str, str]], year: int
 ) -> Any:
     """The chart as a matplotlib Figure (call inside `plt.rc_context(STYLE)`).
 
     Laid out so that a designer can place it as it is: the title wraps to the canvas, the legend has
     its own row(s) under the axes (constrained layout keeps every text on the canvas), the height
     grows with the number of bars, and each bar carries its value in Dutch notation."""
-    chart = spec["chart"]
-    stacked = chart.get("kind") == "stacked"
+    stacked = spec.chart is not None and spec.chart.kind == "stacked"
     single_item = frame["item"].nunique() == 1
     if stacked:
         items = list(dict.fromkeys(frame["item"]))
@@ -106,7 +107,7 @@ def figure(
         keys = list(dict.fromkeys(frame["category"] if single_item else frame["item"]))
         years = sorted(frame["year"].unique(), reverse=True)
         bars_in = BAR_IN * len(keys) * len(years) + 0.12 * len(keys)
-    title = f"{spec.get('report', spec['id'])}: {spec['title']} ({year})"
+    title = f"{spec.report}: {spec.title} ({year})"
     fig = plt.figure(figsize=(WIDTH_IN, 1.6 + bars_in), layout="constrained")
     ax = fig.add_subplot()
     handles = []
@@ -193,12 +194,12 @@ def _fit_title(fig: Any, title: str) -> str:
 
 
 def alt_text(
-    frame: pd.DataFrame, spec: dict[str, Any], labels: dict[str, str], cats: dict[str, dict[str, str]], year: int
+    frame: pd.DataFrame, spec: TableBase, labels: dict[str, str], cats: dict[str, dict[str, str]], year: int
 ) -> str:
     """A sentence a screen reader can read: what the chart shows and its largest value."""
     current = frame[frame["year"] == year]
     if current.empty:
-        return f"Staafdiagram: {spec['title']}; geen publiceerbare waarden voor {year}."
+        return f"Staafdiagram: {spec.title}; geen publiceerbare waarden voor {year}."
     top = current.loc[current["value"].idxmax()]
     single_item = frame["item"].nunique() == 1
     name = (
@@ -207,8 +208,8 @@ def alt_text(
         else labels.get(top["item"], top["item"])
     )
     return (
-        f"Staafdiagram: {spec['title']} in {year}, in procenten. Het hoogst is {name} met "
-        f"{dutch(float(top['value']), 1)}%. De cijfers staan in tabel {spec['id']} van de werkmap."
+        f"Staafdiagram: {spec.title} in {year}, in procenten. Het hoogst is {name} met "
+        f"{dutch(float(top['value']), 1)}%. De cijfers staan in tabel {spec.id} van de werkmap."
     )
 
 

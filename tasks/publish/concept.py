@@ -27,6 +27,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm
 
+from schemas.config import Outline, RunConfig
 from tasks.publish.labels import labels_for
 from tasks.publish.layout import Shaped, shape_model, shape_tables
 from tasks.publish.sentences import Rendered, render_all
@@ -37,15 +38,15 @@ TEXT_CM = 16.0  # the page's text width
 PICTURE_WIDTH = Cm(TEXT_CM)
 
 
-def concept_name(cfg: dict[str, Any]) -> str:
-    return f"innovatiemonitor-{cfg['year']}-concept.docx"
+def concept_name(cfg: RunConfig) -> str:
+    return f"innovatiemonitor-{cfg.year}-concept.docx"
 
 
 def build_concept(
     cells: pd.DataFrame,
     models: pd.DataFrame,
     fits: pd.DataFrame | None,
-    cfg: dict[str, Any],
+    cfg: RunConfig,
     meta: dict[str, Any],
     charts: dict[str, tuple[bytes, str]],
     template: Path,
@@ -53,19 +54,21 @@ def build_concept(
 ) -> tuple[bytes, bytes]:
     """(the .docx bytes, the sentence trace as JSON bytes). `charts`: chart id -> (png, alt text);
     `tables`: the tables in the report's shape when the caller has them already (as for the workbook)."""
-    outline = cfg["report"]
-    year = int(cfg["year"])
+    outline = cfg.report
+    if outline is None:
+        raise ValueError("the configuration has no report outline (report_file)")
+    year = cfg.year
     labels = labels_for(cfg)
     if tables is None:
         tables = shape_tables(cells, cfg, labels)
     shaped = {(t.table_id, t.breakdown): t for t in tables}
-    model_specs = {m["id"]: m for m in cfg["models"]["models"]}
+    model_specs = {m.id: m for m in cfg.models.models} if cfg.models else {}
     templates = [
-        block["text"]
-        for chapter in outline["chapters"]
-        for section in chapter["sections"]
-        for block in section["content"]
-        if "text" in block
+        block.text
+        for chapter in outline.chapters
+        for section in chapter.sections
+        for block in section.content
+        if block.text is not None
     ]
     rendered = iter(render_all(templates, cells, models, cfg, labels))
     trace: list[dict[str, Any]] = []
@@ -77,16 +80,16 @@ def build_concept(
             body.remove(child)
     _cover(doc, outline, cfg, meta)
     n_table = n_figure = 0
-    for c, chapter in enumerate(outline["chapters"], start=1):
-        doc.add_heading(f"{c}. {chapter['title']}", level=1)
-        for section in chapter["sections"]:
-            doc.add_heading(f"{section['number']}. {section['title']}", level=2)
-            for block in section["content"]:
-                if "text" in block:
+    for c, chapter in enumerate(outline.chapters, start=1):
+        doc.add_heading(f"{c}. {chapter.title}", level=1)
+        for section in chapter.sections:
+            doc.add_heading(f"{section.number}. {section.title}", level=2)
+            for block in section.content:
+                if block.text is not None:
                     sentence: Rendered = next(rendered)
                     trace.append(
                         {
-                            "section": section["number"],
+                            "section": section.number,
                             "template": sentence.template,
                             "text": sentence.text,
                             "figures": sentence.figures,
@@ -95,24 +98,23 @@ def build_concept(
                     )
                     if sentence.text:
                         doc.add_paragraph(sentence.text)
-                elif "table" in block:
-                    table = shaped.get((block["table"], block.get("breakdown")))
+                elif block.table is not None:
+                    table = shaped.get((block.table, block.breakdown))
                     if table is None:
                         continue
                     n_table += 1
-                    _table(doc, table, f"Tabel {n_table}: {table.caption.split(': ', 1)[-1]}", outline, year)
-                elif "model" in block:
-                    spec = model_specs.get(block["model"])
-                    table = shape_model(spec, models, fits, cfg, year) if spec else None
-                    if table is None:
+                    _table(doc, table, f"Tabel {n_table}: {table.caption.split(': ', 1)[-1]}", outline.source, year)
+                elif block.model is not None:
+                    model = model_specs.get(block.model)
+                    table = shape_model(model, models, fits, cfg, year) if model else None
+                    if model is None or table is None:
                         continue
                     n_table += 1
-                    _table(doc, table, f"Tabel {n_table}: {spec['title']}", outline, year)
-                elif "chart" in block and block["chart"] in charts:
+                    _table(doc, table, f"Tabel {n_table}: {model.title}", outline.source, year)
+                elif block.chart is not None and block.chart in charts:
                     n_figure += 1
-                    png, alt = charts[block["chart"]]
-                    spec = next(s for s in cfg["tables"]["tables"] if s["id"] == block["chart"])
-                    _picture(doc, png, alt, f"Figuur {n_figure}: {spec['title']}", block["chart"])
+                    png, alt = charts[block.chart]
+                    _picture(doc, png, alt, f"Figuur {n_figure}: {cfg.table(block.chart).title}", block.chart)
     _properties(doc, outline, cfg, meta)
     buf = io.BytesIO()
     doc.save(buf)
@@ -120,20 +122,21 @@ def build_concept(
     return _fixed_zip(buf.getvalue()), trace_bytes
 
 
-def _cover(doc: Any, outline: dict[str, Any], cfg: dict[str, Any], meta: dict[str, Any]) -> None:
-    doc.add_paragraph(outline["title"].format(year=cfg["year"]), style="Title")
+def _cover(doc: Any, outline: Outline, cfg: RunConfig, meta: dict[str, Any]) -> None:
+    doc.add_paragraph(outline.title.format(year=cfg.year), style="Title")
     doc.add_paragraph("CONCEPT", style="Subtitle")
-    doc.add_paragraph(outline["subtitle"])
+    doc.add_paragraph(outline.subtitle)
     doc.add_paragraph(
-        f"Referentieperiode {cfg.get('reference_period', '')}; {meta['valid']} geldige respondenten; "
+        f"Referentieperiode {cfg.reference_period}; {meta['valid']} geldige respondenten; "
         f"release {meta['run_id']}, code {meta['code_version']}."
     )
     doc.add_page_break()
 
 
-def _table(doc: Any, table: Shaped, caption: str, outline: dict[str, Any], year: int) -> None:
-    """A Word table with the caption above (the report's place) and the source line below; the
-    header row repeats on every page and is marked as a header for screen readers."""
+def _table(doc: Any, table: Shaped, caption: str, source: str, year: int) -> None:
+    """A Word table with the caption above (the report's place) and the source line below (`source`:
+    the outline's template of it); the header row repeats on every page and is marked as a header
+    for screen readers."""
     doc.add_paragraph(caption, style="Caption")
     widths = _column_widths(len(table.row_headers), len(table.column_headers))
     body = [list(names) + [c.text for c in values] for names, values in zip(table.row_labels, table.cells, strict=True)]
@@ -162,7 +165,7 @@ def _table(doc: Any, table: Shaped, caption: str, outline: dict[str, Any], year:
     marker = OxmlElement("w:tblHeader")  # the header row repeats on each page; a header for screen readers
     marker.set(qn("w:val"), "true")
     grid.rows[0]._tr.get_or_add_trPr().append(marker)
-    doc.add_paragraph(outline["source"].format(year=year, sheet=table.sheet), style="Source")
+    doc.add_paragraph(source.format(year=year, sheet=table.sheet), style="Source")
 
 
 def _fill_row(row: Any, texts: list[str], widths: list[Any], style_id: str, n_labels: int, header: bool) -> None:
@@ -211,13 +214,13 @@ def _picture(doc: Any, png: bytes, alt: str, caption: str, chart_id: str) -> Non
     doc.add_paragraph(caption, style="Caption")
 
 
-def _properties(doc: Any, outline: dict[str, Any], cfg: dict[str, Any], meta: dict[str, Any]) -> None:
+def _properties(doc: Any, outline: Outline, cfg: RunConfig, meta: dict[str, Any]) -> None:
     props = doc.core_properties
-    props.title = f"{outline['title'].format(year=cfg['year'])} (concept)"
+    props.title = f"{outline.title.format(year=cfg.year)} (concept)"
     props.subject = "Concept van het rapport"
-    props.author = cfg["monitor"]["publisher"]
-    props.last_modified_by = cfg["monitor"]["publisher"]
-    props.language = cfg["monitor"].get("language", "nl-NL")
+    props.author = cfg.monitor.publisher
+    props.last_modified_by = cfg.monitor.publisher
+    props.language = cfg.monitor.language
     props.comments = f"run {meta['run_id']}, code {meta['code_version']}"
     props.keywords = "concept"
     props.created = FIXED_TIME

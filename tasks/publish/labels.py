@@ -7,9 +7,9 @@ From the questionnaire (each datamap row's question text and answer codes) with 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from schemas.datamap import all_datamap_rows, parse_codes
+from schemas.config import RunConfig
+from schemas.datamap import parse_codes
 
 
 @dataclass(frozen=True)
@@ -28,30 +28,30 @@ class Labels:
         return self.categories.get(item, {}).get(str(code), str(code))
 
 
-def labels_for(cfg: dict[str, Any]) -> Labels:
+def labels_for(cfg: RunConfig) -> Labels:
     """Dutch labels from the datamaps (the current year first) and the config's overrides."""
     items: dict[str, str] = {}
     cats: dict[str, dict[str, str]] = {}
     questions: dict[str, str] = {}
-    for row in all_datamap_rows(cfg["datamap_rows"], cfg.get("comparison_datamap_rows")):
-        if row["variable"] in items:
+    for row in cfg.all_datamap_rows:
+        if row.variable in items:
             continue
-        text = row["question_text"]
+        text = row.question_text
         if " - " in text:
-            questions[row["variable"]], items[row["variable"]] = (part.strip() for part in text.split(" - ", 1))
+            questions[row.variable], items[row.variable] = (part.strip() for part in text.split(" - ", 1))
         else:
-            items[row["variable"]] = text
-        codes = parse_codes(row["codes"]).labels
+            items[row.variable] = text
+        codes = parse_codes(row.codes).labels
         if codes:
-            cats[row["variable"]] = codes
-    configured = cfg["tables"].get("labels", {})
-    items.update(configured.get("items") or {})
-    for key, mapping in (configured.get("categories") or {}).items():
-        cats[key] = {str(k): v for k, v in mapping.items()}
+            cats[row.variable] = codes
+    if cfg.tables is not None:  # a per-year view has no tables (and no label overrides)
+        items.update(cfg.tables.labels.items)
+        for key, mapping in cfg.tables.labels.categories.items():
+            cats[key] = {str(k): v for k, v in mapping.items()}
     return Labels(items, cats, questions)
 
 
-def item_labels(cfg: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+def item_labels(cfg: RunConfig) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """(item labels, category labels): the two mappings most writers need."""
     labels = labels_for(cfg)
     return labels.items, labels.categories

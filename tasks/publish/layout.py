@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from schemas.config import Chart, Layout, Model, RunConfig, TableBase
 from tasks.publish.labels import Labels
 
 DIMS = ("year", "group", "item", "category", "stat")
@@ -49,7 +50,7 @@ STAT_LABELS = {
     "pct_w": "Gewogen percentage",
     "deff": "Designeffect",
 }
-DEFAULT_LAYOUT: dict[str, Any] = {"rows": ["item", "category", "stat"], "columns": ["year"]}
+DEFAULT_LAYOUT = Layout(rows=["item", "category", "stat"], columns=["year"])  # a table that declares none
 DIM_HEADERS = {"year": "Jaar", "group": "Groep", "item": "Onderwerp", "category": "Categorie", "stat": "Statistiek"}
 NOT_APPLICABLE = "[z]"
 
@@ -91,7 +92,7 @@ class Shaped:
     row_keys: list[dict[str, str]]
     column_keys: list[dict[str, str]]
     cells: list[list[Cell]]
-    chart: dict[str, Any] | None
+    chart: Chart | None
 
     @property
     def headers(self) -> list[str]:
@@ -103,10 +104,14 @@ def dutch(value: float, decimals: int = 0) -> str:
     return f"{value:,.{decimals}f}".replace(",", "\u202f").replace(".", ",")
 
 
-def display_format(layout: dict[str, Any] | None, item: str, stat: str) -> str:
+def display_format(layout: Layout | None, item: str, stat: str) -> str:
     """The display format of a figure: the layout's rule for its item, else for its statistic, else
     the default of the statistic."""
-    rules = (layout or {}).get("formats") or {}
+    return format_by_rules(layout.formats if layout else {}, item, stat)
+
+
+def format_by_rules(rules: dict[str, str], item: str, stat: str) -> str:
+    """`display_format` from a layout's `formats` rules."""
     return rules.get(item) or rules.get(stat) or DEFAULT_FORMAT.get(stat, "decimal")
 
 
@@ -122,37 +127,36 @@ def by_table(cells: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return dict(tuple(cells.groupby("table_id", sort=False)))
 
 
-def shape_tables(cells: pd.DataFrame, cfg: dict[str, Any], labels: Labels) -> list[Shaped]:
+def shape_tables(cells: pd.DataFrame, cfg: RunConfig, labels: Labels) -> list[Shaped]:
     """Every table of the release in the report's shape, in `tables.yaml` order; a table's breakdowns
     follow it."""
-    year = int(cfg["year"])
     tables = by_table(cells)
     out: list[Shaped] = []
-    for spec in cfg["tables"]["tables"]:
-        if spec["id"] in tables:
-            out += shape_table(spec, tables[spec["id"]], labels, year)
+    for spec in cfg.table_specs:
+        if spec.id in tables:
+            out += shape_table(spec, tables[spec.id], labels, cfg.year)
     return out
 
 
-def shape_table(spec: dict[str, Any], block: pd.DataFrame, labels: Labels, year: int) -> list[Shaped]:
+def shape_table(spec: TableBase, block: pd.DataFrame, labels: Labels, year: int) -> list[Shaped]:
     """The table itself, then one table per breakdown variable when the spec declares `by_layout`."""
-    layout = {**DEFAULT_LAYOUT, **(spec.get("layout") or {})}
-    dims = layout["rows"] + layout["columns"]
+    layout = spec.layout or DEFAULT_LAYOUT
+    dims = layout.rows + layout.columns
     if "group" in dims:
-        groups = layout.get("groups") or ("by" if spec.get("by_only") else "both")
+        groups = layout.groups or ("by" if spec.by_only else "both")
     else:
         groups = "all"
     main = _select(block, groups, None, layout, year)
     shaped = [_shape(spec, main, labels, layout, year, None)] if len(main) else []
-    by_layout = spec.get("by_layout")
-    for dim in (spec.get("by") or []) if by_layout else []:
+    by_layout = spec.by_layout
+    for dim in (spec.by or []) if by_layout else []:
         part = _select(block, "by", dim, by_layout, year)
         if len(part):
             shaped.append(_shape(spec, part, labels, by_layout, year, dim))
     return shaped
 
 
-def _select(block: pd.DataFrame, groups: str, dim: str | None, layout: dict[str, Any], year: int) -> pd.DataFrame:
+def _select(block: pd.DataFrame, groups: str, dim: str | None, layout: Layout, year: int) -> pd.DataFrame:
     """The cells one shaped table shows: its groups (and breakdown variable) and years."""
     grp = block["group"].astype(str)
     if groups == "all":
@@ -161,28 +165,26 @@ def _select(block: pd.DataFrame, groups: str, dim: str | None, layout: dict[str,
         keep = grp != "all" if dim is None else grp.str.startswith(f"{dim}=")
     else:
         keep = pd.Series(True, index=block.index)
-    if layout.get("years", "all") == "current":
+    if layout.years == "current":
         keep &= block["year"].astype(int) == year
     return block[keep]
 
 
-def _shape(
-    spec: dict[str, Any], block: pd.DataFrame, labels: Labels, layout: dict[str, Any], year: int, by: str | None
-) -> Shaped:
-    if layout.get("item_labels"):
-        labels = Labels({**labels.items, **layout["item_labels"]}, labels.categories, labels.questions)
+def _shape(spec: TableBase, block: pd.DataFrame, labels: Labels, layout: Layout, year: int, by: str | None) -> Shaped:
+    if layout.item_labels:
+        labels = Labels({**labels.items, **layout.item_labels}, labels.categories, labels.questions)
     frame = block.assign(
         year=block["year"].astype(int),
         category=block["category"].fillna("").astype(str),
         group=block["group"].astype(str),
     )
-    rows, cols = list(layout["rows"]), list(layout["columns"])
+    rows, cols = list(layout.rows), list(layout.columns)
     varying = [d for d in DIMS if d not in rows + cols and frame[d].nunique() > 1]
     clash = frame.duplicated(subset=rows + cols, keep=False)
     if clash.any():
         example = frame[clash].iloc[0]
         raise LayoutError(
-            f"table {spec['id']}: layout rows {rows}, columns {cols} puts several figures in one cell "
+            f"table {spec.id}: layout rows {rows}, columns {cols} puts several figures in one cell "
             f"(e.g. year {example['year']}, item {example['item']!r}); lay out {varying or 'every dimension'} too"
         )
     orders = {d: _order(frame, d, layout, labels) for d in DIMS}
@@ -191,25 +193,25 @@ def _shape(
     by_position = {
         tuple(str(r[d]) for d in rows + cols): r for r in frame.to_dict("records")
     }  # plain dicts: iterrows builds a Series per row
-    fmt_rules = layout.get("formats") or {}
+    fmt_rules = layout.formats
     cells = [
         [_cell(by_position.get(tuple(rk[d] for d in rows) + tuple(ck[d] for d in cols)), fmt_rules) for ck in col_keys]
         for rk in row_keys
     ]
-    stat_labels = {**STAT_LABELS, **(layout.get("stat_labels") or {})}
-    dim_label = _DimLabels(labels, stat_labels, layout.get("label_format") or {}, frame)
+    stat_labels = {**STAT_LABELS, **layout.stat_labels}
+    dim_label = _DimLabels(labels, stat_labels, layout.label_format, frame)
     row_labels = [[dim_label(d, rk) for d in rows] for rk in row_keys]
     column_headers = _unique([" ".join(dim_label(d, ck) for d in cols) for ck in col_keys])
     row_headers = _unique([_row_header(d, frame, labels, by) for d in rows])
-    report = spec.get("report", spec["id"])
+    report = spec.report
     suffix = f" naar {labels.item(by).lower()}" if by else ""
-    sheet = f"{spec['id']} {labels.item(by)}"[:31] if by else spec["id"]
+    sheet = f"{spec.id} {labels.item(by)}"[:31] if by else spec.id
     return Shaped(
-        table_id=spec["id"],
+        table_id=spec.id,
         sheet=sheet,
-        name=f"Tabel_{spec['id']}" + (f"_{by}" if by else ""),
-        title=f"{spec['id']} {report}: {spec['title']}{suffix}",
-        caption=f"{report}: {spec['title']}{suffix}",
+        name=f"Tabel_{spec.id}" + (f"_{by}" if by else ""),
+        title=f"{spec.id} {report}: {spec.title}{suffix}",
+        caption=f"{report}: {spec.title}{suffix}",
         breakdown=by,
         row_headers=row_headers,
         column_headers=column_headers,
@@ -217,11 +219,11 @@ def _shape(
         row_keys=row_keys,
         column_keys=col_keys,
         cells=cells,
-        chart=spec.get("chart") if by is None else None,
+        chart=spec.chart if by is None else None,
     )
 
 
-def _order(frame: pd.DataFrame, dim: str, layout: dict[str, Any], labels: Labels) -> dict[str, int]:
+def _order(frame: pd.DataFrame, dim: str, layout: Layout, labels: Labels) -> dict[str, int]:
     """Rank of each value of a dimension: years newest first (as the report), `all` before the
     groups, everything else in the order the table engine computed it (the spec's order), or by
     label where the layout says `sort: {dim: label}` (the report lists provinces alphabetically)."""
@@ -230,7 +232,7 @@ def _order(frame: pd.DataFrame, dim: str, layout: dict[str, Any], labels: Labels
         values = sorted(values, key=int, reverse=True)
     elif dim == "group":
         values = sorted(values, key=lambda g: g != "all")
-    if (layout.get("sort") or {}).get(dim) == "label":
+    if layout.sort.get(dim) == "label":
         items = list(dict.fromkeys(frame["item"]))
         values = sorted(values, key=lambda v: _plain_label(dim, v, items, labels).casefold())
     return {v: i for i, v in enumerate(values)}
@@ -265,7 +267,7 @@ def _cell(c: dict[str, Any] | None, fmt_rules: dict[str, str]) -> Cell:
     if c is None:
         return Cell(None, NOT_APPLICABLE, "count", "", None)
     stat = str(c["stat"])
-    fmt = display_format({"formats": fmt_rules}, str(c["item"]), stat)
+    fmt = format_by_rules(fmt_rules, str(c["item"]), stat)
     flag = str(c.get("flag") or "")
     key = (int(c["year"]), str(c["group"]), str(c["item"]), str(c["category"]), stat)
     value = c.get("value")
@@ -355,15 +357,15 @@ MODEL_FIT_ROWS = ("n", "adj_r2", "cox_snell_r2")  # what the report prints under
 
 
 def shape_model(
-    spec: dict[str, Any], models: pd.DataFrame, fits: pd.DataFrame | None, cfg: dict[str, Any], year: int
+    spec: Model, models: pd.DataFrame, fits: pd.DataFrame | None, cfg: RunConfig, year: int
 ) -> Shaped | None:
     """A model as the report prints it (Tabel 10): one row per term, estimate, standard error and
     p-value with three decimals, then the number of observations and the explained variance."""
-    block = models[(models["model_id"] == spec["id"]) & (models["year"].astype(int) == year)]
+    block = models[(models["model_id"] == spec.id) & (models["year"].astype(int) == year)]
     if block.empty:
         return None
-    term_labels = cfg["models"].get("term_labels", {})
-    fit_labels = cfg["models"].get("fit_labels", {})
+    term_labels = cfg.models.term_labels if cfg.models else {}
+    fit_labels = cfg.models.fit_labels if cfg.models else {}
     rows, cells = [], []
     for t in block.to_dict("records"):
         rows.append([term_labels.get(t["term"], t["term"])])
@@ -374,7 +376,7 @@ def shape_model(
             line.append(Cell(value, text, "decimal", "", None))
         cells.append(line)
     if fits is not None:
-        mine = fits[(fits["model_id"] == spec["id"]) & (fits["year"].astype(int) == year)]
+        mine = fits[(fits["model_id"] == spec.id) & (fits["year"].astype(int) == year)]
         for f in mine.to_dict("records"):
             if f["statistic"] not in MODEL_FIT_ROWS:
                 continue
@@ -384,13 +386,13 @@ def shape_model(
             cells.append(
                 [Cell(value, text, "decimal", "", None)] + [Cell(None, NOT_APPLICABLE, "decimal", "", None)] * 2
             )
-    report = spec.get("report", spec["id"])
+    report = spec.report
     return Shaped(
-        table_id=spec["id"],
-        sheet=spec["id"],
-        name=f"Model_{spec['id']}",
-        title=f"{spec['id']} {report}: {spec['title']}",
-        caption=f"{report}: {spec['title']}",
+        table_id=spec.id,
+        sheet=spec.id,
+        name=f"Model_{spec.id}",
+        title=f"{spec.id} {report}: {spec.title}",
+        caption=f"{report}: {spec.title}",
         breakdown=None,
         row_headers=["Parameter"],
         column_headers=[h for _, h in MODEL_COLUMNS],

@@ -26,6 +26,7 @@ import pandas as pd
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from schemas.config import RunConfig, TableBase
 from tasks.publish.labels import Labels
 from tasks.publish.layout import by_table, display, display_format, dutch
 
@@ -60,17 +61,17 @@ class Fig:
     """A published figure as a template sees it: `text` (as printed), `label`, `year`, `prev` (the
     same figure a year earlier), `trend` (the change, worded by its significance)."""
 
-    def __init__(self, row: dict[str, Any], spec: dict[str, Any], ctx: Context) -> None:
+    def __init__(self, row: dict[str, Any], spec: TableBase, ctx: Context) -> None:
         self.row, self.spec, self.ctx = row, spec, ctx
         self.value = float(row["value"])
         self.year = int(row["year"])
-        self.fmt = display_format(spec.get("layout"), str(row["item"]), str(row["stat"]))
+        self.fmt = display_format(spec.layout, str(row["item"]), str(row["stat"]))
 
     def _record(self, trend: bool = False) -> None:
         self.ctx.recorder.add(
             {
                 "source": "tables",
-                "table_id": self.spec["id"],
+                "table_id": self.spec.id,
                 "year": self.year,
                 "group": str(self.row["group"]),
                 "item": str(self.row["item"]),
@@ -90,16 +91,16 @@ class Fig:
     @property
     def label(self) -> str:
         item, category = str(self.row["item"]), str(self.row["category"])
-        table = self.ctx.tables[self.spec["id"]]
+        table = self.ctx.tables[self.spec.id]
         if table["item"].nunique() == 1 and table["category"].nunique() > 1:  # a distribution (Tabel 1)
             return self.ctx.labels.category(item, category)
-        item_labels = (self.spec.get("layout") or {}).get("item_labels") or {}
+        item_labels = self.spec.layout.item_labels if self.spec.layout else {}
         return item_labels.get(item) or self.ctx.labels.item(item)
 
     @property
     def prev(self) -> Fig:
         return self.ctx.fig(
-            self.spec["id"],
+            self.spec.id,
             item=str(self.row["item"]),
             category=str(self.row["category"]),
             stat=str(self.row["stat"]),
@@ -163,14 +164,14 @@ class Context:
     """The figures of one release and the helpers templates call."""
 
     def __init__(
-        self, cells: pd.DataFrame, models: pd.DataFrame, cfg: dict[str, Any], labels: Labels, recorder: _Recorder
+        self, cells: pd.DataFrame, models: pd.DataFrame, cfg: RunConfig, labels: Labels, recorder: _Recorder
     ) -> None:
         self.cells = cells.assign(category=cells["category"].fillna("").astype(str), year=cells["year"].astype(int))
         self.models = models
         self.cfg, self.labels, self.recorder = cfg, labels, recorder
-        self.year = int(cfg["year"])
-        self.specs = {s["id"]: s for s in cfg["tables"]["tables"]}
-        self.term_labels = cfg["models"].get("term_labels", {})
+        self.year = cfg.year
+        self.specs = {s.id: s for s in cfg.table_specs}
+        self.term_labels = cfg.models.term_labels if cfg.models else {}
         self.tables = by_table(self.cells)  # each sentence asks for a few figures of one table
         self.years = sorted({int(y) for y in self.cells["year"]})
 
@@ -259,7 +260,7 @@ def _listing(entries: list[Any], with_value: bool = True) -> str:
 
 
 def render_all(
-    templates: list[str], cells: pd.DataFrame, models: pd.DataFrame, cfg: dict[str, Any], labels: Labels
+    templates: list[str], cells: pd.DataFrame, models: pd.DataFrame, cfg: RunConfig, labels: Labels
 ) -> list[Rendered]:
     """Each template rendered against the release's figures, in order."""
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)

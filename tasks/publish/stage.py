@@ -21,6 +21,7 @@ from innomon import codeversion, refs, stage_report, storage
 from innomon.hashing import canonical_json, sha256_bytes, sha256_json
 from innomon.prefect_support import bound_to_store
 from innomon.retry import retry_delays
+from schemas.config import RunConfig, TableBase
 from tasks.publish.index_page import write_index
 
 Bundle = tuple[dict[str, bytes], list[dict[str, str]]]  # files by relative path; the charts' manifest entries
@@ -37,7 +38,7 @@ def bundle_files(
     models_csv: bytes,
     fit_csv: bytes,
     reports: list[dict[str, Any]],
-    cfg: dict[str, Any],
+    cfg: RunConfig,
     meta: dict[str, Any],
     kept_charts: str | None = None,
 ) -> Bundle:
@@ -55,21 +56,23 @@ def bundle_files(
     drawing = start_chart_assets(cells, cfg, kept_charts)  # drawn in worker processes while the workbook is built
     shaped = shape_tables(cells, cfg, labels_for(cfg))  # one layout, presented by the workbook and the draft
     workbook = build_workbook(cells, cfg, meta, models, fits, shaped)
-    validation = {"year": cfg["year"], "years": sorted(reports, key=lambda r: -int(r["year"]))}
+    validation = {"year": cfg.year, "years": sorted(reports, key=lambda r: -int(r["year"]))}
     chart_files, charts = drawing()
     concept = {}
-    if cfg.get("report"):
+    if cfg.report is not None:
         from innomon.config import config_dir
         from tasks.publish.concept import build_concept
 
+        if cfg.report_file is None:  # the loader reads the outline from report_file: never apart
+            raise ValueError("the configuration has a report outline but no report_file")
         pictures = {c["id"]: (chart_files[c["png"]], c["alt_text"]) for c in charts}
-        template = (config_dir() / cfg["report_file"]).parent / cfg["report"]["template"]
+        template = (config_dir() / cfg.report_file).parent / cfg.report.template
         docx, trace = build_concept(cells, models, fits, cfg, meta, pictures, template, shaped)
         concept = {meta["concept"]: docx, "data/concept-sentences.json": trace}
     files = {
         **chart_files,
         **concept,
-        cfg["publish"]["workbook_name"].format(year=cfg["year"]): workbook,
+        workbook_name(cfg): workbook,
         "data/tables.csv": tables_csv,
         "data/models.csv": models_csv,
         "data/model_fit.csv": fit_csv,
@@ -78,16 +81,26 @@ def bundle_files(
     return files, charts
 
 
+def workbook_name(cfg: RunConfig) -> str:
+    """The workbook's file name in the release (`publish.workbook_name`, `{year}` filled in)."""
+    if cfg.publish is None:
+        raise ValueError("the configuration has no publish settings (a per-year view cannot be published)")
+    return cfg.publish.workbook_name.format(year=cfg.year)
+
+
 def chart_key(job: tuple[Any, ...]) -> str:
     """What one chart is drawn from: its figures, spec, labels and year, the code and matplotlib's
-    version. Equal keys draw equal bytes (the charts are deterministic), so a kept chart is reused."""
+    version. Equal keys draw equal bytes (the charts are deterministic), so a kept chart is reused.
+
+    The spec enters as the keys the configuration writes (`exclude_unset`), the same JSON as when it
+    was a dict, so the charts kept before the typed configuration still match."""
     from importlib.metadata import version
 
     frame, spec, labels, cats, year = job
     return sha256_json(
         {
             "frame": frame.to_csv(index=False, lineterminator="\n"),
-            "spec": spec,
+            "spec": spec.model_dump(mode="json", exclude_unset=True),
             "labels": labels,
             "cats": cats,
             "year": year,
@@ -97,7 +110,7 @@ def chart_key(job: tuple[Any, ...]) -> str:
     )
 
 
-def start_chart_assets(cells: pd.DataFrame, cfg: dict[str, Any], kept: str | None = None) -> Any:
+def start_chart_assets(cells: pd.DataFrame, cfg: RunConfig, kept: str | None = None) -> Any:
     """Start drawing `charts/ID.png` and `charts/ID.svg` per chart spec; the returned callable gives
     the files and their manifest entries with alt text.
 
@@ -110,14 +123,14 @@ def start_chart_assets(cells: pd.DataFrame, cfg: dict[str, Any], kept: str | Non
     from tasks.publish.labels import item_labels
 
     labels, cats = item_labels(cfg)
-    year = int(cfg["year"])
-    specs = []
-    for spec in cfg["tables"]["tables"]:
-        if spec.get("chart"):
+    year = cfg.year
+    specs: list[tuple[TableBase, pd.DataFrame]] = []
+    for spec in cfg.table_specs:
+        if spec.chart is not None:
             frame = chart_frame(cells, spec, year)
             if not frame.empty:
                 specs.append((spec, frame))
-    jobs = [(frame, spec, labels, cats, year) for spec, frame in specs]
+    jobs = [(frame, spec, labels, cats, year) for spec, frame in specs]  # pickled to the workers: specs are models
     keys = [chart_key(job) for job in jobs] if kept else []
     found = [_kept_chart(kept, key) for key in keys] if kept else [None] * len(jobs)
     missing = [i for i, chart in enumerate(found) if chart is None]
@@ -139,15 +152,15 @@ def start_chart_assets(cells: pd.DataFrame, cfg: dict[str, Any], kept: str | Non
         files: dict[str, bytes] = {}
         entries: list[dict[str, str]] = []
         for (spec, _), (png, svg, alt) in zip(specs, drawn(), strict=True):
-            files[f"charts/{spec['id']}.png"] = png
-            files[f"charts/{spec['id']}.svg"] = svg
+            files[f"charts/{spec.id}.png"] = png
+            files[f"charts/{spec.id}.svg"] = svg
             entries.append(
                 {
-                    "id": spec["id"],
-                    "png": f"charts/{spec['id']}.png",
-                    "svg": f"charts/{spec['id']}.svg",
+                    "id": spec.id,
+                    "png": f"charts/{spec.id}.png",
+                    "svg": f"charts/{spec.id}.svg",
                     "alt_text": alt,
-                    "table": spec["id"],
+                    "table": spec.id,
                 }
             )
         return files, entries
@@ -185,7 +198,7 @@ def read_kept(uri: str) -> dict[str, bytes] | None:
         return None
 
 
-def chart_assets(cells: pd.DataFrame, cfg: dict[str, Any]) -> tuple[dict[str, bytes], list[dict[str, str]]]:
+def chart_assets(cells: pd.DataFrame, cfg: RunConfig) -> tuple[dict[str, bytes], list[dict[str, str]]]:
     """`charts/ID.png` and `charts/ID.svg` per chart spec, and their manifest entries with alt text."""
     return start_chart_assets(cells, cfg)()
 
@@ -334,23 +347,25 @@ def publish_task(
     `linked` (passed beside the linked data, not inside it: D36). `weights`: the weights stage's
     results, whose diagnostics join the year's validation report. `processed_root`: the private zone where the built
     bundle is kept for a retry (`kept_bundle`)."""
-    cfg = refs.get_json(cfg_ref)
-    year = int(cfg["year"])
-    rid = run_id(inputs, cfg["hash"], code_version)
+    cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+    if cfg.publish is None:
+        raise ValueError(f"the configuration of {cfg.year} has no publish settings (a per-year view)")
+    year = cfg.year
+    rid = run_id(inputs, cfg.hash, code_version)
     current = next(x for x in linked if int(x["year"]) == year)
     meta = {
         "run_id": rid,
         "year": year,
         "code_version": code_version,
-        "config_hash": cfg["hash"],
+        "config_hash": cfg.hash,
         "inputs_sha256": inputs,
         "valid": current["facts"]["valid"],
         "counts": {str(x["year"]): x["facts"] for x in linked},
-        "timestamps": {"fieldwork_close": cfg["fieldwork"]["close"]},
-        "publication_date": str(cfg["publish"].get("date") or cfg["fieldwork"]["close"][:10]),
-        "site_title": cfg["monitor"]["title"],
-        "workbook": cfg["publish"]["workbook_name"].format(year=year),
-        "concept": f"innovatiemonitor-{year}-concept.docx" if cfg.get("report") else None,
+        "timestamps": {"fieldwork_close": cfg.fieldwork.close},
+        "publication_date": str(cfg.publish.date or cfg.fieldwork.close[:10]),
+        "site_title": cfg.monitor.title,
+        "workbook": workbook_name(cfg),
+        "concept": f"innovatiemonitor-{year}-concept.docx" if cfg.report is not None else None,
     }
     reports = with_weighting(reports, weights)
     meta["bundle_key"] = bundle_key(tables, models, reports, meta)
@@ -373,7 +388,7 @@ def publish_task(
             ),
         )
         result = publish(files, published_root, year, rid, meta, promote_now)
-    expiry = int(cfg["publish"].get("link_expiry_seconds", 7 * 24 * 3600))
+    expiry = cfg.publish.link_expiry_seconds
     result["links"] = {
         "workbook": storage.download_link(result["workbook"], expiry),
         "index": storage.download_link(result["index"], expiry),

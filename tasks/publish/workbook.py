@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import xlsxwriter
 
+from schemas.config import Model, RunConfig, TableBase
 from tasks.publish.labels import Labels, labels_for
 from tasks.publish.layout import FORMATS, STAT_LABELS, Shaped, by_table, column_series, shape_tables
 
@@ -60,7 +61,7 @@ class _Formats:
 
 def build_workbook(
     cells: pd.DataFrame,
-    cfg: dict[str, Any],
+    cfg: RunConfig,
     meta: dict[str, Any],
     models: pd.DataFrame | None = None,
     fits: pd.DataFrame | None = None,
@@ -78,25 +79,25 @@ def build_workbook(
     wb = xlsxwriter.Workbook(
         buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     )
-    title = f"{cfg['monitor']['title']} {cfg['year']}"
+    title = f"{cfg.monitor.title} {cfg.year}"
     wb.set_properties(
         {
             "title": title,
             "subject": "Tabellen bij de Innovatiemonitor",
-            "author": cfg["monitor"]["publisher"],
+            "author": cfg.monitor.publisher,
             "created": FIXED_CREATED,
             "comments": f"run {meta['run_id']}, code {meta['code_version']}",
         }
     )
-    wb.set_custom_property("Language", cfg["monitor"].get("language", "nl-NL"))
+    wb.set_custom_property("Language", cfg.monitor.language)
     fmts = _Formats(wb)
     models = models if models is not None else pd.DataFrame(columns=["model_id"])
-    model_specs = [m for m in cfg["models"]["models"] if (models["model_id"] == m["id"]).any()]
+    model_specs = [m for m in (cfg.models.models if cfg.models else []) if (models["model_id"] == m.id).any()]
 
     cover = wb.add_worksheet("Voorblad")
     _cover(cover, cfg, meta, title, fmts)
     contents = [(t.sheet, t.title.split(" ", 1)[1]) for t in shaped]
-    contents += [(m["id"], f"{m.get('report', '')}: {m['title']}") for m in model_specs]
+    contents += [(m.id, f"{m.report}: {m.title}") for m in model_specs]
     if fits is not None and len(fits):
         contents.append(("Modelfit", "Fitstatistieken van de modellen"))
     contents.append((ALL_FIGURES, "Alle cijfers met basis (n), 95%-interval, status en significantie"))
@@ -108,19 +109,19 @@ def build_workbook(
     _all_figures(wb, cells, cfg, labels, fmts)
     cover.activate()
     wb.close()
-    return _with_language(buf.getvalue(), cfg["monitor"].get("language", "nl-NL"))
+    return _with_language(buf.getvalue(), cfg.monitor.language)
 
 
-def _cover(ws: Any, cfg: dict[str, Any], meta: dict[str, Any], title: str, fmts: _Formats) -> None:
+def _cover(ws: Any, cfg: RunConfig, meta: dict[str, Any], title: str, fmts: _Formats) -> None:
     ws.write_string(0, 0, title, fmts.big)
     lines = [
-        ("Monitorjaar", str(cfg["year"])),
-        ("Referentieperiode", str(cfg.get("reference_period", ""))),
+        ("Monitorjaar", str(cfg.year)),
+        ("Referentieperiode", cfg.reference_period),
         ("Geldige respondenten", str(meta["valid"])),
-        ("Bron", f"Enquête {cfg['monitor']['title']}; eigen bewerking (innomon)"),
+        ("Bron", f"Enquête {cfg.monitor.title}; eigen bewerking (innomon)"),
         ("Run", meta["run_id"]),
         ("Codeversie", meta["code_version"]),
-        ("Contact", cfg["monitor"]["contact"]),
+        ("Contact", cfg.monitor.contact),
     ]
     for i, (k, v) in enumerate(lines, start=2):
         ws.write_string(i, 0, k)
@@ -144,25 +145,25 @@ def _contents(ws: Any, entries: list[tuple[str, str]], fmts: _Formats) -> None:
     _print_setup(ws)  # the titles are long: one page wide, or a PDF splits them over pages
 
 
-def _weighting_note(cfg: dict[str, Any]) -> str:
+def _weighting_note(cfg: RunConfig) -> str:
     """What is weighted and what is not (decisions D32)."""
-    w = cfg.get("weighting") or {}
+    w = cfg.weighting
     dims = {"province": "provincie", "size_class": "bedrijfsgrootte", "sector": "sector"}
-    margins = ", ".join(dims.get(d, d) for d in w.get("margins") or dims)
+    margins = ", ".join(dims.get(d, d) for d in w.margins or dims)
     how = (
         f"gewogen naar {margins} van de uitgenodigde bedrijven (raking, gewichten begrensd op "
-        f"{str(w.get('trim_k')).replace('.', ',')} maal het gemiddelde)"
+        f"{str(w.trim_k).replace('.', ',')} maal het gemiddelde)"
     )
     tables = (
         f"De tabellen zijn {how}."
-        if w.get("apply_to_tables")
+        if w.apply_to_tables
         else f"De tabellen zijn ongewogen, zoals in het rapport; R02 zet de kerncijfers ongewogen naast {how}, "
         "met een 95%-interval (Taylor-linearisatie) en het designeffect."
     )
     return f"{tables} Paneltabellen (P01, P02) en regressiemodellen zijn altijd ongewogen."
 
 
-def _notes(ws: Any, cells: pd.DataFrame, cfg: dict[str, Any], fmts: _Formats) -> None:
+def _notes(ws: Any, cells: pd.DataFrame, cfg: RunConfig, fmts: _Formats) -> None:
     ws.write_string(0, 0, "Toelichting", fmts.big)
     used = sorted({f for flags in cells["flag"].fillna("") for f in flags} | set(cells["sig"].dropna()) - {""})
     used += ["z"]  # model status and reason rows, positions without a figure, a mean's category
@@ -187,8 +188,8 @@ def _notes(ws: Any, cells: pd.DataFrame, cfg: dict[str, Any], fmts: _Formats) ->
         ("Status geen", "Geen bijzonderheden bij dit cijfer."),
         (
             "Drempels",
-            f"Onderdrukking onder n = {cfg['thresholds']['suppression_min_n']}; toets op verschil met "
-            f"het vorige jaar alleen als beide bases ten minste {cfg['thresholds']['reliability_min_n']} zijn.",
+            f"Onderdrukking onder n = {cfg.thresholds.suppression_min_n}; toets op verschil met "
+            f"het vorige jaar alleen als beide bases ten minste {cfg.thresholds.reliability_min_n} zijn.",
         ),
         ("Weging", _weighting_note(cfg)),
     ]
@@ -204,9 +205,7 @@ def _notes(ws: Any, cells: pd.DataFrame, cfg: dict[str, Any], fmts: _Formats) ->
     _print_setup(ws)
 
 
-def _report_sheet(
-    wb: Any, table: Shaped, cells: pd.DataFrame, cfg: dict[str, Any], labels: Labels, fmts: _Formats
-) -> None:
+def _report_sheet(wb: Any, table: Shaped, cells: pd.DataFrame, cfg: RunConfig, labels: Labels, fmts: _Formats) -> None:
     """One report-shaped table: title in A1, header in row 2, label columns then value columns; a
     native chart beside it where the report shows one."""
     ws = wb.add_worksheet(table.sheet)
@@ -245,15 +244,14 @@ def _report_sheet(
         "Basis (n), interval en status: Alle cijfers",
     )
     if table.chart:
-        spec = next(s for s in cfg["tables"]["tables"] if s["id"] == table.table_id)
-        _native_chart(wb, ws, table, spec, cells, labels, int(cfg["year"]), len(table.headers) + 1)
+        _native_chart(wb, ws, table, cfg.table(table.table_id), cells, labels, cfg.year, len(table.headers) + 1)
 
 
-def _all_figures(wb: Any, cells: pd.DataFrame, cfg: dict[str, Any], labels: Labels, fmts: _Formats) -> None:
+def _all_figures(wb: Any, cells: pd.DataFrame, cfg: RunConfig, labels: Labels, fmts: _Formats) -> None:
     """Every figure of the release with its detail, one row each, in one Excel table an author can
     filter by table: the same figures as `data/tables.csv`, with Dutch labels."""
     ws = wb.add_worksheet(ALL_FIGURES)
-    ws.write_string(0, 0, f"Alle cijfers van de {cfg['monitor']['title']} {cfg['year']}", fmts.big)
+    ws.write_string(0, 0, f"Alle cijfers van de {cfg.monitor.title} {cfg.year}", fmts.big)
     present = set(cells["stat"])
     value_cols = [(h, st) for h, st in VALUE_COLUMNS if present & set(st)]
     headers = [
@@ -273,7 +271,7 @@ def _all_figures(wb: Any, cells: pd.DataFrame, cfg: dict[str, Any], labels: Labe
     plain = {"pct": wb.add_format({"num_format": "0.0"}), "mean": wb.add_format({"num_format": "0.00"})}
     plain["n"] = plain["invited"] = fmts.number("count")
     plain["p_value"] = wb.add_format({"num_format": "0.000"})
-    order = [s["id"] for s in cfg["tables"]["tables"]]
+    order = [s.id for s in cfg.table_specs]
     blocks = by_table(cells)
     r = 1
     for table_id in sorted(blocks, key=lambda t: order.index(t) if t in order else len(order)):
@@ -363,7 +361,7 @@ def _native_chart(
     wb: Any,
     ws: Any,
     table: Shaped,
-    spec: dict[str, Any],
+    spec: TableBase,
     cells: pd.DataFrame,
     labels: Labels,
     year: int,
@@ -374,9 +372,11 @@ def _native_chart(
     (Tabel 1), one series per year row with the column headers as categories."""
     from tasks.publish.charts import GREYS, alt_text, chart_frame
 
-    chart_spec = spec["chart"]
-    stacked = chart_spec.get("kind") == "stacked"
-    cols = column_series(table, chart_spec["stat"], chart_spec.get("category"))
+    chart_spec = spec.chart
+    if chart_spec is None:
+        return
+    stacked = chart_spec.kind == "stacked"
+    cols = column_series(table, chart_spec.stat, chart_spec.category)
     if not cols or not table.cells:
         return
     name = ws.get_name()
@@ -425,15 +425,15 @@ def _native_chart(
 
 def _model_sheets(
     wb: Any,
-    cfg: dict[str, Any],
+    cfg: RunConfig,
     models: pd.DataFrame,
     fits: pd.DataFrame | None,
-    model_specs: list[dict[str, Any]],
+    model_specs: list[Model],
     big: Any,
     fmt: Any,
 ) -> None:
     """One sheet per model (terms with Dutch labels) and one sheet with every model's fit statistics."""
-    labels = cfg["models"].get("term_labels", {})
+    labels = cfg.models.term_labels if cfg.models else {}
     fmt3 = wb.add_format({"num_format": "0.000"})
     headers = [
         "Jaar",
@@ -445,10 +445,10 @@ def _model_sheets(
         "Bovengrens 95%-interval",
     ]
     for m in model_specs:
-        ws = wb.add_worksheet(m["id"])
-        ws.write_string(0, 0, f"{m['id']} {m.get('report', '')}: {m['title']}", big)
+        ws = wb.add_worksheet(m.id)
+        ws.write_string(0, 0, f"{m.id} {m.report}: {m.title}", big)
         ws.write_row(1, 0, headers)
-        block = models[models["model_id"] == m["id"]]
+        block = models[models["model_id"] == m.id]
         r = 1
         for _, t in block.iterrows():
             r += 1
@@ -456,13 +456,13 @@ def _model_sheets(
             ws.write_string(r, 1, labels.get(t["term"], t["term"]))
             for c, col in enumerate(["estimate", "std_error", "p_value", "ci_low", "ci_high"], start=2):
                 ws.write_number(r, c, float(t[col]), fmt3)
-        _add_table(ws, max(r, 2), [{"header": h} for h in headers], f"Model_{m['id']}")
+        _add_table(ws, max(r, 2), [{"header": h} for h in headers], f"Model_{m.id}")
         ws.set_column(1, 1, 48)
         ws.set_column(2, 6, 16)
         _print_setup(ws)
     if fits is None or not len(fits):
         return
-    fit_labels = cfg["models"].get("fit_labels", {})
+    fit_labels = cfg.models.fit_labels if cfg.models else {}
     ws = wb.add_worksheet("Modelfit")
     ws.write_string(0, 0, "Fitstatistieken van de modellen", big)
     head = ["Model", "Jaar", "Statistiek", "Waarde", "Toelichting"]

@@ -11,6 +11,7 @@ from prefect import task
 from innomon import refs
 from innomon.prefect_support import bound_to_store
 from schemas.cells import read_tables_csv
+from schemas.config import RunConfig
 
 KEY_TABLES = ("K01", "K02", "K03")
 
@@ -71,16 +72,16 @@ def qa_artifacts_task(tables: dict[str, Any], cfg_ref: dict[str, Any], processed
     `processed_root`: the store whose objects `tables` names."""
     from prefect.artifacts import create_table_artifact
 
-    cfg = refs.get_json(cfg_ref)
-    year = int(cfg["year"])
+    cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+    year = cfg.year
     cells = read_tables_csv(refs.get_bytes(tables["tables_csv"]))
-    qa = cfg.get("qa", {})
+    qa = cfg.qa  # None only in a per-year view: the defaults of base.yaml
     diff = qa_diff(
         cells,
         year,
-        float(qa.get("tolerance_pp", 5.0)),
-        float(qa.get("tolerance_mean", 0.10)),
-        int(cfg["thresholds"]["reliability_min_n"]),
+        qa.tolerance_pp if qa else 5.0,
+        qa.tolerance_mean if qa else 0.10,
+        cfg.thresholds.reliability_min_n,
     )
     figures = key_figures(cells, year)
     create_table_artifact(key=f"innomon-{year}-key-figures", table=figures, description=f"Kerncijfers monitor {year}")

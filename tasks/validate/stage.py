@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from innomon.errors import InputError
-from schemas.config import close_cutoff
+from schemas.config import RunConfig, close_cutoff
 
 RULES = ["status", "after_close", "incomplete", "no_postcode", "outside_region", "not_sme", "duplicate"]
 
@@ -26,18 +26,18 @@ RULE_TEXT = {
 }
 
 
-def apply_universe(df: pd.DataFrame, cfg: dict[str, Any]) -> pd.DataFrame:
+def apply_universe(df: pd.DataFrame, cfg: RunConfig) -> pd.DataFrame:
     """Adds `exclusion` (empty for valid respondents, else the first rule failed)."""
-    uni = cfg["universe"]
-    cutoff = pd.Timestamp(close_cutoff(cfg["fieldwork"]["close"]))  # a date-only close: the end of that day
-    region = set(cfg["region"]["provinces"])
+    uni = cfg.universe
+    cutoff = pd.Timestamp(close_cutoff(cfg.fieldwork.close))  # a date-only close: the end of that day
+    region = set(cfg.region.provinces)
     fails = {
-        "status": ~df["meta_status"].isin(uni["valid_status"]),
+        "status": ~df["meta_status"].isin(uni.valid_status),
         "after_close": df["recorded_date"] >= cutoff,
-        "incomplete": ~(df["finished"].eq(1) | df["progress"].ge(uni["completion_progress"])),
+        "incomplete": ~(df["finished"].eq(1) | df["progress"].ge(uni.completion_progress)),
         "no_postcode": df["province"].isna(),
         "outside_region": ~df["province"].isin(region),
-        "not_sme": df["fte"].ge(uni["sme_fte_limit"]),
+        "not_sme": df["fte"].ge(uni.sme_fte_limit),
     }
     exclusion = pd.Series("", index=df.index, dtype=object)
     for rule in RULES[:-1]:
@@ -111,9 +111,9 @@ FILE_RULES = {
 }
 
 
-def enforce_levels(issues: pd.DataFrame, cfg: dict[str, Any]) -> None:
+def enforce_levels(issues: pd.DataFrame, cfg: RunConfig) -> None:
     """Stop the run on any answer-level rule configured at level `file`."""
-    levels = cfg.get("validation", {}).get("levels", {})
+    levels: dict[str, str] = dict(cfg.validation.levels)  # rule -> level; a rule not named is `row`
     for rule in sorted(set(issues["rule"])) if len(issues) else []:
         if levels.get(rule, "row") == "file":
             first = issues[issues["rule"] == rule].iloc[0]
@@ -126,12 +126,12 @@ def enforce_levels(issues: pd.DataFrame, cfg: dict[str, Any]) -> None:
             )
 
 
-def build_report(cfg: dict[str, Any], counts: dict[str, int], issues: pd.DataFrame, meta: dict[str, Any]) -> dict:
+def build_report(cfg: RunConfig, counts: dict[str, int], issues: pd.DataFrame, meta: dict[str, Any]) -> dict:
     """The year's validation report: what was checked and how many failed, no row-level detail."""
     answers = summarise_issues(issues)
-    levels = cfg.get("validation", {}).get("levels", {})
+    levels: dict[str, str] = dict(cfg.validation.levels)  # rule -> level; a rule not named is `row`
     return {
-        "year": cfg["year"],
+        "year": cfg.year,
         "records": counts["records"],
         "valid": counts["valid"],
         "file_checks": [{"rule": r, "checks": text, "result": "passed"} for r, text in FILE_RULES.items()],
@@ -175,32 +175,30 @@ def _stage_task():
     @cached_stage("validate")
     def validate_task(derived: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
         """Prefect wrapper: apply the universe; valid respondents, exclusions and the year's report."""
-        cfg = refs.get_json(cfg_ref)
+        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
         df = apply_universe(refs.get_frame(derived["derived"]), cfg)
         counts = exclusion_counts(df)
         check_accounting(counts)
         if counts["valid"] == 0:
             raise InputError(
-                f"No valid respondent is left in {cfg['year']} after the universe rules.", rule="no_valid_respondents"
+                f"No valid respondent is left in {cfg.year} after the universe rules.", rule="no_valid_respondents"
             )
         issues = pd.concat(
             [refs.get_frame(derived["issues"]), refs.get_frame(derived["derive_issues"])], ignore_index=True
         )
         enforce_levels(issues, cfg)
         report = build_report(cfg, counts, issues, derived)
-        get_run_logger().info("Universe %s: %s", cfg["year"], counts)
-        root = storage.join(processed_root, str(cfg["year"]))
+        get_run_logger().info("Universe %s: %s", cfg.year, counts)
+        root = storage.join(processed_root, str(cfg.year))
         valid = df[df["exclusion"] == ""].drop(columns=["exclusion"])
         from schemas.respondents import respondents_schema
         from schemas.validation import validate_lazy  # pandera: loaded only when a year is validated
 
-        validate_lazy(
-            respondents_schema(cfg), valid.reset_index(drop=True), f"respondents-{cfg['year']}", "respondents"
-        )
+        validate_lazy(respondents_schema(cfg), valid.reset_index(drop=True), f"respondents-{cfg.year}", "respondents")
         excluded = df.loc[df["exclusion"] != "", ["response_id", "exclusion"]]
-        counts["invited"] = cfg.get("invited")
+        counts["invited"] = cfg.invited
         return {
-            "year": cfg["year"],
+            "year": cfg.year,
             "identities": derived["identities"],
             "counts": counts,
             "report": report,

@@ -4,12 +4,12 @@ placed in the weighting dimensions exactly as respondents are (postcode, SBI cod
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from innomon.errors import InputError
+from schemas.config import RunConfig
 from schemas.frame import ID_COLUMN, REQUIRED, SIZE_COLUMNS
 
 
@@ -69,7 +69,7 @@ def read_frame(data: bytes, name: str) -> pd.DataFrame:
     return validate_lazy(FRAME_SCHEMA, frame, name, "frame")
 
 
-def frame_strata(frame: pd.DataFrame, cfg: dict[str, Any], dims: list[str], name: str) -> pd.DataFrame:
+def frame_strata(frame: pd.DataFrame, cfg: RunConfig, dims: list[str], name: str) -> pd.DataFrame:
     """Each frame firm's level of every weighting dimension, derived exactly as for respondents
     (postcode -> province, SBI -> sector, FTE -> size class), so respondents and frame meet."""
     from innomon import config as config_mod
@@ -81,21 +81,21 @@ def frame_strata(frame: pd.DataFrame, cfg: dict[str, Any], dims: list[str], name
     out = pd.DataFrame(index=frame.index)
     if "province" in dims:
         pc4 = normalise_postcode(frame["postcode"])
-        lookup = reference.pc4_to_province(str(config_mod.reference_path(cfg, "pc4")))
+        lookup = reference.pc4_to_province(str(config_mod.config_dir() / cfg.reference.pc4))
         out["province"] = pc4.map(lookup).astype(object).where(pc4.notna(), None)
     if "sector" in dims:
-        valid_sbi = reference.sbi_sections(str(config_mod.reference_path(cfg, "sbi")))
+        valid_sbi = reference.sbi_sections(str(config_mod.config_dir() / cfg.reference.sbi))
         # A register keeps its codes as text: a code valid as written is taken as written (a survey
         # answer of the same digits may have lost a leading zero; the register's has not).
         text = frame["sbi_code"].str.replace(r"[\s.]", "", regex=True)
         sbi, _status = normalise_sbi(frame["sbi_code"], valid_sbi)
         sbi = text.where(text.isin(valid_sbi.keys()), sbi)
-        out["sector"] = sector_of(sbi, valid_sbi, cfg["sectors"]["by_section"], cfg["sectors"].get("by_division", {}))
+        out["sector"] = sector_of(sbi, valid_sbi, cfg.sectors.by_section, cfg.sectors.by_division)
     if "size_class" in dims:
         if "size_class" in frame.columns:
             out["size_class"] = frame["size_class"].str.strip()
         else:
-            out["size_class"] = classify(frame["fte"], cfg["classes"]["size_class"])
+            out["size_class"] = classify(frame["fte"], cfg.classes.size_class)
     for dim in dims:
         if dim not in out.columns:
             raise InputError(f"The frame cannot place firms by {dim}.", file=name, column=dim, rule="frame_dimension")

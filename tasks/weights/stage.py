@@ -17,17 +17,16 @@ from typing import Any
 
 import pandas as pd
 
+from schemas.config import RunConfig
 from tasks.weights.frame import check_size, frame_strata, margins, read_frame
 from tasks.weights.raking import diagnostics, margin_deviation, rake
 
 
-def compute(
-    frame_data: bytes | None, frame_name: str, respondents: pd.DataFrame, cfg: dict[str, Any]
-) -> dict[str, Any]:
+def compute(frame_data: bytes | None, frame_name: str, respondents: pd.DataFrame, cfg: RunConfig) -> dict[str, Any]:
     """The year's weighting result: frame margins, one weight per valid respondent and diagnostics.
     Without a frame: `{"frame": False}` (R01 and R02 are then published as [x])."""
-    settings = cfg.get("weighting") or {}
-    dims = list(settings.get("margins") or ["province", "size_class", "sector"])
+    settings = cfg.weighting
+    dims = list(settings.margins)
     if frame_data is None:
         return {"frame": False, "dims": dims}
     frame = read_frame(frame_data, frame_name)
@@ -35,7 +34,7 @@ def compute(
     strata = frame_strata(frame, cfg, dims, frame_name)
     totals = margins(strata, dims)
     resp = respondents[dims].astype(object).where(respondents[dims].notna(), None)
-    weights, info = rake(resp, totals, settings.get("trim_k"))
+    weights, info = rake(resp, totals, settings.trim_k)
     weighted = weights > 0
     result: dict[str, Any] = {
         "frame": True,
@@ -47,7 +46,7 @@ def compute(
         "diagnostics": {
             **diagnostics(weights),
             "unweighted": info["unweighted"],
-            "trim_k": settings.get("trim_k"),
+            "trim_k": settings.trim_k,
             "trim_converged": info["trim_converged"],
             "max_margin_deviation": (
                 margin_deviation(resp[weighted], weights[weighted], totals) if weighted.any() else None
@@ -99,11 +98,11 @@ def _stage_task():
     ) -> dict[str, Any]:
         """Prefect wrapper: frame reference + valid respondents -> margins, weights, diagnostics.
         The weights stay in the private processed zone; the result carries their reference."""
-        cfg = refs.get_json(cfg_ref)
+        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
         respondents = refs.get_frame(validated["valid"])
         data = refs.get_bytes(frame) if frame else None
         out = compute(data, frame["name"] if frame else "", respondents, cfg)
-        year = int(cfg["year"])
+        year = cfg.year
         if not out["frame"]:
             get_run_logger().info("Weights %s: no frame, R01 and R02 are published as [x]", year)
             return {"year": year, "frame": False, "dims": out["dims"]}
