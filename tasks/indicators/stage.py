@@ -6,10 +6,13 @@ breakdowns. Output is the tidy cell table of SPEC section 5 (`data/tables.csv`).
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import pandas as pd
 
+from innomon import refs, storage
+from innomon.prefect_support import cached_stage
 from schemas.cells import COLUMNS, Cell, cells_frame, read_tables_csv, tables_csv_bytes
 from schemas.config import RunConfig, TableBase, TablesSpec
 from tasks.indicators.context import WEIGHT, context, weighting_context
@@ -80,7 +83,6 @@ def compute_tables(
 
 def load_linked(linked: list[dict[str, Any]]) -> tuple[dict[int, pd.DataFrame], dict[int, dict[str, Any]]]:
     """Respondent frames (current year first, then older) and facts of the linked years."""
-    from innomon import refs
 
     frames = {int(x["year"]): refs.get_frame(x["respondents"]) for x in linked}
     facts = {int(x["year"]): dict(x["facts"]) for x in linked}
@@ -90,8 +92,6 @@ def load_linked(linked: list[dict[str, Any]]) -> tuple[dict[int, pd.DataFrame], 
 def attach_weights(frames: dict[int, pd.DataFrame], weights: list[dict[str, Any]] | None) -> dict[int, dict[str, Any]]:
     """Each year's raking weights as column `_weight` of its respondents (by response_id); returns the
     weights stage's results by year for the engine's context."""
-    from innomon import refs
-
     out: dict[int, dict[str, Any]] = {}
     for result in weights or []:
         year = int(result["year"])
@@ -108,7 +108,6 @@ def store_tables(
     cells: pd.DataFrame, cfg: RunConfig, processed_root: str, previous: dict[str, Any] | None
 ) -> dict[str, Any]:
     """Mark revisions against the published comparison years and store tables.csv."""
-    from innomon import refs, storage
     from tasks.indicators.revisions import mark_revisions
 
     published = {int(y): read_tables_csv(refs.get_bytes(r)) for y, r in (previous or {}).items() if r}
@@ -131,74 +130,59 @@ def _tables_spec(cfg: RunConfig) -> TablesSpec:
     return cfg.tables
 
 
-def _stage_task():
-    from innomon import refs
-    from innomon.prefect_support import cached_stage
-
-    @cached_stage("indicators")
-    def indicators_task(
-        linked: list[dict[str, Any]],
-        cfg_ref: dict[str, Any],
-        processed_root: str,
-        previous: dict[str, Any] | None = None,
-        weights: list[dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
-        """Prefect wrapper: respondent tables of the year and its comparison years -> tables.csv.
-        `previous` references each comparison year's last published tables.csv (for the `r` flag);
-        `weights` the weights stage's results (R01, R02, and every table when configured)."""
-        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
-        frames, facts = load_linked(linked)
-        weighting = attach_weights(frames, weights)
-        cells = compute_tables(frames, facts, cfg, _tables_spec(cfg), weighting)
-        return store_tables(cells, cfg, processed_root, previous)
-
-    return indicators_task
+@cached_stage("indicators")
+def indicators_task(
+    linked: list[dict[str, Any]],
+    cfg_ref: dict[str, Any],
+    processed_root: str,
+    previous: dict[str, Any] | None = None,
+    weights: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Prefect wrapper: respondent tables of the year and its comparison years -> tables.csv.
+    `previous` references each comparison year's last published tables.csv (for the `r` flag);
+    `weights` the weights stage's results (R01, R02, and every table when configured)."""
+    cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+    frames, facts = load_linked(linked)
+    weighting = attach_weights(frames, weights)
+    cells = compute_tables(frames, facts, cfg, _tables_spec(cfg), weighting)
+    return store_tables(cells, cfg, processed_root, previous)
 
 
-def _per_table_tasks():
-    """The same stage split per table, for a distributed task runner (Dask): one task per table,
-    then one that suppresses, tests and stores them all. Same cells, byte for byte."""
-    import pickle
-
-    from innomon import refs, storage
-    from innomon.prefect_support import cached_stage
-
-    @cached_stage("table", report=False)
-    def table_task(
-        table_id: str,
-        linked: list[dict[str, Any]],
-        cfg_ref: dict[str, Any],
-        processed_root: str,
-        weights: list[dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
-        """The unsuppressed cells of one table, stored (pickled rows keep their exact types)."""
-        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
-        spec = cfg.table(table_id)
-        frames, facts = load_linked(linked)
-        weighting = attach_weights(frames, weights)
-        ctx = weighting_context(context(cfg, _tables_spec(cfg)), frames, weighting, cfg)
-        rows = table_rows(spec, frames, facts, cfg, ctx)
-        root = storage.join(processed_root, str(cfg.year), "table-cells")
-        return refs.put_bytes(root, table_id, pickle.dumps(rows, protocol=5), "pkl")
-
-    @cached_stage("tables-assemble")
-    def tables_assemble_task(
-        table_refs: list[dict[str, Any]],
-        linked: list[dict[str, Any]],
-        cfg_ref: dict[str, Any],
-        processed_root: str,
-        previous: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """All tables in spec order -> suppression, significance, revisions -> tables.csv."""
-        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
-        rows: list[dict[str, Any]] = []
-        for ref in table_refs:
-            rows.extend(pickle.loads(refs.get_bytes(ref)))
-        years = sorted((int(x["year"]) for x in linked), reverse=True)
-        return store_tables(finish_tables(rows, years, cfg), cfg, processed_root, previous)
-
-    return table_task, tables_assemble_task
+# The same stage split per table, for a distributed task runner (Dask): one task per table,
+# then one that suppresses, tests and stores them all. Same cells, byte for byte.
 
 
-indicators_task = _stage_task()
-table_task, tables_assemble_task = _per_table_tasks()
+@cached_stage("table", report=False)
+def table_task(
+    table_id: str,
+    linked: list[dict[str, Any]],
+    cfg_ref: dict[str, Any],
+    processed_root: str,
+    weights: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The unsuppressed cells of one table, stored (pickled rows keep their exact types)."""
+    cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+    spec = cfg.table(table_id)
+    frames, facts = load_linked(linked)
+    weighting = attach_weights(frames, weights)
+    ctx = weighting_context(context(cfg, _tables_spec(cfg)), frames, weighting, cfg)
+    rows = table_rows(spec, frames, facts, cfg, ctx)
+    root = storage.join(processed_root, str(cfg.year), "table-cells")
+    return refs.put_bytes(root, table_id, pickle.dumps(rows, protocol=5), "pkl")
+
+
+@cached_stage("tables-assemble")
+def tables_assemble_task(
+    table_refs: list[dict[str, Any]],
+    linked: list[dict[str, Any]],
+    cfg_ref: dict[str, Any],
+    processed_root: str,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """All tables in spec order -> suppression, significance, revisions -> tables.csv."""
+    cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+    rows: list[dict[str, Any]] = []
+    for ref in table_refs:
+        rows.extend(pickle.loads(refs.get_bytes(ref)))
+    years = sorted((int(x["year"]) for x in linked), reverse=True)
+    return store_tables(finish_tables(rows, years, cfg), cfg, processed_root, previous)

@@ -8,12 +8,15 @@ its reason and the run goes on.
 from __future__ import annotations
 
 import math
+import pickle
 import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from innomon import refs, storage
+from innomon.prefect_support import cached_stage
 from schemas.cells import models_csv_bytes
 from schemas.config import Model, ModelsSpec, RunConfig
 
@@ -136,8 +139,6 @@ def fit_all(df: pd.DataFrame, spec: ModelsSpec, year: int) -> tuple[pd.DataFrame
 
 def store_models(terms: pd.DataFrame, fits: pd.DataFrame, cfg: RunConfig, processed_root: str) -> dict[str, Any]:
     """models.csv and model_fit.csv in the processed zone."""
-    from innomon import refs, storage
-
     root = storage.join(processed_root, str(cfg.year))
     return {
         "year": cfg.year,
@@ -155,52 +156,37 @@ def _models_spec(cfg: RunConfig) -> ModelsSpec:
     return cfg.models
 
 
-def _stage_task():
-    from innomon import refs
-    from innomon.prefect_support import cached_stage
-
-    @cached_stage("models")
-    def models_task(linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
-        """Prefect wrapper: the year's respondent table -> models.csv and model_fit.csv."""
-        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
-        terms, fits = fit_all(refs.get_frame(linked["respondents"]), _models_spec(cfg), cfg.year)
-        return store_models(terms, fits, cfg, processed_root)
-
-    return models_task
+@cached_stage("models")
+def models_task(linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
+    """Prefect wrapper: the year's respondent table -> models.csv and model_fit.csv."""
+    cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+    terms, fits = fit_all(refs.get_frame(linked["respondents"]), _models_spec(cfg), cfg.year)
+    return store_models(terms, fits, cfg, processed_root)
 
 
-def _per_model_tasks():
-    """The same stage split per model, for a distributed task runner (Dask)."""
-    import pickle
-
-    from innomon import refs, storage
-    from innomon.prefect_support import cached_stage
-
-    @cached_stage("model", report=False)
-    def model_task(model_id: str, linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict:
-        """One model's term and fit rows, stored (pickled rows keep their exact types)."""
-        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
-        spec = _models_spec(cfg)
-        model = next(m for m in spec.models if m.id == model_id)
-        rows = fit_model(refs.get_frame(linked["respondents"]), model, spec, cfg.year)
-        root = storage.join(processed_root, str(cfg.year), "model-rows")
-        return refs.put_bytes(root, model_id, pickle.dumps(rows, protocol=5), "pkl")
-
-    @cached_stage("models-assemble")
-    def models_assemble_task(model_refs: list[dict], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
-        """All models in spec order -> models.csv and model_fit.csv."""
-        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
-        terms: list[dict] = []
-        fits: list[dict] = []
-        for ref in model_refs:
-            t, f = pickle.loads(refs.get_bytes(ref))
-            terms += t
-            fits += f
-        frames = pd.DataFrame(terms, columns=MODEL_COLUMNS), pd.DataFrame(fits, columns=FIT_COLUMNS)
-        return store_models(*frames, cfg, processed_root)
-
-    return model_task, models_assemble_task
+# The same stage split per model, for a distributed task runner (Dask).
 
 
-models_task = _stage_task()
-model_task, models_assemble_task = _per_model_tasks()
+@cached_stage("model", report=False)
+def model_task(model_id: str, linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict:
+    """One model's term and fit rows, stored (pickled rows keep their exact types)."""
+    cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+    spec = _models_spec(cfg)
+    model = next(m for m in spec.models if m.id == model_id)
+    rows = fit_model(refs.get_frame(linked["respondents"]), model, spec, cfg.year)
+    root = storage.join(processed_root, str(cfg.year), "model-rows")
+    return refs.put_bytes(root, model_id, pickle.dumps(rows, protocol=5), "pkl")
+
+
+@cached_stage("models-assemble")
+def models_assemble_task(model_refs: list[dict], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
+    """All models in spec order -> models.csv and model_fit.csv."""
+    cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+    terms: list[dict] = []
+    fits: list[dict] = []
+    for ref in model_refs:
+        t, f = pickle.loads(refs.get_bytes(ref))
+        terms += t
+        fits += f
+    frames = pd.DataFrame(terms, columns=MODEL_COLUMNS), pd.DataFrame(fits, columns=FIT_COLUMNS)
+    return store_models(*frames, cfg, processed_root)

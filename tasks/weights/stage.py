@@ -16,7 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from prefect import get_run_logger, task
 
+from innomon import refs, storage
+from innomon.prefect_support import cached_stage
 from schemas.config import RunConfig
 from tasks.weights.frame import check_size, frame_strata, margins, read_frame
 from tasks.weights.raking import diagnostics, margin_deviation, rake
@@ -86,58 +89,48 @@ def summary_markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _stage_task():
-    from prefect import get_run_logger, task
-
-    from innomon import refs, storage
-    from innomon.prefect_support import cached_stage
-
-    @cached_stage("weights", reads={"validated": ("valid",)})
-    def weights_task(
-        validated: dict[str, Any], frame: dict[str, Any] | None, cfg_ref: dict[str, Any], processed_root: str
-    ) -> dict[str, Any]:
-        """Prefect wrapper: frame reference + valid respondents -> margins, weights, diagnostics.
-        The weights stay in the private processed zone; the result carries their reference."""
-        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
-        respondents = refs.get_frame(validated["valid"])
-        data = refs.get_bytes(frame) if frame else None
-        out = compute(data, frame["name"] if frame else "", respondents, cfg)
-        year = cfg.year
-        if not out["frame"]:
-            get_run_logger().info("Weights %s: no frame, R01 and R02 are published as [x]", year)
-            return {"year": year, "frame": False, "dims": out["dims"]}
-        root = storage.join(processed_root, str(year), "private")
-        d = out["diagnostics"]
-        get_run_logger().info(
-            "Weights %s: %d firms in the frame, %d respondents weighted, CV %.2f, n_eff %.0f%s",
-            year,
-            out["frame_firms"],
-            d["n"],
-            d["cv"],
-            d["n_eff"],
-            f" ({out['problem']})" if out["problem"] else "",
-        )
-        return {
-            "year": year,
-            "frame": True,
-            "dims": out["dims"],
-            "frame_firms": out["frame_firms"],
-            "margins": out["margins"],
-            "problem": out["problem"],
-            "diagnostics": d,
-            "weights": refs.put_frame(root, "weights", out["weights"]),
-        }
-
-    @task(name="weights-artifact")
-    def weights_artifact_task(result: dict[str, Any]) -> str:
-        """Never cached: the year's weights summary in the Prefect UI (stable key per year)."""
-        from prefect.artifacts import create_markdown_artifact
-
-        key = f"innomon-{result['year']}-weights"
-        create_markdown_artifact(markdown=summary_markdown(result), key=key, description="Weights to the frame")
-        return key
-
-    return weights_task, weights_artifact_task
+@cached_stage("weights", reads={"validated": ("valid",)})
+def weights_task(
+    validated: dict[str, Any], frame: dict[str, Any] | None, cfg_ref: dict[str, Any], processed_root: str
+) -> dict[str, Any]:
+    """Prefect wrapper: frame reference + valid respondents -> margins, weights, diagnostics.
+    The weights stay in the private processed zone; the result carries their reference."""
+    cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+    respondents = refs.get_frame(validated["valid"])
+    data = refs.get_bytes(frame) if frame else None
+    out = compute(data, frame["name"] if frame else "", respondents, cfg)
+    year = cfg.year
+    if not out["frame"]:
+        get_run_logger().info("Weights %s: no frame, R01 and R02 are published as [x]", year)
+        return {"year": year, "frame": False, "dims": out["dims"]}
+    root = storage.join(processed_root, str(year), "private")
+    d = out["diagnostics"]
+    get_run_logger().info(
+        "Weights %s: %d firms in the frame, %d respondents weighted, CV %.2f, n_eff %.0f%s",
+        year,
+        out["frame_firms"],
+        d["n"],
+        d["cv"],
+        d["n_eff"],
+        f" ({out['problem']})" if out["problem"] else "",
+    )
+    return {
+        "year": year,
+        "frame": True,
+        "dims": out["dims"],
+        "frame_firms": out["frame_firms"],
+        "margins": out["margins"],
+        "problem": out["problem"],
+        "diagnostics": d,
+        "weights": refs.put_frame(root, "weights", out["weights"]),
+    }
 
 
-weights_task, weights_artifact_task = _stage_task()
+@task(name="weights-artifact")
+def weights_artifact_task(result: dict[str, Any]) -> str:
+    """Never cached: the year's weights summary in the Prefect UI (stable key per year)."""
+    from prefect.artifacts import create_markdown_artifact
+
+    key = f"innomon-{result['year']}-weights"
+    create_markdown_artifact(markdown=summary_markdown(result), key=key, description="Weights to the frame")
+    return key
