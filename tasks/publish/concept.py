@@ -17,7 +17,6 @@ import copy
 import datetime as dt
 import io
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +30,9 @@ from schemas.config import Outline, RunConfig
 from tasks.publish.labels import labels_for
 from tasks.publish.layout import Shaped, shape_model, shape_tables
 from tasks.publish.sentences import Rendered, render_all
+from tasks.publish.zipfiles import fixed_zip
 
 FIXED_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 TEXT_CM = 16.0  # the page's text width
 PICTURE_WIDTH = Cm(TEXT_CM)
 
@@ -119,7 +118,7 @@ def build_concept(
     buf = io.BytesIO()
     doc.save(buf)
     trace_bytes = json.dumps(trace, indent=2, ensure_ascii=False, sort_keys=True).encode() + b"\n"
-    return _fixed_zip(buf.getvalue()), trace_bytes
+    return fixed_zip(buf.getvalue()), trace_bytes
 
 
 def _cover(doc: Any, outline: Outline, cfg: RunConfig, meta: dict[str, Any]) -> None:
@@ -229,20 +228,6 @@ def _properties(doc: Any, outline: Outline, cfg: RunConfig, meta: dict[str, Any]
     props.revision = 1
 
 
-def _fixed_zip(data: bytes) -> bytes:
-    """The same bytes for the same document: python-docx stamps each ZIP entry with the current
-    time; the entries are rewritten in the same order with a fixed time."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            dst.writestr(fixed, src.read(info.filename))
-    return out.getvalue()
-
-
 REQUIRED_STYLES = (
     "Title", "Subtitle", "Heading 1", "Heading 2", "Caption", "Table Grid", "Source", "Table Text", "Normal",
 )  # fmt: skip
@@ -285,4 +270,4 @@ def make_template(path: Path, language: str = "nl-NL") -> None:
     doc.core_properties.modified = FIXED_TIME
     buf = io.BytesIO()
     doc.save(buf)
-    path.write_bytes(_fixed_zip(buf.getvalue()))
+    path.write_bytes(fixed_zip(buf.getvalue()))

@@ -23,9 +23,9 @@ from innomon.prefect_support import bound_to_store
 from innomon.retry import retry_delays
 from schemas.config import RunConfig, TableBase
 from tasks.publish.index_page import write_index
+from tasks.publish.zipfiles import write_zip
 
 Bundle = tuple[dict[str, bytes], list[dict[str, str]]]  # files by relative path; the charts' manifest entries
-BUNDLE_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def run_id(input_sha256: dict[str, str], config_hash: str, code_version: str) -> str:
@@ -177,13 +177,9 @@ def _kept_chart(kept: str, key: str) -> tuple[bytes, bytes, str] | None:
 
 
 def pack(entries: dict[str, bytes]) -> bytes:
-    """A ZIP of `entries` (stored, not compressed: they are compressed formats or small) with fixed
-    dates: the same entries give the same bytes."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
-        for name, data in entries.items():
-            archive.writestr(zipfile.ZipInfo(name, date_time=BUNDLE_ZIP_TIME), data)
-    return out.getvalue()
+    """A ZIP of `entries` (stored, not compressed: they are compressed formats or small): the same
+    entries give the same bytes."""
+    return write_zip(entries.items(), compress=False)
 
 
 def read_kept(uri: str) -> dict[str, bytes] | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-import zipfile
 from typing import Any
 
 import pandas as pd
@@ -21,6 +20,7 @@ import xlsxwriter
 from schemas.config import Model, RunConfig, TableBase
 from tasks.publish.labels import Labels, labels_for
 from tasks.publish.layout import FORMATS, STAT_LABELS, Shaped, by_table, column_series, shape_tables
+from tasks.publish.zipfiles import rewrite_zip
 
 FIXED_CREATED = dt.datetime(2000, 1, 1)
 ALL_FIGURES = "Alle cijfers"
@@ -316,21 +316,16 @@ def _print_setup(ws: Any) -> None:
 
 
 def _with_language(xlsx: bytes, language: str) -> bytes:
-    """Add dc:language to the document properties (xlsxwriter has no option for it).
+    """Add dc:language to the document properties (xlsxwriter has no option for it); every entry keeps
+    xlsxwriter's own metadata, so the bytes stay deterministic."""
+    tag = f"<dc:language>{language}</dc:language></cp:coreProperties>".encode()
 
-    Rewrites the ZIP with the original entry metadata, so the bytes stay deterministic.
-    """
-    src = zipfile.ZipFile(io.BytesIO(xlsx))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml" and b"<dc:language>" not in data:
-                data = data.replace(
-                    b"</cp:coreProperties>", f"<dc:language>{language}</dc:language></cp:coreProperties>".encode()
-                )
-            dst.writestr(info, data)
-    return out.getvalue()
+    def change(name: str, data: bytes) -> bytes:
+        if name == "docProps/core.xml" and b"<dc:language>" not in data:
+            return data.replace(b"</cp:coreProperties>", tag)
+        return data
+
+    return rewrite_zip(xlsx, change)
 
 
 VALUE_COLUMNS = [  # (header with unit, statistics shown in it)
