@@ -130,3 +130,33 @@ def test_every_module_of_innomon_is_in_a_declared_layer() -> None:
     unplaced = sorted(m for m in modules if m != "innomon" and not any(m == n or m.startswith(n + ".") for n in named))
     assert unplaced == []
     assert {"flows", "tasks", "schemas"} <= named
+
+
+def _config_dict_reads(path: Path, name: str | None = None) -> list[str]:
+    """`cfg["..."]` and `cfg.get(...)` (and the same of `spec`, a table's configuration) in one file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        target = None
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
+            target = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+            target = node.func.value
+        if isinstance(target, ast.Name) and target.id in ("cfg", "spec"):
+            found.append(f"{name or path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def test_every_stage_reads_the_typed_configuration() -> None:
+    files = [p for pkg in ("tasks", "flows") for p in sorted((ROOT / pkg).rglob("*.py"))]
+    assert len(files) > 40
+    assert [r for p in files for r in _config_dict_reads(p)] == []
+
+
+def test_the_config_read_check_sees_a_dict_read(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text('cfg["year"]\nspec.get("by")\ncfg.year\nrow["year"]\n')
+    assert [r.rsplit(":", 1)[1] for r in _config_dict_reads(probe, "probe.py")] == ["1", "2"]

@@ -275,7 +275,7 @@ def test_copied_table_rows_are_the_xml_python_docx_writes() -> None:
     python-docx's own `add_run(text)` writes, also for an empty text, outer spaces, a tab and a line
     break (the draft's labels have none of these today)."""
     from tasks.publish.concept import _fill_row, _table
-    from tasks.publish.layout import Cell, Shaped
+    from tasks.publish.layout import Shaped, ShownCell
 
     texts = ["", " leading space", "tab\there", "two\nlines", "47%", "1\u202f234 [s]"]
     table = Shaped(
@@ -290,7 +290,7 @@ def test_copied_table_rows_are_the_xml_python_docx_writes() -> None:
         row_labels=[[t] for t in texts],
         row_keys=[{"item": str(i)} for i in range(len(texts))],
         column_keys=[{"year": "2023"}],
-        cells=[[Cell(None, t, "pct", "", None)] for t in reversed(texts)],
+        cells=[[ShownCell(None, t, "pct", "", None)] for t in reversed(texts)],
         chart=None,
     )
     doc = docx.Document(str(config_dir() / "report" / "template.docx"))

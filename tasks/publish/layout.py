@@ -60,8 +60,8 @@ class LayoutError(ValueError):
 
 
 @dataclass(frozen=True)
-class Cell:
-    """One cell of a report-shaped table.
+class ShownCell:
+    """One cell of a report-shaped table, as shown (the computed figure is `schemas.cells.Cell`).
 
     `value` is the figure at full precision (None where a code is shown), `text` the cell as the
     report prints it (`47%`, `2,33`, `[c]`, `51% [s]`), `fmt` its display format (a key of FORMATS),
@@ -91,7 +91,7 @@ class Shaped:
     row_labels: list[list[str]]
     row_keys: list[dict[str, str]]
     column_keys: list[dict[str, str]]
-    cells: list[list[Cell]]
+    cells: list[list[ShownCell]]
     chart: Chart | None
 
     @property
@@ -260,12 +260,12 @@ def _keys(frame: pd.DataFrame, dims: list[str], orders: dict[str, dict[str, int]
     return [dict(zip(dims, key, strict=True)) for key in ordered]
 
 
-def _cell(c: dict[str, Any] | None, fmt_rules: dict[str, str]) -> Cell:
+def _cell(c: dict[str, Any] | None, fmt_rules: dict[str, str]) -> ShownCell:
     """Value, display format and shorthand of one position: [c] suppressed, [x] not asked, [z] no
     figure; a figure flagged for a break or revision, or significantly different from the year
     before, carries [b], [r] or [s] after the number."""
     if c is None:
-        return Cell(None, NOT_APPLICABLE, "count", "", None)
+        return ShownCell(None, NOT_APPLICABLE, "count", "", None)
     stat = str(c["stat"])
     fmt = format_by_rules(fmt_rules, str(c["item"]), stat)
     flag = str(c.get("flag") or "")
@@ -273,12 +273,12 @@ def _cell(c: dict[str, Any] | None, fmt_rules: dict[str, str]) -> Cell:
     value = c.get("value")
     if value is None or (isinstance(value, float) and math.isnan(value)):
         code = "[c]" if "c" in flag else "[x]" if "x" in flag else NOT_APPLICABLE
-        return Cell(None, code, fmt, "", key)
+        return ShownCell(None, code, fmt, "", key)
     marks = "".join(f"[{f}]" for f in flag if f not in "cx")
     if str(c.get("sig") or "") == "s":
         marks += "[s]"
     text = display(float(value), fmt) + (f" {marks}" if marks else "")
-    return Cell(float(value), text, fmt, marks, key)
+    return ShownCell(float(value), text, fmt, marks, key)
 
 
 class _DimLabels:
@@ -373,7 +373,7 @@ def shape_model(
         for col, _ in MODEL_COLUMNS:
             value = float(t[col])
             text = "< 0,001" if col == "p_value" and value < 0.001 else dutch(value, 3)
-            line.append(Cell(value, text, "decimal", "", None))
+            line.append(ShownCell(value, text, "decimal", "", None))
         cells.append(line)
     if fits is not None:
         mine = fits[(fits["model_id"] == spec.id) & (fits["year"].astype(int) == year)]
@@ -384,7 +384,8 @@ def shape_model(
             text = dutch(value, 0 if f["statistic"] == "n" else 3)
             rows.append([fit_labels.get(f["statistic"], f["statistic"])])
             cells.append(
-                [Cell(value, text, "decimal", "", None)] + [Cell(None, NOT_APPLICABLE, "decimal", "", None)] * 2
+                [ShownCell(value, text, "decimal", "", None)]
+                + [ShownCell(None, NOT_APPLICABLE, "decimal", "", None)] * 2
             )
     report = spec.report
     return Shaped(
