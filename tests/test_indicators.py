@@ -124,3 +124,10 @@ def test_response_rate_above_100_percent_is_a_config_error() -> None:
     assert ok[0].value == 80.0
     with pytest.raises(ConfigError, match=r"2023: valid \(500\) exceeds invited \(400\)"):
         key_figures(spec, {2023: {"valid": 500, "invited": 400}}, {"confidence": 0.95})
+
+
+def test_every_table_kind_of_the_configuration_has_its_function_in_the_registry() -> None:
+    from schemas.config import TABLE_MODELS
+    from tasks.indicators.kinds import KINDS
+
+    assert set(KINDS) == set(TABLE_MODELS.values())

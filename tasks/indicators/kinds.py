@@ -1,7 +1,8 @@
 """The registry of table kinds: each kind of `tables.yaml` and the function that computes its cells.
 
-A table's `kind` names its entry; the engine (`stage.table_rows`) looks the kind up here and hands it
-the run's data. A new kind is one module of this package and one line below.
+A table's `kind` chose its model when the configuration was read (`schemas.config.TABLE_MODELS`);
+the engine (`stage.table_rows`) looks that model up here and hands it the run's data. A new kind is
+a model in `schemas/config.py`, one module of this package and one line below.
 """
 
 from __future__ import annotations
@@ -81,11 +82,12 @@ def _weighted_comparison(spec: WeightedComparisonTable, data: TableInput, ctx: d
 # A kind's function takes its own class of `schemas.config` (the engine hands each table to its kind's entry).
 TableKind = Callable[[Any, TableInput, dict[str, Any]], list[Cell]]
 
-KINDS: dict[str, TableKind] = {
-    "distribution": _distribution,
-    "key_figures": _key_figures,
-    "panel_transitions": _panel_transitions,
-    "panel_change": _panel_change,
-    "response_by_stratum": _response_by_stratum,
-    "weighted_comparison": _weighted_comparison,
+# Keyed by the kind's model, the class the configuration's discriminated union gave the table.
+KINDS: dict[type[TableBase], TableKind] = {
+    DistributionTable: _distribution,
+    KeyFiguresTable: _key_figures,
+    PanelTransitionsTable: _panel_transitions,
+    PanelChangeTable: _panel_change,
+    ResponseByStratumTable: _response_by_stratum,
+    WeightedComparisonTable: _weighted_comparison,
 }

@@ -14,7 +14,7 @@ import pandas as pd
 from innomon import refs, storage
 from innomon.prefect_support import cached_stage
 from schemas.cells import COLUMNS, Cell, cells_frame, read_tables_csv, tables_csv_bytes
-from schemas.config import RunConfig, TableBase, TablesSpec
+from schemas.config import PanelChangeTable, PanelTransitionsTable, RunConfig, TableBase, TablesSpec
 from tasks.indicators.context import WEIGHT, context, weighting_context
 from tasks.indicators.kinds import KINDS, TableInput
 from tasks.indicators.statistics import significance, suppress
@@ -40,7 +40,7 @@ def table_rows(
     its kind's function in the registry."""
     years = table_years(spec, frames, cfg)
     data = TableInput(frames, facts, years, cfg.year, cfg.table_specs)
-    return KINDS[spec.kind](spec, data, ctx)
+    return KINDS[type(spec)](spec, data, ctx)
 
 
 def finish_tables(rows: list[Cell], frames_years: list[int], cfg: RunConfig) -> pd.DataFrame:
@@ -111,7 +111,7 @@ def store_tables(
     from tasks.indicators.revisions import mark_revisions
 
     published = {int(y): read_tables_csv(refs.get_bytes(r)) for y, r in (previous or {}).items() if r}
-    panel_tables = {t.id for t in cfg.table_specs if t.kind.startswith("panel")}
+    panel_tables = {t.id for t in cfg.table_specs if isinstance(t, PanelTransitionsTable | PanelChangeTable)}
     cells = mark_revisions(cells, published, panel_tables)
     root = storage.join(processed_root, str(cfg.year))
     return {
