@@ -108,7 +108,7 @@ def annual_flow(
     linked = [linked_by_year[y] for y in run.years]  # current year first
     cfg_ref = run.current  # the current year's config with its comparison years' datamaps
     previous = previous_publications_task(published, [y for y in run.years if y != year])
-    if run.execution["task_runner"] == "dask":  # one task per table and per model, on Dask
+    if run.execution.task_runner == "dask":  # one task per table and per model, on Dask
         runner = dask_runner(run.execution)
         tables, models = compute_flow.with_options(task_runner=runner)(
             linked, cfg_ref, processed, previous, run.table_ids, run.model_ids, refresh, weights

@@ -11,21 +11,21 @@ from typing import Any
 
 from prefect import flow, unmapped
 
+from schemas.config import Execution
 from tasks.indicators.stage import table_task, tables_assemble_task
 from tasks.models.stage import model_task, models_assemble_task
 
 
-def dask_runner(execution: dict[str, Any]) -> Any:
+def dask_runner(execution: Execution) -> Any:
     """A DaskTaskRunner: the scheduler at `dask.address`, or a temporary LocalCluster."""
     from prefect_dask import DaskTaskRunner
 
-    dask = execution.get("dask") or {}
-    if dask.get("address"):
-        return DaskTaskRunner(address=str(dask["address"]))
+    if execution.dask.address:
+        return DaskTaskRunner(address=execution.dask.address)
     return DaskTaskRunner(
         cluster_kwargs={
-            "n_workers": int(dask.get("n_workers", 2)),
-            "threads_per_worker": int(dask.get("threads_per_worker", 1)),
+            "n_workers": execution.dask.n_workers,
+            "threads_per_worker": execution.dask.threads_per_worker,
             "processes": True,
             "dashboard_address": None,
         }

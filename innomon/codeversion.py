@@ -6,7 +6,8 @@ and a rerun of the same code on the same inputs is the same release.
 What is hashed: the stages (`tasks/`), the flows that wire them (`flows/`), the contracts
 (`schemas/`) and the core they run on (`innomon/`), except the modules that only drive or describe a
 run: the command line, the synthetic demo generator, the local API helper, progress and console
-reporting, where task results are kept. Editing one of those (or `bench/`, `tests/`, `docs/`) keeps
+reporting, where task results are kept, the configuration's checks, the QA artifacts and the approval
+pause. Editing one of those (or `bench/`, `tests/`, `docs/`) keeps
 every release id and cache key; editing a stage, a contract or the core changes them. The
 configuration is not code: its own hash is a separate part of each key.
 """
@@ -30,6 +31,9 @@ NOT_FIGURES = (
     "innomon/progress.py",
     "innomon/stage_report.py",
     "innomon/result_storage.py",
+    "innomon/config_check.py",  # what a configuration may say; what it says is hashed as the configuration
+    "tasks/qa",  # key figures and the QA diff, shown in the Prefect UI only
+    "tasks/approval",  # the pause for a person's approval; what is published does not depend on it
 )
 
 

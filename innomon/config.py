@@ -80,6 +80,8 @@ def _load_cached(year: int, cdir_text: str, region: str | None = None) -> dict[s
     from innomon.config_check import check_year
 
     check_year(year, cdir, region, parts).raise_first()  # every file, key, type, date and name, before anything runs
+    if region:  # after the checks: the operator does not write it, the loader records it
+        cfg["region"]["profile"] = region
     from schemas.config import iso_date_text
 
     cfg["fieldwork"]["close"] = iso_date_text(cfg["fieldwork"]["close"])  # YAML's unquoted date: the same text
@@ -160,9 +162,11 @@ def frame_file(cfg: dict[str, Any], year: int | None = None) -> str:
     return pattern.format(year=year if year is not None else cfg["year"])
 
 
-def reference_path(cfg: dict[str, Any], name: str, cdir: Path | None = None) -> Path:
-    """Path of a reference table named in the config (`pc4`, `sbi`)."""
-    return (cdir or config_dir()) / cfg["reference"][name]
+def reference_path(cfg: dict[str, Any] | RunConfig, name: str, cdir: Path | None = None) -> Path:
+    """Path of a reference table named in the config (`pc4`, `sbi`): a stage's typed configuration
+    or the loader's dict (the demo generator's)."""
+    names = cfg["reference"] if isinstance(cfg, dict) else cfg.reference.model_dump()
+    return (cdir or config_dir()) / names[name]
 
 
 def typed(cfg: dict[str, Any]) -> RunConfig:

@@ -2,9 +2,10 @@
 models.yaml, with its type, whether it is required, and the date form operators must write.
 
 pydantic v2 models with `extra="forbid"` (an unknown key is a mistake, usually a typo) and strict
-types (`"11.900"` is not a number of invited firms, `"2023, 2022"` is not a list of years). The
-resolved configuration stays a plain dict for the pipeline; these models only check it
-(`innomon.config_check` turns their errors into one sentence naming the file and the key).
+types (`"11.900"` is not a number of invited firms, `"2023, 2022"` is not a list of years), frozen.
+They check what operators write (`innomon.config_check` turns their errors into one sentence naming
+the file and the key), and `RunConfig` is what every stage reads at run time: the loader's resolved
+configuration, typed; a table's `kind` chooses its model (a discriminated union).
 """
 
 from __future__ import annotations
@@ -168,7 +169,8 @@ class Weighting(Strict):
     margins: list[Literal["province", "size_class", "sector"]] = Field(
         default=["province", "size_class", "sector"], min_length=1
     )
-    trim_k: float | None = Field(default=3.5, gt=1)
+    # No key: no cap (base.yaml sets 3.5). An int stays an int, so `4` is printed as written.
+    trim_k: Annotated[int | float, Field(gt=1)] | None = None
     apply_to_tables: bool = False
 
 
@@ -346,7 +348,7 @@ class TableBase(Strict):
     layout: Layout | None = None
     by_layout: Layout | None = None
     # The engine's common reading of a table; a kind that has no such key leaves it at its default.
-    universe: str | None = None
+    universe: str | None = "valid"  # a name of `universes`; null: every respondent of the year
     items: list[str | ItemInUniverse] | None = None
     stats: list[Stat] | None = None
     categories: list[str] | None = None
@@ -595,7 +597,7 @@ class RunPlan(Strict):
     reviewed: dict[str, str | None]  # year -> `linking.reviewed_file`
     apply_weights: bool
     frames: dict[str, str]  # year -> the invitation frame's file name
-    execution: dict[str, Any]  # the task runner settings (`execution_settings`)
+    execution: Execution  # where the work runs, with the environment's overrides (`execution_settings`)
     table_ids: list[str]
     model_ids: list[str]
     approval_required: bool

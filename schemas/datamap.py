@@ -8,7 +8,6 @@ engine and the publication (category labels), and the synthetic generator.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
@@ -94,14 +93,3 @@ class DatamapRow(_Strict):
     type: DatamapType
     codes: str = ""
     routing: str = ""
-
-
-def all_datamap_rows(
-    rows: Sequence[Mapping[str, str]], comparison_rows: Mapping[str, Sequence[Mapping[str, str]]] | None
-) -> list[Mapping[str, str]]:
-    """The current year's datamap rows, then those of the comparison years (newest first)."""
-    out = list(rows)
-    extra = comparison_rows or {}
-    for year in sorted(extra, reverse=True):
-        out.extend(extra[year])
-    return out

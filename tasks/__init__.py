@@ -1,1 +1,2 @@
-"""Pipeline stages: one module per stage, plain functions under thin Prefect task wrappers."""
+"""The pipeline's stages, one package each, named after the stage, its helpers inside; `stage.py`
+holds the plain stage functions and the thin Prefect task wrappers (docs/architecture.md)."""

@@ -132,8 +132,13 @@ def test_every_module_of_innomon_is_in_a_declared_layer() -> None:
     assert {"flows", "tasks", "schemas"} <= named
 
 
+# The names the stages give the configuration and its parts (a table's `spec`, the engine's `ctx`,
+# where the work runs `execution` / `dask`, the weights' `settings`, the thresholds `th`).
+CONFIG_NAMES = frozenset({"cfg", "config", "spec", "ctx", "execution", "dask", "settings", "th", "cs", "layout"})
+
+
 def _config_dict_reads(path: Path, name: str | None = None) -> list[str]:
-    """`cfg["..."]` and `cfg.get(...)` (and the same of `spec`, a table's configuration) in one file."""
+    """`cfg["..."]` and `cfg.get(...)` (and the same of the other `CONFIG_NAMES`) in one file."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         target = None
@@ -145,7 +150,7 @@ def _config_dict_reads(path: Path, name: str | None = None) -> list[str]:
             target = node.value
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
             target = node.func.value
-        if isinstance(target, ast.Name) and target.id in ("cfg", "spec"):
+        if isinstance(target, ast.Name) and target.id in CONFIG_NAMES:
             found.append(f"{name or path.relative_to(ROOT)}:{node.lineno}")
     return found
 
@@ -158,5 +163,5 @@ def test_every_stage_reads_the_typed_configuration() -> None:
 
 def test_the_config_read_check_sees_a_dict_read(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
-    probe.write_text('cfg["year"]\nspec.get("by")\ncfg.year\nrow["year"]\n')
-    assert [r.rsplit(":", 1)[1] for r in _config_dict_reads(probe, "probe.py")] == ["1", "2"]
+    probe.write_text('cfg["year"]\nspec.get("by")\ncfg.year\nrow["year"]\nctx["confidence"]\n')
+    assert [r.rsplit(":", 1)[1] for r in _config_dict_reads(probe, "probe.py")] == ["1", "2", "5"]

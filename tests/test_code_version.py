@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from innomon.codeversion import PROJECT_ROOT, SOURCE_PACKAGES
+from innomon.codeversion import NOT_FIGURES, PROJECT_ROOT, SOURCE_PACKAGES, source_hash
 from schemas.vocabulary import STAGES
 
 PROBE = """
@@ -85,3 +85,20 @@ def test_editing_a_stage_a_contract_or_the_core_changes_run_id_and_every_cache_k
     after = _identity(root)
     assert after["code"] != before["code"] and after["run_id"] != before["run_id"]
     assert all(after["keys"][s] != before["keys"][s] for s in STAGES)
+
+
+@pytest.mark.parametrize("excluded", NOT_FIGURES)
+def test_no_module_left_out_of_the_code_version_changes_it_and_every_other_one_does(
+    excluded: str, tmp_path: Path
+) -> None:
+    """Each path of NOT_FIGURES, edited in a copy, keeps the source hash (run id and cache keys follow
+    from it, as the cases above show); a module beside it that is hashed changes it."""
+    root = _copy(tmp_path)
+    before_hash = source_hash(root)
+    target = root / excluded
+    edited = sorted(target.rglob("*.py"))[0] if target.is_dir() else target
+    assert edited.is_file(), excluded
+    _edit(edited, "\n\nEDITED = 1\n")
+    assert source_hash(root) == before_hash
+    _edit(root / "tasks" / "link" / "stage.py", "\n\nEDITED = 1\n")
+    assert source_hash(root) != before_hash

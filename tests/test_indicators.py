@@ -7,16 +7,17 @@ import pandas as pd
 
 from schemas.cells import cells_frame
 from schemas.config import DistributionTable, KeyFiguresTable
+from tasks.indicators.context import EngineContext
 from tasks.indicators.distribution import evaluate_table
 from tasks.indicators.statistics import significance, suppress, two_proportion_p, wilson
 
-CTX = {
-    "derived_categories": {"size_class": ["micro", "klein"]},
-    "codes": {"q": {"1": "Ja", "2": "Nee"}},
-    "universes": {"valid": ""},
-    "confidence": 0.95,
-    "breaks": {"q": [2023]},
-}
+CTX = EngineContext(
+    derived_categories={"size_class": ["micro", "klein"]},
+    codes={"q": {"1": "Ja", "2": "Nee"}},
+    universes={"valid": ""},
+    confidence=0.95,
+    breaks={"q": [2023]},
+)
 
 
 def test_wilson_interval_known_value() -> None:
@@ -120,10 +121,10 @@ def test_response_rate_above_100_percent_is_a_config_error() -> None:
             "figures": [{"item": "response_rate", "stat": "pct", "numerator": "valid", "denominator": "invited"}],
         }
     )
-    ok = key_figures(spec, {2023: {"valid": 400, "invited": 500}}, {"confidence": 0.95})
+    ok = key_figures(spec, {2023: {"valid": 400, "invited": 500}}, EngineContext(confidence=0.95))
     assert ok[0].value == 80.0
     with pytest.raises(ConfigError, match=r"2023: valid \(500\) exceeds invited \(400\)"):
-        key_figures(spec, {2023: {"valid": 500, "invited": 400}}, {"confidence": 0.95})
+        key_figures(spec, {2023: {"valid": 500, "invited": 400}}, EngineContext(confidence=0.95))
 
 
 def test_every_table_kind_of_the_configuration_has_its_function_in_the_registry() -> None:

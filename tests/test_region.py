@@ -38,6 +38,7 @@ def test_base_region_is_the_north_and_profiles_override_it() -> None:
     assert national["models"]["references"]["province"] == "Zuid-Holland"
     assert national["models"]["term_labels"]["province[T.Drenthe]"] == "Provincie Drenthe (t.o.v. Zuid-Holland)"
     assert national["hash"] != north["hash"]  # a region change recomputes everything downstream
+    assert config.typed(national).region.profile == "national" and config.typed(north).region.profile is None
 
 
 def test_unknown_region_profile_is_a_config_error(capsys) -> None:

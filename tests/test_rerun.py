@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from innomon.cli import run_year
+from innomon.cli import main, run_year
 from tests.conftest import copy_demo_store
 from tests.helpers import YEAR_STAGES, assert_cached, latest_release, task_states
 
@@ -23,7 +23,9 @@ def test_second_run_is_identical_and_cached(demo: dict, tmp_path: Path) -> None:
 
 
 def test_steps_option_recomputes_only_that_stage(demo: dict, tmp_path: Path) -> None:
-    run_year(2023, str(demo["exports"]), str(copy_demo_store(demo, tmp_path / "store")), refresh=["models", "weights"])
+    store = str(copy_demo_store(demo, tmp_path / "store"))
+    args = ["run", "--year", "2023", "--raw-root", str(demo["exports"]), "--store", store, "--steps", "models,weights"]
+    assert main(args) == 0  # the command line takes every stage of the flow (weights was refused once)
     states = task_states()
     assert states["models"] == ["Completed"]
     assert states["weights"] == ["Completed"]  # the current year's weights (the only year weighted)

@@ -10,7 +10,7 @@ from innomon.errors import ConfigError
 from schemas.vocabulary import STAGES
 
 
-def test_every_stage_of_the_flow_is_a_task_of_the_flow_and_nothing_else_is_a_stage() -> None:
+def test_every_stage_is_the_name_of_a_task_of_the_annual_flow() -> None:
     from flows import annual
 
     task_names = {getattr(v, "name", None) for v in vars(annual).values() if hasattr(v, "with_options")}

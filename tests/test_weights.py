@@ -131,7 +131,9 @@ def test_a_cap_that_does_not_settle_keeps_the_margins_and_is_reported() -> None:
 
 
 def test_r01_shows_no_rate_above_100_and_no_test_when_respondents_sit_where_the_frame_has_none() -> None:
-    ctx = {"derived_categories": {"size_class": ["micro", "klein", "middelgroot"]}, "confidence": 0.95}
+    from tasks.indicators.context import EngineContext
+
+    ctx = EngineContext(derived_categories={"size_class": ["micro", "klein", "middelgroot"]}, confidence=0.95)
     resp = pd.DataFrame({"size_class": ["micro"] * 5 + ["klein"] * 4 + ["middelgroot"] * 2})
     weighting = {"frame": True, "dims": ["size_class"], "margins": {"size_class": {"micro": 100, "klein": 3}}}
     from schemas.config import ResponseByStratumTable

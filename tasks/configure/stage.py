@@ -14,7 +14,7 @@ from innomon import config as config_mod
 from innomon import refs, result_storage, storage
 from innomon.codeversion import code_version
 from innomon.errors import ConfigError
-from schemas.config import RunPlan
+from schemas.config import Execution, RunPlan
 
 
 def resolve(year: int, region: str | None = None) -> dict[int, dict[str, Any]]:
@@ -42,25 +42,26 @@ def with_comparison_datamaps(cfgs: dict[int, dict[str, Any]], year: int) -> dict
     }
 
 
-def execution_settings(execution: dict[str, Any]) -> dict[str, Any]:
-    """The task runner settings, with the environment's overrides (`INNOMON_TASK_RUNNER`,
-    `INNOMON_DASK_ADDRESS`) applied."""
+def execution_settings(execution: dict[str, Any]) -> Execution:
+    """Where the work runs (`execution` of the configuration, checked by its schema), with the
+    environment's overrides (`INNOMON_TASK_RUNNER`, `INNOMON_DASK_ADDRESS`) applied."""
     import os
 
-    dask = dict(execution.get("dask") or {})
-    if os.environ.get("INNOMON_DASK_ADDRESS"):
-        dask["address"] = os.environ["INNOMON_DASK_ADDRESS"]
-    runner = os.environ.get("INNOMON_TASK_RUNNER") or execution.get("task_runner") or "default"
+    settings = Execution.model_validate(execution)
+    runner = os.environ.get("INNOMON_TASK_RUNNER") or settings.task_runner
     if runner not in ("default", "dask"):
-        raise ConfigError(f"execution.task_runner must be 'default' or 'dask', not {runner!r}.")
-    return {"task_runner": runner, "dask": dask}
+        raise ConfigError(f"INNOMON_TASK_RUNNER must be 'default' or 'dask', not {runner!r}.")
+    address = os.environ.get("INNOMON_DASK_ADDRESS") or settings.dask.address
+    return settings.model_copy(
+        update={"task_runner": runner, "dask": settings.dask.model_copy(update={"address": address})}
+    )
 
 
 @task(name="configure")
 def configure_task(year: int, processed_root: str, region: str | None = None) -> RunPlan:
     """Prefect wrapper: never cached; logs the resolved config hashes at the start of the run."""
     cfgs = resolve(year, region)
-    execution = execution_settings(cfgs[year].get("execution") or {})
+    execution = execution_settings(cfgs[year]["execution"])  # required by the schema
     for c in cfgs.values():  # where the work runs is not an input of any figure (nor of a cache key)
         c.pop("execution", None)
     config_root = storage.join(processed_root, "config")

@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from innomon import reference
+from innomon import config as config_mod
+from innomon import reference, refs, storage
 from innomon.normalise import classify, normalise_postcode, normalise_sbi, sector_of
+from innomon.prefect_support import cached_stage
 from schemas.config import RunConfig
 from schemas.datamap import DatamapRow
 from schemas.vocabulary import (
@@ -204,29 +206,19 @@ def pyramid(df: pd.DataFrame) -> pd.Series:
     return pd.Series(np.select(conditions, PYRAMID[:4], default=PYRAMID[4]), index=df.index, dtype=object)
 
 
-def _stage_task():  # defined lazily so the plain functions above import without Prefect machinery
-    from innomon import config as config_mod
-    from innomon import refs, storage
-    from innomon.prefect_support import cached_stage
-
-    @cached_stage("derive")
-    def derive_task(ingested: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
-        """Prefect wrapper: answers -> answers with every derived variable."""
-        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
-        df, issues = derive(
-            refs.get_frame(ingested["answers"]),
-            cfg,
-            str(config_mod.config_dir() / cfg.reference.pc4),
-            str(config_mod.config_dir() / cfg.reference.sbi),
-        )
-        root = storage.join(processed_root, str(cfg.year))
-        return {
-            **ingested,
-            "derived": refs.put_frame(root, "derived", df),
-            "derive_issues": refs.put_frame(storage.join(root, "private"), "derive-issues", issues),
-        }
-
-    return derive_task
-
-
-derive_task = _stage_task()
+@cached_stage("derive")
+def derive_task(ingested: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
+    """Prefect wrapper: answers -> answers with every derived variable."""
+    cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+    df, issues = derive(
+        refs.get_frame(ingested["answers"]),
+        cfg,
+        str(config_mod.reference_path(cfg, "pc4")),
+        str(config_mod.reference_path(cfg, "sbi")),
+    )
+    root = storage.join(processed_root, str(cfg.year))
+    return {
+        **ingested,
+        "derived": refs.put_frame(root, "derived", df),
+        "derive_issues": refs.put_frame(storage.join(root, "private"), "derive-issues", issues),
+    }

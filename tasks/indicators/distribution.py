@@ -4,22 +4,22 @@ breakdown, weighted when the configuration applies the raking weights to every t
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from schemas.cells import Cell
-from tasks.indicators.context import WEIGHT, as_key, category_keys, groups_of, universe_mask
+from tasks.indicators.context import WEIGHT, EngineContext, as_key, category_keys, groups_of, universe_mask
 from tasks.indicators.statistics import fill_wilson, t_interval, t_quantile
 
 if TYPE_CHECKING:
     from schemas.config import DistributionTable, TableBase
 
 
-def evaluate_table(spec: DistributionTable, frames: dict[int, pd.DataFrame], ctx: dict[str, Any]) -> list[Cell]:
+def evaluate_table(spec: DistributionTable, frames: dict[int, pd.DataFrame], ctx: EngineContext) -> list[Cell]:
     """All cells of one table spec over every year in `frames` (current year first)."""
-    conf = ctx["confidence"]
+    conf = ctx.confidence
     rows: list[Cell] = []
     by, by_only = spec.by or [], spec.by_only
     for entry in spec.items or []:
@@ -31,11 +31,11 @@ def evaluate_table(spec: DistributionTable, frames: dict[int, pd.DataFrame], ctx
                 if by_only:  # a table that exists only as a breakdown needs its dimension
                     asked = asked and any(d in frame.columns and frame[d].notna().any() for d in by)
                 # Only the columns this cell block reads: filtering the whole frame is the cost.
-                weighted = bool(ctx.get("apply_weights")) and WEIGHT in frame.columns
+                weighted = ctx.apply_weights and WEIGHT in frame.columns
                 extra = [WEIGHT] if weighted else []
                 cols = list(dict.fromkeys([item, *[d for d in by if d in frame.columns], *extra]))
                 universe = frame[cols] if item in frame.columns else frame
-                exprs = tuple(e for e in (ctx["universes"].get(spec.universe or "valid"), item_universe) if e)
+                exprs = tuple(e for e in (ctx.universes.get(spec.universe), item_universe) if e)
                 if asked:
                     mask = None
                     for expr in exprs:
@@ -68,7 +68,7 @@ def evaluate_table(spec: DistributionTable, frames: dict[int, pd.DataFrame], ctx
                             )
                         )
                     continue
-                flag = "b" if year in ctx["breaks"].get(item, []) else ""
+                flag = "b" if year in ctx.breaks.get(item, []) else ""
                 column = universe[item]
                 present = column.notna().to_numpy()
                 wts = universe[WEIGHT].to_numpy(dtype=float) if weighted else None
@@ -80,7 +80,7 @@ def evaluate_table(spec: DistributionTable, frames: dict[int, pd.DataFrame], ctx
                     codes, uniques = pd.factorize(as_key(column).to_numpy(dtype=object), use_na_sentinel=True)
                     position = {str(u): k for k, u in enumerate(uniques)}
                 gkey = (year, exprs, tuple(by), by_only)  # same universe rows -> same group masks
-                groups = ctx.setdefault("_groups", {})
+                groups = ctx.groups
                 if gkey not in groups:
                     groups[gkey] = [(d, lab, m.to_numpy()) for d, lab, m in groups_of(universe, by, ctx, by_only)]
                 for dim, label, mask in groups[gkey]:

@@ -6,16 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 from innomon.errors import ConfigError
 from schemas.cells import Cell
+from tasks.indicators.context import EngineContext
 from tasks.indicators.statistics import wilson
 
 if TYPE_CHECKING:
     from schemas.config import KeyFiguresTable
 
 
-def key_figures(spec: KeyFiguresTable, facts: dict[int, dict[str, Any]], ctx: dict[str, Any]) -> list[Cell]:
+def key_figures(spec: KeyFiguresTable, facts: dict[int, dict[str, Any]], ctx: EngineContext) -> list[Cell]:
     """K01-style figures from the run's counts (invited, responses, valid, response rate, repeats)."""
     rows = []
-    conf = ctx["confidence"]
+    conf = ctx.confidence
     for figure in spec.figures:
         name = figure.item
         for year, f in facts.items():

@@ -24,6 +24,7 @@ from schemas.config import (
     WeightedComparisonTable,
 )
 from tasks.indicators import distribution, key_figures, panel, weighted
+from tasks.indicators.context import EngineContext
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,11 @@ class TableInput:
     tables: list[TableBase]
 
 
-def _distribution(spec: DistributionTable, data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+def _distribution(spec: DistributionTable, data: TableInput, ctx: EngineContext) -> list[Cell]:
     return distribution.evaluate_table(spec, {y: data.frames[y] for y in data.years}, ctx)
 
 
-def _key_figures(spec: KeyFiguresTable, data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+def _key_figures(spec: KeyFiguresTable, data: TableInput, ctx: EngineContext) -> list[Cell]:
     return key_figures.key_figures(spec, {y: data.facts[y] for y in data.years}, ctx)
 
 
@@ -52,29 +53,29 @@ def _previous_panel(data: TableInput) -> pd.DataFrame | None:
     return prev if prev is not None and "panel_id" in prev.columns else None
 
 
-def _panel_transitions(spec: PanelTransitionsTable, data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+def _panel_transitions(spec: PanelTransitionsTable, data: TableInput, ctx: EngineContext) -> list[Cell]:
     prev = _previous_panel(data)
     if prev is None:
         return []  # no previous year in this run: no panel
     return panel.panel_transitions(spec, data.frames[data.current], prev, data.current, ctx)
 
 
-def _panel_change(spec: PanelChangeTable, data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+def _panel_change(spec: PanelChangeTable, data: TableInput, ctx: EngineContext) -> list[Cell]:
     prev = _previous_panel(data)
     if prev is None:
         return []
     return panel.panel_change(spec, data.frames[data.current], prev, data.current, data.current - 1, ctx)
 
 
-def _weighting(data: TableInput, ctx: dict[str, Any]) -> dict[str, Any] | None:
-    return (ctx.get("weighting") or {}).get(data.current)
+def _weighting(data: TableInput, ctx: EngineContext) -> dict[str, Any] | None:
+    return ctx.weighting.get(data.current)
 
 
-def _response_by_stratum(spec: ResponseByStratumTable, data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+def _response_by_stratum(spec: ResponseByStratumTable, data: TableInput, ctx: EngineContext) -> list[Cell]:
     return weighted.response_rows(spec, data.frames[data.current], _weighting(data, ctx), data.current, ctx)
 
 
-def _weighted_comparison(spec: WeightedComparisonTable, data: TableInput, ctx: dict[str, Any]) -> list[Cell]:
+def _weighted_comparison(spec: WeightedComparisonTable, data: TableInput, ctx: EngineContext) -> list[Cell]:
     frame = data.frames[data.current]
     return weighted.weighted_rows(spec, frame, _weighting(data, ctx), data.current, data.tables, ctx)
 

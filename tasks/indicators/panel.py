@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from schemas.cells import Cell
+from tasks.indicators.context import EngineContext
 from tasks.indicators.statistics import wilson
 
 if TYPE_CHECKING:
@@ -14,12 +15,12 @@ if TYPE_CHECKING:
 
 
 def panel_transitions(
-    spec: PanelTransitionsTable, cur: pd.DataFrame, prev: pd.DataFrame, year: int, ctx: dict[str, Any]
+    spec: PanelTransitionsTable, cur: pd.DataFrame, prev: pd.DataFrame, year: int, ctx: EngineContext
 ) -> list[Cell]:
     """Firms in both years: the distribution of this year's segment by last year's segment."""
     item = spec.item
     both = cur[["panel_id", item]].merge(prev[["panel_id", item]], on="panel_id", suffixes=("", "_previous"))
-    cats = ctx["derived_categories"].get(item) or sorted(both[item].dropna().unique())
+    cats = ctx.derived_categories.get(item) or sorted(both[item].dropna().unique())
     rows = []
     for origin in cats:
         sub = both[both[f"{item}_previous"] == origin]
@@ -27,7 +28,7 @@ def panel_transitions(
         for cat in cats:
             count = int((sub[item] == cat).sum())
             value = 100.0 * count / n if n else None
-            lo, hi = wilson(count, n, ctx["confidence"]) if n else (None, None)
+            lo, hi = wilson(count, n, ctx.confidence) if n else (None, None)
             cell = Cell(
                 table_id=spec.id,
                 year=year,
@@ -54,7 +55,7 @@ def panel_change(
     prev: pd.DataFrame,
     year: int,
     prev_year: int,
-    ctx: dict[str, Any],
+    ctx: EngineContext,
 ) -> list[Cell]:
     """Key indicators for the panel (firms in both years) beside the full samples, both years."""
     panel = set(cur["panel_id"]) & set(prev["panel_id"])
@@ -69,7 +70,7 @@ def panel_change(
                 n = len(vals)
                 count = int((vals == 1).sum())
                 value = 100.0 * count / n if n else None
-                lo, hi = wilson(count, n, ctx["confidence"]) if n else (None, None)
+                lo, hi = wilson(count, n, ctx.confidence) if n else (None, None)
                 flag = "" if n or item in frame.columns else "x"
                 rows.append(
                     Cell(

@@ -15,7 +15,7 @@ from innomon import refs, storage
 from innomon.prefect_support import cached_stage
 from schemas.cells import COLUMNS, Cell, cells_frame, read_tables_csv, tables_csv_bytes
 from schemas.config import PanelChangeTable, PanelTransitionsTable, RunConfig, TableBase, TablesSpec
-from tasks.indicators.context import WEIGHT, context, weighting_context
+from tasks.indicators.context import WEIGHT, EngineContext, context, weighting_context
 from tasks.indicators.kinds import KINDS, TableInput
 from tasks.indicators.statistics import significance, suppress
 
@@ -34,7 +34,7 @@ def table_rows(
     frames: dict[int, pd.DataFrame],
     facts: dict[int, dict[str, Any]],
     cfg: RunConfig,
-    ctx: dict[str, Any],
+    ctx: EngineContext,
 ) -> list[Cell]:
     """The unsuppressed cells of one table spec (the unit of work of a per-table task), computed by
     its kind's function in the registry."""

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.cells import Cell
-from tasks.indicators.context import WEIGHT, as_key, category_keys, universe_mask
+from tasks.indicators.context import WEIGHT, EngineContext, as_key, category_keys, universe_mask
 from tasks.indicators.statistics import fill_wilson
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def response_rows(
     respondents: pd.DataFrame,
     weighting: dict[str, Any] | None,
     year: int,
-    ctx: dict[str, Any],
+    ctx: EngineContext,
 ) -> list[Cell]:
     """R01: per weighting dimension and level the invited firms, the valid respondents and the
     response rate (Wilson interval), and per dimension a chi-square goodness-of-fit test of the
@@ -55,7 +55,7 @@ def response_rows(
     rows: list[Cell] = []
     totals: list[Cell] = []  # after every level row, so that `totaal` ranks last in each block
     for dim in dims:
-        levels = list(ctx["derived_categories"].get(dim) or sorted(respondents[dim].dropna().astype(str).unique()))
+        levels = list(ctx.derived_categories.get(dim) or sorted(respondents[dim].dropna().astype(str).unique()))
         counts = respondents[dim].astype(object).where(respondents[dim].notna(), None).value_counts()
         observed = np.array([int(counts.get(level, 0)) for level in levels])
         frame_n = [int(weighting["margins"][dim].get(level, 0)) for level in levels] if has_frame else None
@@ -94,11 +94,11 @@ def response_rows(
         totals.append(_row(spec, year, dim, TOTAL, "chi2", float(chi2), known))
         totals.append(_row(spec, year, dim, TOTAL, "p_value", float(p), known))
     rows += totals
-    fill_wilson(rows, ctx["confidence"])
+    fill_wilson(rows, ctx.confidence)
     return rows
 
 
-def indicator_cells(tables: list[TableBase], ids: list[str], ctx: dict[str, Any]) -> list[tuple]:
+def indicator_cells(tables: list[TableBase], ids: list[str], ctx: EngineContext) -> list[tuple]:
     """(universe expressions, item, category) of each share R02 compares: every share cell of the
     named tables (a distribution's every category; pct_top's top answer), in the tables' universe
     and the item's own (the engine's expressions, so its cached masks serve both)."""
@@ -106,7 +106,7 @@ def indicator_cells(tables: list[TableBase], ids: list[str], ctx: dict[str, Any]
     out = []
     for tid in ids:
         spec = by_id[tid]
-        universe = ctx["universes"].get(spec.universe or "valid")
+        universe = ctx.universes.get(spec.universe)
         for entry in spec.items or []:
             item = entry if isinstance(entry, str) else entry.item
             exprs = tuple(e for e in (universe, None if isinstance(entry, str) else entry.universe) if e)
@@ -145,11 +145,11 @@ def weighted_rows(
     weighting: dict[str, Any] | None,
     year: int,
     tables: list[TableBase],
-    ctx: dict[str, Any],
+    ctx: EngineContext,
 ) -> list[Cell]:
     """R02: for each key indicator the unweighted share (as its own table publishes it), the weighted
     share with a design-based interval, and the design effect. Without weights: [x]."""
-    conf = ctx["confidence"]
+    conf = ctx.confidence
     usable = bool(weighting and weighting.get("frame") and not weighting.get("problem"))
     w = respondents[WEIGHT].to_numpy(dtype=float) if usable and WEIGHT in respondents.columns else None
     rows: list[Cell] = []

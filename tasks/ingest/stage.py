@@ -71,7 +71,7 @@ def ingest(data: bytes, name: str, cfg: RunConfig, key: bytes, corrections: byte
         step("checking the export schema")
         validate_lazy(export_schema(cfg), mapped, name, "export")
         step("separating identities")
-        answers, ident = split_identities(mapped, str(config_mod.config_dir() / cfg.reference.pc4), key)
+        answers, ident = split_identities(mapped, str(config_mod.reference_path(cfg, "pc4")), key)
     return {
         "answers": answers,
         "identities": ident,

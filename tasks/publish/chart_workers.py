@@ -1,7 +1,7 @@
 """Worker processes that draw the charts while the workbook is written (see `Rendering`).
 
-Kept apart from `tasks.publish.charts` so that starting the workers at the beginning of a run does not
-import matplotlib into the flow's process.
+Kept apart from `tasks.publish.charts` so that starting the workers does not import matplotlib into
+the flow's process. The publish stage starts them when it first draws.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 # safe to fork, unlike the flow's process with its threads. Same code, same rcParams: the same
 # bytes. Any failure of the pool falls back to drawing in this process.
 _POOL: ProcessPoolExecutor | None = None
-_LOCK = threading.Lock()  # the prestart thread and a publish may ask for the pool at once
+_LOCK = threading.Lock()  # two publishes of one process (threads of a task runner) may ask at once
 
 
 def _pool() -> ProcessPoolExecutor | None:
@@ -36,25 +36,6 @@ def _pool() -> ProcessPoolExecutor | None:
 
             atexit.register(_POOL.shutdown, wait=True, cancel_futures=True)
         return _POOL
-
-
-def _ready() -> bool:
-    return True
-
-
-def prestart() -> None:
-    """Start the worker processes now, from a background thread (starting the forkserver takes a
-    second or two), so they have imported matplotlib by the time a run publishes."""
-
-    def start() -> None:
-        pool = _pool()
-        if pool is not None:
-            try:
-                pool.submit(_ready)
-            except Exception:  # no pool: charts are drawn in-process later
-                pass
-
-    threading.Thread(target=start, name="chart-workers-prestart", daemon=True).start()
 
 
 class Rendering:

@@ -92,8 +92,8 @@ def chart_key(job: tuple[Any, ...]) -> str:
     """What one chart is drawn from: its figures, spec, labels and year, the code and matplotlib's
     version. Equal keys draw equal bytes (the charts are deterministic), so a kept chart is reused.
 
-    The spec enters as the keys the configuration writes (`exclude_unset`), the same JSON as when it
-    was a dict, so the charts kept before the typed configuration still match."""
+    The spec enters as the keys the configuration writes (`exclude_unset`): a default the model adds
+    is no part of what the operator changed."""
     from importlib.metadata import version
 
     frame, spec, labels, cats, year = job

@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from prefect import get_run_logger, task
 
+from innomon import refs, storage
 from innomon.errors import InputError
+from innomon.prefect_support import cached_stage
 from schemas.config import RunConfig, close_cutoff
 
 RULES = ["status", "after_close", "incomplete", "no_postcode", "outside_region", "not_sme", "duplicate"]
@@ -165,61 +168,48 @@ def report_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _stage_task():
-    from prefect import get_run_logger, task
-
-    from innomon import refs, storage
-    from innomon.errors import InputError
-    from innomon.prefect_support import cached_stage
-
-    @cached_stage("validate")
-    def validate_task(derived: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
-        """Prefect wrapper: apply the universe; valid respondents, exclusions and the year's report."""
-        cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
-        df = apply_universe(refs.get_frame(derived["derived"]), cfg)
-        counts = exclusion_counts(df)
-        check_accounting(counts)
-        if counts["valid"] == 0:
-            raise InputError(
-                f"No valid respondent is left in {cfg.year} after the universe rules.", rule="no_valid_respondents"
-            )
-        issues = pd.concat(
-            [refs.get_frame(derived["issues"]), refs.get_frame(derived["derive_issues"])], ignore_index=True
+@cached_stage("validate")
+def validate_task(derived: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
+    """Prefect wrapper: apply the universe; valid respondents, exclusions and the year's report."""
+    cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
+    df = apply_universe(refs.get_frame(derived["derived"]), cfg)
+    counts = exclusion_counts(df)
+    check_accounting(counts)
+    if counts["valid"] == 0:
+        raise InputError(
+            f"No valid respondent is left in {cfg.year} after the universe rules.", rule="no_valid_respondents"
         )
-        enforce_levels(issues, cfg)
-        report = build_report(cfg, counts, issues, derived)
-        get_run_logger().info("Universe %s: %s", cfg.year, counts)
-        root = storage.join(processed_root, str(cfg.year))
-        valid = df[df["exclusion"] == ""].drop(columns=["exclusion"])
-        from schemas.respondents import respondents_schema
-        from schemas.validation import validate_lazy  # pandera: loaded only when a year is validated
+    issues = pd.concat([refs.get_frame(derived["issues"]), refs.get_frame(derived["derive_issues"])], ignore_index=True)
+    enforce_levels(issues, cfg)
+    report = build_report(cfg, counts, issues, derived)
+    get_run_logger().info("Universe %s: %s", cfg.year, counts)
+    root = storage.join(processed_root, str(cfg.year))
+    valid = df[df["exclusion"] == ""].drop(columns=["exclusion"])
+    from schemas.respondents import respondents_schema
+    from schemas.validation import validate_lazy  # pandera: loaded only when a year is validated
 
-        validate_lazy(respondents_schema(cfg), valid.reset_index(drop=True), f"respondents-{cfg.year}", "respondents")
-        excluded = df.loc[df["exclusion"] != "", ["response_id", "exclusion"]]
-        counts["invited"] = cfg.invited
-        return {
-            "year": cfg.year,
-            "identities": derived["identities"],
-            "counts": counts,
-            "report": report,
-            "valid": refs.put_frame(root, "valid", valid),
-            "excluded": refs.put_frame(storage.join(root, "private"), "excluded", excluded),
-        }
-
-    @task(name="validation-artifact")
-    def validation_artifact_task(validated: dict[str, Any]) -> str:
-        """Never cached: publishes the year's validation summary to the Prefect UI (stable key per year)."""
-        from prefect.artifacts import create_markdown_artifact
-
-        year = validated["report"]["year"]
-        create_markdown_artifact(
-            markdown=report_markdown(validated["report"]),
-            key=f"innomon-{year}-validation",
-            description=f"Validation report of monitor year {year}",
-        )
-        return f"innomon-{year}-validation"
-
-    return validate_task, validation_artifact_task
+    validate_lazy(respondents_schema(cfg), valid.reset_index(drop=True), f"respondents-{cfg.year}", "respondents")
+    excluded = df.loc[df["exclusion"] != "", ["response_id", "exclusion"]]
+    counts["invited"] = cfg.invited
+    return {
+        "year": cfg.year,
+        "identities": derived["identities"],
+        "counts": counts,
+        "report": report,
+        "valid": refs.put_frame(root, "valid", valid),
+        "excluded": refs.put_frame(storage.join(root, "private"), "excluded", excluded),
+    }
 
 
-validate_task, validation_artifact_task = _stage_task()
+@task(name="validation-artifact")
+def validation_artifact_task(validated: dict[str, Any]) -> str:
+    """Never cached: publishes the year's validation summary to the Prefect UI (stable key per year)."""
+    from prefect.artifacts import create_markdown_artifact
+
+    year = validated["report"]["year"]
+    create_markdown_artifact(
+        markdown=report_markdown(validated["report"]),
+        key=f"innomon-{year}-validation",
+        description=f"Validation report of monitor year {year}",
+    )
+    return f"innomon-{year}-validation"

@@ -81,10 +81,10 @@ def frame_strata(frame: pd.DataFrame, cfg: RunConfig, dims: list[str], name: str
     out = pd.DataFrame(index=frame.index)
     if "province" in dims:
         pc4 = normalise_postcode(frame["postcode"])
-        lookup = reference.pc4_to_province(str(config_mod.config_dir() / cfg.reference.pc4))
+        lookup = reference.pc4_to_province(str(config_mod.reference_path(cfg, "pc4")))
         out["province"] = pc4.map(lookup).astype(object).where(pc4.notna(), None)
     if "sector" in dims:
-        valid_sbi = reference.sbi_sections(str(config_mod.config_dir() / cfg.reference.sbi))
+        valid_sbi = reference.sbi_sections(str(config_mod.reference_path(cfg, "sbi")))
         # A register keeps its codes as text: a code valid as written is taken as written (a survey
         # answer of the same digits may have lost a leading zero; the register's has not).
         text = frame["sbi_code"].str.replace(r"[\s.]", "", regex=True)
