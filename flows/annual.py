@@ -64,6 +64,7 @@ def annual_flow(
     unknown = sorted(set(refresh) - set(STAGES))  # a deployment's parameter comes from a form: checked
     if unknown:
         raise ConfigError(f"Unknown stage {unknown[0]!r} in refresh; stages are {', '.join(STAGES)}.")
+    storage.check_separate_zones(raw_root, store, published_root)  # the public site holds nothing private
     raw_zone = storage.zone_root(store, "raw")
     processed = storage.zone_root(store, "processed")
     published = storage.zone_root(store, "published", {"published": published_root or ""})

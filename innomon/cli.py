@@ -189,6 +189,9 @@ def run_year(
     from innomon import config as config_mod
 
     config_mod.load(year, region=config_mod.current_region())  # configuration errors surface before Prefect
+    from innomon import storage
+
+    storage.check_separate_zones(raw_root, store, published)  # and overlapping zones, before anything runs
     if api is None:
         from innomon.api import PrefectApi
 
@@ -291,6 +294,9 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
 
             steps = parse_steps(args.steps)
             config_mod.load(args.year, region=config_mod.current_region())  # config errors before anything starts
+            from innomon import storage
+
+            storage.check_separate_zones(args.raw_root, args.store, args.published)  # and overlapping zones
             api = PrefectApi(notify=_say)  # a local API boots on the other core meanwhile
             _preload(freeze=own_process)
             with api:

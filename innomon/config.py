@@ -23,6 +23,7 @@ from innomon.config_files import (
     merged,
     read_datamap,
     read_yaml,
+    region_file,
     region_profiles,
 )
 from innomon.errors import ConfigError
@@ -70,7 +71,7 @@ def _load_cached(year: int, cdir_text: str, region: str | None = None) -> dict[s
         raise ConfigError(f"No configuration for monitor year {year} (configured years: {years}).")
     files: dict[str, str] = {}
     if region:
-        profile = cdir / "regions" / f"{region}.yaml"
+        profile = region_file(cdir, region)  # a name, never a path
         if not profile.exists():
             known = ", ".join(region_profiles(cdir)) or "none"
             raise ConfigError(f"No region profile {region!r} (profiles: {known}).")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from innomon import config_files
+from innomon import config_files, policy
 from innomon.errors import ConfigError
 from schemas.vocabulary import DERIVED, PANEL_GROUPS, STATS
 
@@ -277,6 +277,10 @@ def check_year(
     if problems:
         return report  # the cross-checks need a configuration of the right shape
 
+    base_url = merged["source"].get("base_url")
+    refusal = policy.source_host_refusal(base_url) if base_url else None
+    if refusal:  # checked before anything runs: a refused host is never asked for anything
+        problems.append(Problem(locate(("source", "base_url")), "source.base_url", refusal))
     if int(merged["year"]) != year:
         problems.append(Problem(str(cdir / f"{year}.yaml"), "year", f"says {merged['year']}, the file name {year}"))
     close = str(merged["fieldwork"]["close"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +46,20 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except FileNotFoundError as exc:
         raise ConfigError(f"Configuration file {path} does not exist.") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"Configuration file {path} is not valid YAML: {exc}") from exc
+        raise ConfigError(f"Configuration file {path} is not valid YAML: {yaml_problem(exc)}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"Configuration file {path} must hold a mapping.")
     return data
+
+
+def yaml_problem(exc: Exception) -> str:
+    """The parser's complaint in one line: what is wrong, at which line and column (1-based). The
+    parser's own text quotes the file over several lines, unlike every other error of the command."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    context = " ".join(str(getattr(exc, "context", None) or "").split())
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}" + (f" ({context})" if context and context != problem else "")
 
 
 def available_years(cdir: Path | None = None) -> list[int]:
@@ -77,8 +88,16 @@ def layers(cdir: Path, year: int, region: str | None = None) -> list[tuple[str, 
     profile; each as (name relative to the configuration folder, its mapping)."""
     out = [("base.yaml", read_yaml(cdir / "base.yaml")), (f"{year}.yaml", read_yaml(cdir / f"{year}.yaml"))]
     if region:
-        out.append((f"regions/{region}.yaml", read_yaml(cdir / "regions" / f"{region}.yaml")))
+        out.append((f"regions/{region}.yaml", read_yaml(region_file(cdir, region))))
     return out
+
+
+def region_file(cdir: Path, region: str) -> Path:
+    """The file of a region profile; its name must be a name (`--region`, `INNOMON_REGION` and a
+    deployment's parameter are input), never a path."""
+    if not re.fullmatch(r"[a-z][a-z0-9_-]{0,63}", region):
+        raise ConfigError(f"Region profile name {region!r} is not a name (lower-case letters, digits, - and _).")
+    return cdir / "regions" / f"{region}.yaml"
 
 
 def merged(parts: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:

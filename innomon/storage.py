@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from innomon.errors import ConfigError, InnomonError
+from innomon.errors import ConfigError, InnomonError, InputError
 
 ZONES = ("raw", "processed", "published")
 
@@ -79,8 +79,12 @@ def as_uri(location: str | Path) -> str:
 
 
 def join(root: str, *parts: str) -> str:
-    """Join key parts onto a root URI with `/`."""
+    """Join key parts onto a root URI with `/`. A part that climbs (`..`) is refused: a key names an
+    object under its root, never beside it, whatever a configuration value or a parameter says."""
     clean = [p.strip("/") for p in parts if p and p.strip("/")]
+    for part in clean:
+        if ".." in part.replace("\\", "/").split("/"):
+            raise ConfigError(f"The storage key part {part!r} climbs out of its root with '..'.")
     return "/".join([root.rstrip("/"), *clean])
 
 
@@ -104,6 +108,32 @@ def _s3_client(endpoint: str | None) -> Any:
 def s3_client() -> Any:
     """The boto3 S3 client for the current environment (`AWS_ENDPOINT_URL` honoured)."""
     return _s3_client(os.environ.get("AWS_ENDPOINT_URL"))
+
+
+def size(uri: str) -> int:
+    """The size of one object in bytes, without reading it."""
+    uri = resolve(uri)
+    if uri.startswith("file://"):
+        try:
+            return local_path(uri).stat().st_size
+        except FileNotFoundError as exc:
+            raise InnomonError(f"Object {uri} does not exist.") from exc
+    bucket, key = _s3_parts(uri)
+    try:
+        return int(s3_client().head_object(Bucket=bucket, Key=key)["ContentLength"])
+    except Exception as exc:  # botocore's errors, in one sentence
+        raise InnomonError(f"Object {uri} cannot be read: {type(exc).__name__}.") from exc
+
+
+def read_input(uri: str, what: str) -> bytes:
+    """Read an input from outside the pipeline (an export, a frame, a reviewer's file), refusing one
+    larger than the worker reads (`innomon.policy.max_input_bytes`) before reading it."""
+    from innomon import policy
+
+    refusal = policy.size_refusal(size(uri), what)
+    if refusal:
+        raise InputError(f"{refusal}.", file=uri.rsplit("/", 1)[-1], rule="too_large")
+    return read_bytes(uri)
 
 
 def read_bytes(uri: str) -> bytes:
@@ -181,6 +211,36 @@ def zone_root(store_root: str, zone: str, overrides: dict[str, str] | None = Non
     if overrides and overrides.get(zone):
         return as_uri(overrides[zone])
     return join(as_uri(store_root), zone)
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Whether two root URIs are the same place or one lies inside the other (same scheme and bucket,
+    one key prefix a prefix of the other's, part by part)."""
+    pa, pb = a.rstrip("/").split("/"), b.rstrip("/").split("/")
+    n = min(len(pa), len(pb))
+    return pa[:n] == pb[:n]
+
+
+def check_separate_zones(raw_root: str, store_root: str, published_root: str | None) -> None:
+    """Refuse a published zone that is, contains or lies inside the private zones (raw, processed) or
+    the drop folder of the exports: what is published is public, and the exports and identities must
+    never be. Exit 2, before anything is read or written."""
+    published = zone_root(store_root, "published", {"published": published_root or ""})
+    private = {
+        "the store's raw zone": zone_root(store_root, "raw"),
+        "the store's processed zone": zone_root(store_root, "processed"),
+    }
+    if raw_root:
+        private["the raw root (the exports' drop folder)"] = as_uri(raw_root)
+    store = as_uri(store_root).rstrip("/").split("/")
+    if published.rstrip("/").split("/") == store[: len(published.rstrip("/").split("/"))]:
+        private["the store"] = as_uri(store_root)  # a published root that is or holds the whole store
+    for what, root in private.items():
+        if _overlap(published, root):
+            raise ConfigError(
+                f"The published zone {published} overlaps {what} {root}: "
+                "give --published (or --store) a place of its own, outside the private zones."
+            )
 
 
 def download_link(uri: str, expires_seconds: int) -> str:

@@ -102,3 +102,36 @@ def read_models_csv(data: bytes) -> pd.DataFrame:
 def read_model_fit_csv(data: bytes) -> pd.DataFrame:
     """Read data/model_fit.csv: values as written (text), so a count stays a count."""
     return pd.read_csv(io.BytesIO(data), dtype={"value": str}, keep_default_na=False)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (JSON writes Python's own)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def rows_json_bytes(rows: Any) -> bytes:
+    """Intermediate rows (a table's cells, a model's terms) as JSON for the store: floats exactly
+    (Python writes the shortest text that reads back to the same double; NaN as `NaN`), keys in the
+    order written. Never a pickle: an object read back from storage is data, not code."""
+    import json
+
+    return json.dumps(rows, default=_plain, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def read_rows_json(data: bytes) -> Any:
+    """Rows written by `rows_json_bytes`."""
+    import json
+
+    return json.loads(data.decode("utf-8"))
+
+
+def cells_json_bytes(cells: list[Cell]) -> bytes:
+    """A table's unsuppressed cells, for the per-table step of a distributed run."""
+    return rows_json_bytes([[getattr(c, f) for f in Cell.__slots__] for c in cells])
+
+
+def read_cells_json(data: bytes) -> list[Cell]:
+    """Cells written by `cells_json_bytes`."""
+    return [Cell(**dict(zip(Cell.__slots__, row, strict=True))) for row in read_rows_json(data)]

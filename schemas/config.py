@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from schemas.datamap import DatamapRow
 from schemas.vocabulary import Stat
@@ -71,6 +71,42 @@ Year = Annotated[int, Field(ge=1990, le=2100)]
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
+def relative_path(value: str) -> str:
+    """A path inside its folder: no scheme (`s3://`, `file:`), not absolute (`/`, `\\`, `C:`), no
+    `..` part and no control character. A configuration value names a file; where that file lives is
+    the operator's choice of root, never the configuration's."""
+    if not value or not value.strip():
+        raise ValueError("is empty; name a file")
+    if any(ord(c) < 32 for c in value):
+        raise ValueError(f"{value!r} holds a control character")
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", value):
+        raise ValueError(f"{value!r} has a scheme or a drive; write a path relative to its folder")
+    if value.startswith(("/", "\\")):
+        raise ValueError(f"{value!r} is absolute; write a path relative to its folder")
+    if ".." in re.split(r"[/\\]", value):
+        raise ValueError(f"{value!r} climbs out of its folder with '..'")
+    return value
+
+
+def file_name(value: str) -> str:
+    """A file name: a relative path of one part (no `/` or `\\`)."""
+    relative_path(value)
+    if re.search(r"[/\\]", value):
+        raise ValueError(f"{value!r} names a folder; write a file name only")
+    return value
+
+
+RelativePath = Annotated[str, AfterValidator(relative_path)]
+FileName = Annotated[str, AfterValidator(file_name)]
+# A run id (the first 16 hex digits of the release's hash), as `rollback --to` takes it.
+RUN_ID_PATTERN = r"^[0-9a-f]{16}$"
+# The longest a presigned link may live: S3 (Signature Version 4) refuses more than seven days.
+MAX_LINK_EXPIRY_SECONDS = 7 * 24 * 3600
+# The smallest base a published cell may have: below it, a cell is suppressed whatever the
+# configuration says (a floor against a configuration that would publish single firms).
+MIN_SUPPRESSION_N = 5
+
+
 class Strict(BaseModel):
     """Unknown keys refused, no type coercion, and frozen: a stage reads its configuration, never
     changes it."""
@@ -93,8 +129,8 @@ class Region(Strict):
 
 
 class Reference(Strict):
-    pc4: str
-    sbi: str
+    pc4: RelativePath
+    sbi: RelativePath
 
 
 class Sectors(Strict):
@@ -127,7 +163,7 @@ class ConstantSum(Strict):
 
 
 class Thresholds(Strict):
-    suppression_min_n: int = Field(ge=0)
+    suppression_min_n: int = Field(ge=MIN_SUPPRESSION_N)
     reliability_min_n: int = Field(ge=0)
     alpha: float = Field(gt=0, lt=1)
     confidence: float = Field(gt=0, lt=1)
@@ -139,7 +175,7 @@ class Linking(Strict):
     review: Share
     em_min_records: int | None = None
     expected_repeat_share: Share
-    reviewed_file: str
+    reviewed_file: RelativePath
 
 
 RowRule = Literal[
@@ -159,13 +195,13 @@ class Validation(Strict):
     year_mismatch_share: Share
     unknown_code_share: Share
     levels: dict[RowRule, Literal["row", "file"]] = {}
-    corrections_file: str
+    corrections_file: RelativePath
 
 
 class Weighting(Strict):
     """The invitation frame and the raking of respondents to it (tables R01, R02)."""
 
-    frame_file: str = "frame-{year}.csv"
+    frame_file: FileName = "frame-{year}.csv"
     margins: list[Literal["province", "size_class", "sector"]] = Field(
         default=["province", "size_class", "sector"], min_length=1
     )
@@ -191,10 +227,10 @@ class Schedule(Strict):
 
 
 class Publish(Strict):
-    workbook_name: str
+    workbook_name: FileName
     approval_required: bool = False
     approval_timeout_seconds: int = Field(gt=0)
-    link_expiry_seconds: int = Field(gt=0)
+    link_expiry_seconds: int = Field(gt=0, le=MAX_LINK_EXPIRY_SECONDS)
     date: IsoDate | None = None
 
 
@@ -206,7 +242,7 @@ class Qa(Strict):
 class Source(Strict):
     """Where the year's export comes from and how it is written."""
 
-    filename: str
+    filename: FileName
     format: Literal["qualtrics_csv", "sav", "xlsx"]
     # How the export writes its dates: ISO8601 (Qualtrics; SPSS and Excel date cells are read as
     # ISO text), or a strptime pattern such as "%d-%m-%Y %H:%M" for a file saved by Dutch Excel.
@@ -215,8 +251,11 @@ class Source(Strict):
     uri: str | None = None
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
     survey_id: str | None = None
-    base_url: str | None = None
-    token_env: str | None = None
+    # https only, no user or password in it; its host must be on the worker's allowlist
+    # (`INNOMON_SOURCE_HOSTS`, checked with the configuration: innomon.config_check).
+    base_url: Annotated[str, Field(pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?$")] | None = None
+    # The variable that holds the API token: a QUALTRICS_ one, never another secret of the worker's.
+    token_env: Annotated[str, Field(pattern=r"^QUALTRICS_[A-Z0-9_]+$")] | None = None
     token_secret: str | None = None
     timeout: float | None = None
     poll_interval: float | None = None
@@ -252,7 +291,7 @@ class YearConfig(Strict):
     year: Year
     reference_period: Annotated[str, Field(pattern=r"^\d{4}-\d{4}$")]
     source: Source
-    datamap: str
+    datamap: RelativePath
     fieldwork: Fieldwork
     invited: Annotated[int, Field(ge=1)] | None  # required: null says "unknown" explicitly
     comparison_years: list[Year]
@@ -274,13 +313,12 @@ class YearConfig(Strict):
     schedule: Schedule
     publish: Publish
     qa: Qa
-    tables_file: str
-    models_file: str
-    report_file: str | None = None
+    tables_file: RelativePath
+    models_file: RelativePath
+    report_file: RelativePath | None = None
 
 
 # --- tables.yaml -------------------------------------------------------------------------------
-
 
 
 class Chart(Strict):
@@ -499,7 +537,7 @@ class Chapter(Strict):
 class Outline(Strict):
     title: str
     subtitle: str
-    template: str
+    template: RelativePath
     source: str
     chapters: list[Chapter] = Field(min_length=1)
 
@@ -524,7 +562,7 @@ class RunConfig(Strict):
     year: Year
     reference_period: Annotated[str, Field(pattern=r"^\d{4}-\d{4}$")]
     source: Source
-    datamap: str
+    datamap: RelativePath
     fieldwork: Fieldwork
     invited: int | None
     comparison_years: list[Year]
@@ -546,9 +584,9 @@ class RunConfig(Strict):
     schedule: Schedule | None = None
     publish: Publish | None = None
     qa: Qa | None = None
-    tables_file: str | None = None
-    models_file: str | None = None
-    report_file: str | None = None
+    tables_file: RelativePath | None = None
+    models_file: RelativePath | None = None
+    report_file: RelativePath | None = None
     tables: TablesSpec | None = None
     models: ModelsSpec | None = None
     report: Outline | None = None

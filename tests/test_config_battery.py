@@ -337,6 +337,79 @@ MISTAKES: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
         "tables[R02].indicators[3]",
         "'T80' is no table id",
     ),
+    # Values that would turn the configuration against the system (issue 29): refused like a typo.
+    "source_base_url_not_https": (
+        _year(lambda d: d["source"].update(kind="qualtrics", survey_id="SV_1", base_url="http://any.host")),
+        "2024.yaml",
+        "source.base_url",
+        "does not have the required form",
+    ),
+    "source_base_url_not_on_the_allowlist": (
+        _year(lambda d: d["source"].update(kind="qualtrics", survey_id="SV_1", base_url="https://any.host/API")),
+        "2024.yaml",
+        "source.base_url",
+        "not on the allowlist INNOMON_SOURCE_HOSTS",
+    ),
+    "source_token_env_names_another_secret": (
+        _year(lambda d: d["source"].update(token_env="AWS_SECRET_ACCESS_KEY")),
+        "2024.yaml",
+        "source.token_env",
+        "does not have the required form",
+    ),
+    "source_filename_climbs_out": (
+        _year(lambda d: d["source"].update(filename="../2023/innovatiemonitor-2023.csv")),
+        "2024.yaml",
+        "source.filename",
+        "climbs out of its folder",
+    ),
+    "workbook_name_climbs_out": (
+        _base(lambda d: d["publish"].update(workbook_name="../../../index.html")),
+        "base.yaml",
+        "publish.workbook_name",
+        "climbs out of its folder",
+    ),
+    "corrections_file_absolute": (
+        _base(lambda d: d["validation"].update(corrections_file="/etc/passwd")),
+        "base.yaml",
+        "validation.corrections_file",
+        "is absolute",
+    ),
+    "reviewed_file_with_a_scheme": (
+        _base(lambda d: d["linking"].update(reviewed_file="s3://another-bucket/reviewed.csv")),
+        "base.yaml",
+        "linking.reviewed_file",
+        "has a scheme",
+    ),
+    "frame_file_names_a_folder": (
+        _base(lambda d: d["weighting"].update(frame_file="../frames/frame-{year}.csv")),
+        "base.yaml",
+        "weighting.frame_file",
+        "climbs out of its folder",
+    ),
+    "datamap_absolute": (
+        _year(lambda d: d.update(datamap="/tmp/datamap-2024.csv")),
+        "2024.yaml",
+        "datamap",
+        "is absolute",
+    ),
+    "suppression_below_the_floor": (
+        _base(lambda d: d["thresholds"].update(suppression_min_n=0)),
+        "base.yaml",
+        "thresholds.suppression_min_n",
+        "greater than or equal to 5",
+    ),
+    "link_expiry_beyond_seven_days": (
+        _base(lambda d: d["publish"].update(link_expiry_seconds=604801)),
+        "base.yaml",
+        "publish.link_expiry_seconds",
+        "less than or equal to 604800",
+    ),
+    "yaml_syntax_error": (
+        _text("2024.yaml", "comparison_years:", "comparison_years: [2023\nbroken:"),
+        "2024.yaml",
+        "not valid YAML: line",
+        "column",
+    ),
     "region_profile_key_typo": (
         _text("regions/national.yaml", "region:\n  name:", "regoin:\n  name:"),
         "national.yaml",
@@ -377,7 +450,8 @@ def test_mistake_is_refused_before_anything_runs(
     assert tree_hashes(published) == before
 
     code = main(["check", "--year", "2024"])  # the operator's own check says the same
-    out = capsys.readouterr().out
+    said = capsys.readouterr()
+    out = said.out or said.err  # a file that does not parse is one error line, not a list of checks
     assert code == 2 and file in out and key in out and rule in out, out
 
 

@@ -35,8 +35,8 @@ def test_rollback_points_latest_back_and_refuses_unknown_runs(demo: dict, tmp_pa
     assert json.loads((store / "published" / "2023" / "latest.json").read_text())["run_id"] == first
     assert f"2023/runs/{first}/" in (store / "published" / "index.html").read_text()
     capsys.readouterr()
-    assert main(["rollback", "--year", "2023", "--to", "nosuchrun", "--store", str(store)]) == 2
-    assert "no release 'nosuchrun'" in capsys.readouterr().err
+    assert main(["rollback", "--year", "2023", "--to", "0123456789abcdef", "--store", str(store)]) == 2
+    assert "no release '0123456789abcdef'" in capsys.readouterr().err
 
 
 def test_qa_diff_flags_moves_beyond_tolerance_with_reliable_bases() -> None:

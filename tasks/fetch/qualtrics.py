@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from innomon import policy
 from innomon.errors import ConfigError, InnomonError, InputError
 from schemas.config import Source
 
@@ -96,6 +97,10 @@ def unzip_single_csv(data: bytes, name: str) -> bytes:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
         raise InputError("The platform's download is not a ZIP archive.", file=name, rule="not_an_export") from exc
+    infos = archive.infolist()
+    refusal = policy.zip_refusal([(i.filename, i.file_size, i.compress_size) for i in infos], "The platform's ZIP")
+    if refusal:
+        raise InputError(f"{refusal}.", file=name, rule="too_large")
     csvs = [n for n in archive.namelist() if n.lower().endswith(".csv")]
     if len(csvs) != 1:
         raise InputError(

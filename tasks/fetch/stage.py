@@ -11,7 +11,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
-from innomon import stage_report, storage
+from innomon import policy, stage_report, storage
 from innomon.errors import ConfigError, InputError
 from innomon.hashing import canonical_json, sha256_bytes
 from innomon.retry import retry_delays
@@ -88,6 +88,9 @@ def fetch(
         src = Source.model_validate(source) if source is not None else None
         if src is None or not src.base_url:
             raise ConfigError("A survey-platform source (source.kind: qualtrics) needs source.base_url.")
+        refusal = policy.source_host_refusal(src.base_url)  # again here: a stored config is input too
+        if refusal:
+            raise ConfigError(f"source.base_url: {refusal}; nothing was sent.")
         client = QualtricsClient(
             src.base_url,
             api_token(src),
@@ -102,7 +105,7 @@ def fetch(
             if archived is None:
                 raise InputError("The export does not exist or cannot be reached.", file=uri, rule="missing_file")
             uri, name = archived
-        data = storage.read_bytes(uri)
+        data = storage.read_input(uri, "The export")
     digest = sha256_bytes(data)
     if pinned_sha256 and digest != pinned_sha256:
         raise InputError(
@@ -171,7 +174,7 @@ def fetch_frame(
         if archived is None:
             return None
         uri = archived[0]
-    data = storage.read_bytes(uri)
+    data = storage.read_input(uri, "The invitation frame")
     digest = sha256_bytes(data)
     archive = _archive(folder, data, digest, filename, "csv")
     return {"uri": archive, "sha256": digest, "size": len(data), "name": filename, "year": year}
@@ -199,7 +202,7 @@ def private_file_ref(processed_root: str, year: int, pattern: str | None) -> dic
     uri = storage.join(processed_root, pattern.format(year=year))
     if not storage.exists(uri):
         return None
-    data = storage.read_bytes(uri)
+    data = storage.read_input(uri, "The file")
     return {"uri": uri, "sha256": sha256_bytes(data), "size": len(data), "name": uri.rsplit("/", 1)[-1]}
 
 

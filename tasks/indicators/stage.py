@@ -6,14 +6,21 @@ breakdowns. Output is the tidy cell table of SPEC section 5 (`data/tables.csv`).
 
 from __future__ import annotations
 
-import pickle
 from typing import Any
 
 import pandas as pd
 
 from innomon import refs, storage
 from innomon.prefect_support import cached_stage
-from schemas.cells import COLUMNS, Cell, cells_frame, read_tables_csv, tables_csv_bytes
+from schemas.cells import (
+    COLUMNS,
+    Cell,
+    cells_frame,
+    cells_json_bytes,
+    read_cells_json,
+    read_tables_csv,
+    tables_csv_bytes,
+)
 from schemas.config import PanelChangeTable, PanelTransitionsTable, RunConfig, TableBase, TablesSpec
 from tasks.indicators.context import WEIGHT, EngineContext, context, weighting_context
 from tasks.indicators.kinds import KINDS, TableInput
@@ -160,7 +167,7 @@ def table_task(
     processed_root: str,
     weights: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The unsuppressed cells of one table, stored (pickled rows keep their exact types)."""
+    """The unsuppressed cells of one table, stored as JSON (floats exactly as computed)."""
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
     spec = cfg.table(table_id)
     frames, facts = load_linked(linked)
@@ -168,7 +175,7 @@ def table_task(
     ctx = weighting_context(context(cfg, _tables_spec(cfg)), frames, weighting, cfg)
     rows = table_rows(spec, frames, facts, cfg, ctx)
     root = storage.join(processed_root, str(cfg.year), "table-cells")
-    return refs.put_bytes(root, table_id, pickle.dumps(rows, protocol=5), "pkl")
+    return refs.put_bytes(root, table_id, cells_json_bytes(rows), "json")
 
 
 @cached_stage("tables-assemble")
@@ -183,6 +190,6 @@ def tables_assemble_task(
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
     rows: list[dict[str, Any]] = []
     for ref in table_refs:
-        rows.extend(pickle.loads(refs.get_bytes(ref)))
+        rows.extend(read_cells_json(refs.get_bytes(ref)))
     years = sorted((int(x["year"]) for x in linked), reverse=True)
     return store_tables(finish_tables(rows, years, cfg), cfg, processed_root, previous)

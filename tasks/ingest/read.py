@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from innomon import policy
 from innomon.errors import InputError
 from innomon.numtext import number_text
 
@@ -40,11 +41,18 @@ def detect_format(data: bytes, name: str) -> str:
     """The export format from the first bytes; refuses what is not a survey export."""
     if not data.strip():
         raise InputError("The export is empty.", file=name, rule="empty_file")
+    refusal = policy.size_refusal(len(data), "The export")
+    if refusal:
+        raise InputError(f"{refusal}.", file=name, rule="too_large")
     if data[:4] == b"PK\x03\x04":
         try:
-            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+            infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
         except zipfile.BadZipFile as exc:
             raise InputError("The export is a damaged ZIP/Excel file.", file=name, rule="unreadable_file") from exc
+        refusal = policy.zip_refusal([(i.filename, i.file_size, i.compress_size) for i in infos], "The workbook")
+        if refusal:  # before the Excel reader inflates anything
+            raise InputError(f"{refusal}.", file=name, rule="too_large")
+        names = [i.filename for i in infos]
         if "xl/workbook.xml" in names:
             return "xlsx"
         raise InputError(

@@ -8,7 +8,6 @@ its reason and the run goes on.
 from __future__ import annotations
 
 import math
-import pickle
 import warnings
 from typing import Any
 
@@ -17,7 +16,7 @@ import pandas as pd
 
 from innomon import refs, storage
 from innomon.prefect_support import cached_stage
-from schemas.cells import models_csv_bytes
+from schemas.cells import models_csv_bytes, read_rows_json, rows_json_bytes
 from schemas.config import Model, ModelsSpec, RunConfig
 
 MODEL_COLUMNS = ["model_id", "year", "term", "estimate", "std_error", "p_value", "ci_low", "ci_high"]
@@ -169,13 +168,13 @@ def models_task(linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root:
 
 @cached_stage("model", report=False)
 def model_task(model_id: str, linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict:
-    """One model's term and fit rows, stored (pickled rows keep their exact types)."""
+    """One model's term and fit rows, stored as JSON (floats exactly as estimated)."""
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
     spec = _models_spec(cfg)
     model = next(m for m in spec.models if m.id == model_id)
     rows = fit_model(refs.get_frame(linked["respondents"]), model, spec, cfg.year)
     root = storage.join(processed_root, str(cfg.year), "model-rows")
-    return refs.put_bytes(root, model_id, pickle.dumps(rows, protocol=5), "pkl")
+    return refs.put_bytes(root, model_id, rows_json_bytes(rows), "json")
 
 
 @cached_stage("models-assemble")
@@ -185,7 +184,7 @@ def models_assemble_task(model_refs: list[dict], cfg_ref: dict[str, Any], proces
     terms: list[dict] = []
     fits: list[dict] = []
     for ref in model_refs:
-        t, f = pickle.loads(refs.get_bytes(ref))
+        t, f = read_rows_json(refs.get_bytes(ref))
         terms += t
         fits += f
     frames = pd.DataFrame(terms, columns=MODEL_COLUMNS), pd.DataFrame(fits, columns=FIT_COLUMNS)

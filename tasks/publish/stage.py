@@ -422,8 +422,13 @@ def promote_task(release: dict[str, Any], published_root: str, year: int) -> dic
 def rollback(published_root: str, year: int, run_id: str) -> dict[str, Any]:
     """Point `latest` of a year back at an earlier release, after verifying that release against its
     manifest; regenerates index.html. Releases are immutable, so nothing else changes."""
-    from innomon.errors import ConfigError
+    import re
 
+    from innomon.errors import ConfigError
+    from schemas.config import RUN_ID_PATTERN
+
+    if not re.fullmatch(RUN_ID_PATTERN, run_id):  # an id, never a path
+        raise ConfigError(f"{run_id!r} is no run id (16 hexadecimal digits, as a release's folder is named).")
     base = storage.join(published_root, str(year), "runs", run_id)
     manifest_uri = storage.join(base, "manifest.json")
     if not storage.exists(manifest_uri):
