@@ -93,6 +93,16 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("INNOMON_PUBLISHED"),
         help="root of the published zone if not STORE/published",
     )
+    v = sub.add_parser(
+        "verify-store", help="check every object of every zone against its name or manifest; --repair mends"
+    )
+    v.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"), help="the store")
+    v.add_argument(
+        "--published",
+        default=os.environ.get("INNOMON_PUBLISHED"),
+        help="root of the published zone if not STORE/published",
+    )
+    v.add_argument("--repair", action="store_true", help="remove what the next run recomputes, restore what is kept")
     rs = sub.add_parser(
         "result-storage", help="keep Prefect task results in S3 (server default) so any worker can resume a run"
     )
@@ -112,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="synthesise 2021-2023 and run all three years")
     d.add_argument("--out", default="demo-output", help="folder for the exports and the store")
     return p
+
+
+def storage_uri(location: str) -> str:
+    """A store's location as the URI its objects are named by."""
+    from innomon import storage
+
+    return storage.as_uri(location)
 
 
 def parse_steps(text: str) -> list[str]:
@@ -312,6 +329,16 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
 
             root = storage.as_uri(args.published) if args.published else storage.zone_root(args.store, "published")
             print(json.dumps(rollback(root, args.year, args.run_id), indent=2, sort_keys=True))
+        elif args.command == "verify-store":
+            from innomon.store_check import verify_store
+
+            findings = verify_store(args.store, args.published, repair=args.repair)
+            store = storage_uri(args.store)
+            for finding in findings:
+                print(finding.line(store))
+            left = [f for f in findings if not f.action or f.action.startswith("no kept copy")]
+            print(f"{len(findings)} problem(s); {len(findings) - len(left)} repaired, {len(left)} left")
+            return 1 if left else 0
         elif args.command == "result-storage":
             from innomon import result_storage
             from innomon.api import PrefectApi

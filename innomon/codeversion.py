@@ -31,6 +31,7 @@ NOT_FIGURES = (
     "innomon/progress.py",
     "innomon/stage_report.py",
     "innomon/result_storage.py",
+    "innomon/store_check.py",  # verify-store: checks and mends objects, computes none
     "innomon/config_check.py",  # what a configuration may say; what it says is hashed as the configuration
     "tasks/qa",  # key figures and the QA diff, shown in the Prefect UI only
     "tasks/approval",  # the pause for a person's approval; what is published does not depend on it

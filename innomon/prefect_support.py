@@ -200,6 +200,26 @@ def narrow(arguments: dict[str, Any], reads: dict[str, tuple[str, ...]]) -> dict
     return out
 
 
+def damaged_result(context: Any, key: str, processed_root: str | None) -> list[str]:
+    """The objects a cached result under `key` names that are missing or damaged ([] when there is no
+    such result, or it is whole). A stage whose cached result is damaged is recomputed under another
+    key and rewrites its objects (`refs.put_bytes`), so the store heals itself on the next run that
+    needs them; the next run after that finds the original key's result whole again."""
+    store = getattr(context, "result_store", None)
+    if store is None or not processed_root:
+        return []
+    try:
+        if not store.exists(key):
+            return []
+        value = store.read(key).result
+    except Exception:  # an unreadable record is Prefect's to handle: it recomputes
+        return []
+    from innomon import refs
+
+    with storage.within(storage.store_of(processed_root)):
+        return refs.damaged(value)
+
+
 class StageKey:
     """The cache key function of a cached stage: `cache_key` of the fields the step reads. A class
     rather than a closure so that a task pickles small (see `_StageFunction`)."""
@@ -208,7 +228,11 @@ class StageKey:
         self.reads = reads
 
     def __call__(self, context: Any, parameters: dict[str, Any]) -> str:
-        return cache_key(context, narrow(parameters, self.reads))
+        key = cache_key(context, narrow(parameters, self.reads))
+        broken = damaged_result(context, key, parameters.get("processed_root"))
+        if broken:  # the cached result names an object that is gone or changed: compute it again
+            return sha256_json({"heal": key, "damaged": broken})
+        return key
 
 
 def cached_stage(

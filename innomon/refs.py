@@ -24,9 +24,32 @@ def put_bytes(root: str, key: str, data: bytes, suffix: str) -> Ref:
     """Store bytes at `root/key-<sha12>.suffix` (content-addressed) and return the reference."""
     digest = sha256_bytes(data)
     uri = storage.join(root, f"{key}-{digest[:16]}.{suffix}")
-    if not storage.exists(uri):
+    if not intact(uri, digest):  # a missing or damaged object is (re)written: the store heals
         storage.write_bytes(uri, data)
     return {"uri": uri, "sha256": digest, "size": len(data)}
+
+
+def intact(uri: str, sha256: str) -> bool:
+    """Whether the object at `uri` exists and has the SHA-256 `sha256`."""
+    if not storage.exists(uri):
+        return False
+    return sha256_bytes(storage.read_bytes(uri)) == sha256
+
+
+def refs_in(obj: Any) -> list[Ref]:
+    """Every reference (a dict with `uri` and `sha256`) inside a JSON-like result, in order."""
+    if isinstance(obj, dict):
+        if isinstance(obj.get("uri"), str) and isinstance(obj.get("sha256"), str):
+            return [obj]
+        return [r for v in obj.values() for r in refs_in(v)]
+    if isinstance(obj, list):
+        return [r for v in obj for r in refs_in(v)]
+    return []
+
+
+def damaged(obj: Any) -> list[str]:
+    """The URIs of the references inside `obj` whose object is missing or no longer matches."""
+    return [r["uri"] for r in refs_in(obj) if not intact(r["uri"], r["sha256"])]
 
 
 def frame_bytes(df: pd.DataFrame) -> bytes:

@@ -11,7 +11,7 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
-from innomon import policy, stage_report, storage
+from innomon import policy, refs, stage_report, storage
 from innomon.errors import ConfigError, InputError
 from innomon.hashing import canonical_json, sha256_bytes
 from innomon.retry import retry_delays
@@ -52,7 +52,7 @@ def _archive(folder: str, data: bytes, digest: str, name: str, default_ext: str)
     `archived.json` at them; returns the archive URI."""
     ext = name.rsplit(".", 1)[-1] if "." in name else default_ext
     archive = storage.join(folder, f"{digest}.{ext}")
-    if not storage.exists(archive):
+    if not refs.intact(archive, digest):  # missing or damaged: written again from the export
         storage.write_bytes(archive, data)
     pointer = storage.join(folder, ARCHIVE_POINTER)
     meta = canonical_json({"sha256": digest, "ext": ext, "name": name}) + b"\n"
