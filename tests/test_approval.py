@@ -1,5 +1,6 @@
-"""Approval before release: the flow writes the release, pauses, and moves `latest` only when an
-approver accepts (answered here through the API, as the UI does)."""
+"""Approval before release: the flow writes the release in the private staging area, pauses, and
+copies it to the published zone and moves `latest` only when an approver accepts (answered here
+through the API, as the UI does); a rejected release never becomes public."""
 
 from __future__ import annotations
 
@@ -50,18 +51,26 @@ def test_release_waits_for_approval(demo: dict, tmp_path: Path, monkeypatch, app
 
     monkeypatch.setenv("INNOMON_CONFIG_DIR", str(_gated_configs(tmp_path)))
     store = copy_demo_zones(demo, tmp_path / "store")  # the years computed, nothing published yet
+    stage = store / "processed" / "staging" / "2023" / "runs"
+    demo_staged = set(stage.iterdir()) if stage.exists() else set()  # the demo's own release, staged
     result: dict = {}
     worker = threading.Thread(target=lambda: result.update(run_year(2023, str(demo["exports"]), str(store))))
     worker.start()
     run_id = _paused_run_id(time.monotonic() + 240)
     pointer = store / "published" / "2023" / "latest.json"
-    release_dirs = list((store / "published" / "2023" / "runs").iterdir())
-    assert len(release_dirs) == 1 and not pointer.exists()  # written and verified, not yet latest
+    staged = sorted(set(stage.iterdir()) - demo_staged)
+    assert len(staged) == 1 and (staged[0] / "manifest.json").is_file()  # written and verified, privately
+    assert not (store / "published").exists()  # embargoed: nothing of it is public, not even the index
     resume_flow_run(run_id, run_input={"approved": approved, "note": "checked by the monitor lead"})
     worker.join(timeout=240)
     assert not worker.is_alive()
     assert result["approval"]["approved"] is approved
     if approved:
-        assert json.loads(pointer.read_text())["run_id"] == release_dirs[0].name
+        assert json.loads(pointer.read_text())["run_id"] == staged[0].name
+        public = store / "published" / "2023" / "runs" / staged[0].name
+        assert sorted(p.relative_to(public) for p in public.rglob("*")) == sorted(
+            p.relative_to(staged[0]) for p in staged[0].rglob("*")
+        )
+        assert all((public / p.relative_to(staged[0])).read_bytes() == p.read_bytes() for p in staged[0].rglob("*.*"))
     else:
-        assert not pointer.exists()
+        assert not (store / "published").exists()  # a rejected release never becomes public

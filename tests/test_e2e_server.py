@@ -216,15 +216,16 @@ def test_failed_publish_is_retried_from_cache_approved_and_published_once(server
     assert Path(server["raw_root"]) == exports
     api, store = server["api"], server["store"]
     published = server["root"] / "published"
-    published.mkdir()
-    (published / "2023").write_text("a file where the year's folder belongs: the store is unreachable")
+    staging = Path(store) / "processed" / "staging"
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    staging.write_text("a file where the staging folder belongs: the store cannot be written")
     run_id = _run(api, "annual", {"year": 2023, "published_root": str(published)})
     _wait(lambda: _state(api, run_id)[0] in ("FAILED", "CRASHED"), 300, "the run to fail", 0.5)
     # The failure automation created by deployments/deploy.py notifies the operators.
     _wait(lambda: server["hook"].received, 120, "the failure notification", 0.5)
     assert b"Failed" in server["hook"].received[0]
 
-    (published / "2023").unlink()  # the operator fixes the cause and presses Retry
+    staging.unlink()  # the operator fixes the cause and presses Retry
     since = _now(api, run_id)
     _post(
         f"{api}/flow_runs/{run_id}/set_state", {"state": {"type": "SCHEDULED", "name": "AwaitingRetry"}, "force": True}
@@ -233,8 +234,8 @@ def test_failed_publish_is_retried_from_cache_approved_and_published_once(server
     states = _task_states(api, run_id, since, expect=STAGES[:-1])  # paused before publishing is approved
     for stage in ("ingest", "derive", "validate", "link", "indicators", "models"):
         assert states[stage] == "Cached", (stage, states)
-    releases = list((published / "2023" / "runs").iterdir())
-    assert len(releases) == 1 and not (published / "2023" / "latest.json").exists()
+    releases = list((staging / "2023" / "runs").iterdir())
+    assert len(releases) == 1 and not published.exists()  # staged privately: nothing public before approval
 
     _post(f"{api}/flow_runs/{run_id}/resume", {"run_input": {"approved": True, "note": "akkoord"}})
     _wait(lambda: _state(api, run_id)[0] == "COMPLETED", 300, "the run to complete", 0.5)

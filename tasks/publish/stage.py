@@ -271,34 +271,105 @@ def existing_manifest(published_root: str, year: int, rid: str, key: str) -> byt
     return data if json.loads(data).get("bundle_key") == key else None
 
 
+def staging_root(processed_root: str | None) -> str:
+    """Where a release is written and verified before it is public: `processed/staging`, private.
+    A release reaches the published zone only when it becomes latest (D41)."""
+    if not processed_root:
+        raise ValueError("publishing needs the processed zone: a release is staged there before it is public")
+    return storage.join(processed_root, "staging")
+
+
+def _release_base(root: str, year: int, rid: str) -> str:
+    return storage.join(root, str(year), "runs", rid)
+
+
+def _write_release(base: str, files: dict[str, bytes], manifest: dict[str, Any], manifest_bytes: bytes) -> None:
+    """Every file, read back against the manifest, then the manifest last (a release without its
+    manifest is incomplete, whatever else is there)."""
+    for path, data in sorted(files.items()):
+        storage.write_bytes(storage.join(base, path), data)
+    for entry in manifest["files"]:
+        got = storage.read_bytes(storage.join(base, entry["path"]))
+        if len(got) != entry["size"] or sha256_bytes(got) != entry["sha256"]:
+            raise RuntimeError(f"Object {entry['path']} of release {manifest['run_id']} does not match the manifest.")
+    storage.write_bytes(storage.join(base, "manifest.json"), manifest_bytes)
+
+
+def _complete(base: str, manifest_bytes: bytes) -> bool:
+    uri = storage.join(base, "manifest.json")
+    return storage.exists(uri) and storage.read_bytes(uri) == manifest_bytes
+
+
+def release_public(staging: str, published_root: str, year: int, rid: str) -> bool:
+    """Copy the staged release `rid` to the published zone, verified, manifest last; True when it was
+    not public yet. A copy that fails halfway is removed again: nothing half-written stays public."""
+    staged = _release_base(staging, year, rid)
+    manifest_bytes = storage.read_bytes(storage.join(staged, "manifest.json"))
+    base = _release_base(published_root, year, rid)
+    if _complete(base, manifest_bytes):
+        return False
+    manifest = json.loads(manifest_bytes)
+    files = {e["path"]: storage.read_bytes(storage.join(staged, e["path"])) for e in manifest["files"]}
+    try:
+        _write_release(base, files, manifest, manifest_bytes)
+    except Exception:
+        for path in files:
+            _remove_quietly(storage.join(base, path))
+        raise
+    return True
+
+
+def _remove_quietly(uri: str) -> None:
+    """Remove an object if it is there (the rollback of a half-done copy)."""
+    try:
+        uri = storage.resolve(uri)
+        if uri.startswith("file://"):
+            storage.local_path(uri).unlink(missing_ok=True)
+        elif uri.startswith("s3://"):
+            bucket, key = uri.removeprefix("s3://").split("/", 1)
+            storage.s3_client().delete_object(Bucket=bucket, Key=key)
+    except Exception:  # the copy's own error is the one to report
+        pass
+
+
 def publish(
-    files: dict[str, bytes], published_root: str, year: int, rid: str, meta: dict[str, Any], promote_now: bool = True
+    files: dict[str, bytes],
+    published_root: str,
+    year: int,
+    rid: str,
+    meta: dict[str, Any],
+    promote_now: bool,
+    staging: str,
 ) -> dict[str, Any]:
-    """Write, verify, then (unless an approval comes first) point `latest` at the release."""
-    base = storage.join(published_root, str(year), "runs", rid)
+    """Write and verify the release in the private staging area; then, unless an approval comes
+    first, copy it to the published zone and point `latest` at it."""
     manifest = {
         **meta,
         "files": [{"path": p, "size": len(b), "sha256": sha256_bytes(b)} for p, b in sorted(files.items())],
     }
     manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
-    manifest_uri = storage.join(base, "manifest.json")
-    already = storage.exists(manifest_uri) and storage.read_bytes(manifest_uri) == manifest_bytes
-    if not already:
-        for path, data in sorted(files.items()):
-            storage.write_bytes(storage.join(base, path), data)
-        for entry in manifest["files"]:
-            got = storage.read_bytes(storage.join(base, entry["path"]))
-            if len(got) != entry["size"] or sha256_bytes(got) != entry["sha256"]:
-                raise RuntimeError(f"Published object {entry['path']} does not match the manifest.")
-        storage.write_bytes(manifest_uri, manifest_bytes)
-    return finish(published_root, year, rid, manifest_bytes, promote_now, new_release=not already)
+    staged = _release_base(staging, year, rid)
+    new_release = not _complete(staged, manifest_bytes)
+    if new_release:
+        _write_release(staged, files, manifest, manifest_bytes)
+    if promote_now:
+        new_release = release_public(staging, published_root, year, rid) or new_release
+    return finish(published_root, staging, year, rid, manifest_bytes, promote_now, new_release=new_release)
 
 
 def finish(
-    published_root: str, year: int, rid: str, manifest_bytes: bytes, promote_now: bool, new_release: bool
+    published_root: str,
+    staging: str,
+    year: int,
+    rid: str,
+    manifest_bytes: bytes,
+    promote_now: bool,
+    new_release: bool,
 ) -> dict[str, Any]:
-    """Point `latest` at a written release (unless it awaits approval) and describe the release."""
-    base = storage.join(published_root, str(year), "runs", rid)
+    """Point `latest` at a release (unless it awaits approval) and describe it: its files in the
+    published zone once it is public, in the private staging area while it waits."""
+    public = _complete(_release_base(published_root, year, rid), manifest_bytes)
+    base = _release_base(published_root if public else staging, year, rid)
     meta = json.loads(manifest_bytes)
     pointer_uri = storage.join(published_root, str(year), "latest.json")
     was_latest = storage.exists(pointer_uri) and json.loads(storage.read_bytes(pointer_uri)).get("run_id") == rid
@@ -313,6 +384,7 @@ def finish(
         "index": index,
         "promoted": promote_now,
         "is_latest": promote_now or was_latest,
+        "public": public,
         "run_id": rid,
         "release": base,
         "new_release": new_release,
@@ -365,9 +437,13 @@ def publish_task(
     }
     reports = with_weighting(reports, weights)
     meta["bundle_key"] = bundle_key(tables, models, reports, meta)
+    staging = staging_root(processed_root)
     manifest_bytes = existing_manifest(published_root, year, rid, meta["bundle_key"])
-    if manifest_bytes is not None:  # the same release, complete: nothing to build or write
-        result = finish(published_root, year, rid, manifest_bytes, promote_now, new_release=False)
+    if manifest_bytes is None:  # a release staged before (awaiting approval, or its copy failed)
+        manifest_bytes = existing_manifest(staging, year, rid, meta["bundle_key"])
+    if manifest_bytes is not None:  # the same release, complete: nothing to build or write again
+        new = release_public(staging, published_root, year, rid) if promote_now else False
+        result = finish(published_root, staging, year, rid, manifest_bytes, promote_now, new_release=new)
     else:
         files, meta["charts"] = kept_bundle(
             processed_root,
@@ -383,7 +459,7 @@ def publish_task(
                 storage.join(processed_root, str(year), "charts") if processed_root else None,
             ),
         )
-        result = publish(files, published_root, year, rid, meta, promote_now)
+        result = publish(files, published_root, year, rid, meta, promote_now, staging)
     expiry = cfg.publish.link_expiry_seconds
     result["links"] = {
         "workbook": storage.download_link(result["workbook"], expiry),
@@ -411,12 +487,20 @@ def publish_task(
 
 
 @task(name="promote", retries=2, retry_delay_seconds=retry_delays(), on_completion=[stage_report.hook])
-def promote_task(release: dict[str, Any], published_root: str, year: int) -> dict[str, Any]:
-    """Prefect wrapper: move `latest` to an approved release (after re-reading its manifest)."""
-    manifest_bytes = storage.read_bytes(release["manifest"])
-    title = json.loads(manifest_bytes).get("site_title", "Innovatiemonitor")
-    index = promote(published_root, year, release["run_id"], manifest_bytes, title)
-    return {**release, "promoted": True, "index": index}
+@bound_to_store
+def promote_task(
+    release: dict[str, Any], published_root: str, year: int, processed_root: str | None = None
+) -> dict[str, Any]:
+    """Prefect wrapper: an approved release is copied from the staging area to the published zone,
+    verified, and made latest."""
+    staging = staging_root(processed_root)
+    rid = release["run_id"]
+    release_public(staging, published_root, year, rid)
+    manifest_bytes = storage.read_bytes(storage.join(_release_base(published_root, year, rid), "manifest.json"))
+    return {
+        **finish(published_root, staging, year, rid, manifest_bytes, True, release["new_release"]),
+        "promoted": True,
+    }
 
 
 def rollback(published_root: str, year: int, run_id: str) -> dict[str, Any]:
