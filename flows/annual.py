@@ -128,4 +128,4 @@ def annual_flow(
     decision = approval_gate(year, release, run.approval_timeout)  # pauses the flow run
     if not decision["approved"]:
         return {**release, "promoted": False, "approval": decision}
-    return {**promote_task(release, published, year, processed), "approval": decision}
+    return {**promote_task(release, published, year, processed, decision), "approval": decision}

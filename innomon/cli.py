@@ -93,6 +93,16 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("INNOMON_PUBLISHED"),
         help="root of the published zone if not STORE/published",
     )
+    w = sub.add_parser("withdraw", help="take a published release off the site; latest returns to the one before")
+    w.add_argument("--year", type=int, required=True, help="monitor year of the release")
+    w.add_argument("--run", required=True, dest="run_id", help="RUN_ID of the release to withdraw")
+    w.add_argument("--reason", required=True, help="why (published in YEAR/withdrawn.json)")
+    w.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"), help="the store")
+    w.add_argument(
+        "--published",
+        default=os.environ.get("INNOMON_PUBLISHED"),
+        help="root of the published zone if not STORE/published",
+    )
     v = sub.add_parser(
         "verify-store", help="check every object of every zone against its name or manifest; --repair mends"
     )
@@ -329,6 +339,12 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
 
             root = storage.as_uri(args.published) if args.published else storage.zone_root(args.store, "published")
             print(json.dumps(rollback(root, args.year, args.run_id), indent=2, sort_keys=True))
+        elif args.command == "withdraw":
+            from innomon import storage
+            from tasks.publish.stage import withdraw
+
+            root = storage.as_uri(args.published) if args.published else storage.zone_root(args.store, "published")
+            print(json.dumps(withdraw(root, args.year, args.run_id, args.reason), indent=2, sort_keys=True))
         elif args.command == "verify-store":
             from innomon.store_check import verify_store
 

@@ -171,6 +171,19 @@ def write_bytes(uri: str, data: bytes) -> None:
     raise ConfigError(f"Unsupported URI {uri!r}.")
 
 
+def remove(uri: str) -> None:
+    """Remove one object (nothing happens when it is not there)."""
+    uri = resolve(uri)
+    if uri.startswith("file://"):
+        local_path(uri).unlink(missing_ok=True)
+        return
+    if uri.startswith("s3://"):
+        bucket, key = _s3_parts(uri)
+        s3_client().delete_object(Bucket=bucket, Key=key)
+        return
+    raise ConfigError(f"Unsupported URI {uri!r}.")
+
+
 def exists(uri: str) -> bool:
     """Whether an object exists."""
     uri = resolve(uri)

@@ -61,16 +61,25 @@ def test_release_waits_for_approval(demo: dict, tmp_path: Path, monkeypatch, app
     staged = sorted(set(stage.iterdir()) - demo_staged)
     assert len(staged) == 1 and (staged[0] / "manifest.json").is_file()  # written and verified, privately
     assert not (store / "published").exists()  # embargoed: nothing of it is public, not even the index
-    resume_flow_run(run_id, run_input={"approved": approved, "note": "checked by the monitor lead"})
+    answer = {"approved": approved, "approver": "J. de Vries", "note": "checked by the monitor lead"}
+    resume_flow_run(run_id, run_input=answer)
     worker.join(timeout=240)
     assert not worker.is_alive()
     assert result["approval"]["approved"] is approved
+    assert result["approval"]["approver"] == "J. de Vries"
     if approved:
         assert json.loads(pointer.read_text())["run_id"] == staged[0].name
         public = store / "published" / "2023" / "runs" / staged[0].name
+        record = json.loads((public / "manifest.json").read_text())["approval"]
+        assert record["approver"] == "J. de Vries" and record["approved"] is True and record["decided_at"]
+        staged_manifest = json.loads((staged[0] / "manifest.json").read_text())
+        assert {k: v for k, v in json.loads((public / "manifest.json").read_text()).items() if k != "approval"} == (
+            staged_manifest
+        )
         assert sorted(p.relative_to(public) for p in public.rglob("*")) == sorted(
             p.relative_to(staged[0]) for p in staged[0].rglob("*")
         )
-        assert all((public / p.relative_to(staged[0])).read_bytes() == p.read_bytes() for p in staged[0].rglob("*.*"))
+        files = [p for p in staged[0].rglob("*.*") if p.name != "manifest.json"]
+        assert all((public / p.relative_to(staged[0])).read_bytes() == p.read_bytes() for p in files)
     else:
         assert not (store / "published").exists()  # a rejected release never becomes public

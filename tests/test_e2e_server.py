@@ -237,7 +237,8 @@ def test_failed_publish_is_retried_from_cache_approved_and_published_once(server
     releases = list((staging / "2023" / "runs").iterdir())
     assert len(releases) == 1 and not published.exists()  # staged privately: nothing public before approval
 
-    _post(f"{api}/flow_runs/{run_id}/resume", {"run_input": {"approved": True, "note": "akkoord"}})
+    answer = {"approved": True, "approver": "A. Bakker", "note": "akkoord"}
+    _post(f"{api}/flow_runs/{run_id}/resume", {"run_input": answer})
     _wait(lambda: _state(api, run_id)[0] == "COMPLETED", 300, "the run to complete", 0.5)
     import json
 

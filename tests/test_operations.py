@@ -38,6 +38,25 @@ def test_rollback_points_latest_back_and_refuses_unknown_runs(demo: dict, tmp_pa
     assert main(["rollback", "--year", "2023", "--to", "0123456789abcdef", "--store", str(store)]) == 2
     assert "no release '0123456789abcdef'" in capsys.readouterr().err
 
+    # Withdraw the release that is latest again: its files leave the site, the notice stays, latest
+    # returns to the release that was latest before it, and it cannot be rolled back to.
+    assert main(["rollback", "--year", "2023", "--to", second, "--store", str(store)]) == 0
+    capsys.readouterr()
+    why = ["--reason", "a correction was applied to the wrong firm"]
+    assert main(["withdraw", "--year", "2023", "--run", second, "--store", str(store), *why]) == 0
+    published = store / "published" / "2023"
+    assert not (published / "runs" / second / "manifest.json").exists()
+    assert not [p for p in (published / "runs" / second).rglob("*") if p.is_file()]
+    assert json.loads((published / "latest.json").read_text())["run_id"] == first
+    notice = json.loads((published / "withdrawn.json").read_text())[second]
+    assert notice["reason"] == "a correction was applied to the wrong firm" and notice["withdrawn_at"]
+    assert second not in (store / "published" / "index.html").read_text()
+    capsys.readouterr()
+    assert main(["rollback", "--year", "2023", "--to", second, "--store", str(store)]) == 2
+    assert "was withdrawn" in capsys.readouterr().err
+    assert main(["withdraw", "--year", "2023", "--run", "../runs/x", "--store", str(store), *why]) == 2
+    assert main(["verify-store", "--store", str(store)]) == 0
+
 
 def test_qa_diff_flags_moves_beyond_tolerance_with_reliable_bases() -> None:
     rows = []

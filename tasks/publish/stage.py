@@ -208,7 +208,27 @@ def promote(published_root: str, year: int, rid: str, manifest_bytes: bytes, tit
         "manifest_sha256": sha256_bytes(manifest_bytes),
     }
     storage.write_bytes(storage.join(published_root, str(year), "latest.json"), canonical_json(pointer) + b"\n")
+    history = read_history(published_root, year)
+    if not history or history[-1] != rid:  # the order releases became latest in: where a withdrawal returns to
+        storage.write_bytes(_history_uri(published_root, year), canonical_json([*history, rid]) + b"\n")
     return write_index(published_root, title)
+
+
+def _history_uri(published_root: str, year: int) -> str:
+    return storage.join(published_root, str(year), "history.json")
+
+
+def read_history(published_root: str, year: int) -> list[str]:
+    """The run ids that became latest of a year, oldest first."""
+    uri = _history_uri(published_root, year)
+    return [str(r) for r in json.loads(storage.read_bytes(uri))] if storage.exists(uri) else []
+
+
+def read_withdrawn(published_root: str, year: int) -> dict[str, dict[str, str]]:
+    """The withdrawn releases of a year (`published/YEAR/withdrawn.json`, a public notice): run id ->
+    reason and time."""
+    uri = storage.join(published_root, str(year), "withdrawn.json")
+    return dict(json.loads(storage.read_bytes(uri))) if storage.exists(uri) else {}
 
 
 def with_weighting(reports: list[dict[str, Any]], weights: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
@@ -296,13 +316,28 @@ def _write_release(base: str, files: dict[str, bytes], manifest: dict[str, Any],
 
 
 def _complete(base: str, manifest_bytes: bytes) -> bool:
+    """Whether the release at `base` is complete with this manifest (its approval record aside: the
+    public copy of an approved release carries who approved it)."""
     uri = storage.join(base, "manifest.json")
-    return storage.exists(uri) and storage.read_bytes(uri) == manifest_bytes
+    if not storage.exists(uri):
+        return False
+    there = storage.read_bytes(uri)
+    if there == manifest_bytes:
+        return True
+    theirs = {k: v for k, v in json.loads(there).items() if k != "approval"}
+    return theirs == json.loads(manifest_bytes)
 
 
-def release_public(staging: str, published_root: str, year: int, rid: str) -> bool:
-    """Copy the staged release `rid` to the published zone, verified, manifest last; True when it was
-    not public yet. A copy that fails halfway is removed again: nothing half-written stays public."""
+def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
+
+
+def release_public(
+    staging: str, published_root: str, year: int, rid: str, approval: dict[str, Any] | None = None
+) -> bool:
+    """Copy the staged release `rid` to the published zone, verified, manifest last (with `approval`,
+    who approved it and when); True when it was not public yet. A copy that fails halfway is removed
+    again: nothing half-written stays public."""
     staged = _release_base(staging, year, rid)
     manifest_bytes = storage.read_bytes(storage.join(staged, "manifest.json"))
     base = _release_base(published_root, year, rid)
@@ -310,6 +345,9 @@ def release_public(staging: str, published_root: str, year: int, rid: str) -> bo
         return False
     manifest = json.loads(manifest_bytes)
     files = {e["path"]: storage.read_bytes(storage.join(staged, e["path"])) for e in manifest["files"]}
+    if approval is not None:
+        manifest = {**manifest, "approval": approval}
+        manifest_bytes = _manifest_bytes(manifest)
     try:
         _write_release(base, files, manifest, manifest_bytes)
     except Exception:
@@ -347,7 +385,7 @@ def publish(
         **meta,
         "files": [{"path": p, "size": len(b), "sha256": sha256_bytes(b)} for p, b in sorted(files.items())],
     }
-    manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
+    manifest_bytes = _manifest_bytes(manifest)
     staged = _release_base(staging, year, rid)
     new_release = not _complete(staged, manifest_bytes)
     if new_release:
@@ -489,18 +527,83 @@ def publish_task(
 @task(name="promote", retries=2, retry_delay_seconds=retry_delays(), on_completion=[stage_report.hook])
 @bound_to_store
 def promote_task(
-    release: dict[str, Any], published_root: str, year: int, processed_root: str | None = None
+    release: dict[str, Any],
+    published_root: str,
+    year: int,
+    processed_root: str | None = None,
+    approval: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Prefect wrapper: an approved release is copied from the staging area to the published zone,
-    verified, and made latest."""
+    verified, with who approved it and when in its manifest, and made latest."""
     staging = staging_root(processed_root)
     rid = release["run_id"]
-    release_public(staging, published_root, year, rid)
+    release_public(staging, published_root, year, rid, approval)
     manifest_bytes = storage.read_bytes(storage.join(_release_base(published_root, year, rid), "manifest.json"))
     return {
         **finish(published_root, staging, year, rid, manifest_bytes, True, release["new_release"]),
         "promoted": True,
     }
+
+
+def _verified(published_root: str, year: int, rid: str) -> bytes | None:
+    """The manifest of a published release whose every file matches it, else None."""
+    base = _release_base(published_root, year, rid)
+    uri = storage.join(base, "manifest.json")
+    if not storage.exists(uri):
+        return None
+    manifest_bytes = storage.read_bytes(uri)
+    for entry in json.loads(manifest_bytes)["files"]:
+        target = storage.join(base, entry["path"])
+        if not storage.exists(target) or sha256_bytes(storage.read_bytes(target)) != entry["sha256"]:
+            return None
+    return manifest_bytes
+
+
+def withdraw(published_root: str, year: int, run_id: str, reason: str) -> dict[str, Any]:
+    """Take a published release off the site: its files are removed, the withdrawal (run id, reason,
+    time) is noted in `published/YEAR/withdrawn.json`, and if it was latest, `latest` returns to the
+    last release before it that is still published and verifies (none: no latest). A withdrawn
+    release cannot be rolled back to."""
+    import datetime as dt
+    import re
+
+    from innomon.errors import ConfigError
+    from schemas.config import RUN_ID_PATTERN
+
+    if not re.fullmatch(RUN_ID_PATTERN, run_id):
+        raise ConfigError(f"{run_id!r} is no run id (16 hexadecimal digits, as a release's folder is named).")
+    if not reason.strip():
+        raise ConfigError("A withdrawal needs a reason (--reason): it is published with the notice.")
+    base = _release_base(published_root, year, run_id)
+    manifest_uri = storage.join(base, "manifest.json")
+    if not storage.exists(manifest_uri):
+        raise ConfigError(f"Year {year} has no published release {run_id!r} under {published_root}.")
+    manifest = json.loads(storage.read_bytes(manifest_uri))
+    withdrawn = read_withdrawn(published_root, year)
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    withdrawn[run_id] = {"reason": " ".join(reason.split()), "withdrawn_at": when}
+    storage.write_bytes(storage.join(published_root, str(year), "withdrawn.json"), canonical_json(withdrawn) + b"\n")
+    pointer_uri = storage.join(published_root, str(year), "latest.json")
+    was_latest = storage.exists(pointer_uri) and json.loads(storage.read_bytes(pointer_uri)).get("run_id") == run_id
+    storage.remove(manifest_uri)  # the manifest first: what is left of the release is incomplete, never whole
+    for entry in manifest["files"]:
+        storage.remove(storage.join(base, entry["path"]))
+    latest: str | None = None
+    title = manifest.get("site_title", "Innovatiemonitor")
+    if was_latest:
+        for previous in reversed(read_history(published_root, year)):
+            manifest_bytes = _verified(published_root, year, previous) if previous not in withdrawn else None
+            if manifest_bytes is not None:
+                promote(published_root, year, previous, manifest_bytes, title)
+                latest = previous
+                break
+        else:
+            storage.remove(pointer_uri)
+    else:
+        pointer = json.loads(storage.read_bytes(pointer_uri)) if storage.exists(pointer_uri) else {}
+        latest = pointer.get("run_id")
+    index = write_index(published_root, title)
+    return {"year": year, "withdrawn": run_id, "reason": withdrawn[run_id]["reason"], "latest": latest, "index": index}
 
 
 def rollback(published_root: str, year: int, run_id: str) -> dict[str, Any]:
@@ -513,6 +616,9 @@ def rollback(published_root: str, year: int, run_id: str) -> dict[str, Any]:
 
     if not re.fullmatch(RUN_ID_PATTERN, run_id):  # an id, never a path
         raise ConfigError(f"{run_id!r} is no run id (16 hexadecimal digits, as a release's folder is named).")
+    withdrawn = read_withdrawn(published_root, year).get(run_id)
+    if withdrawn:
+        raise ConfigError(f"Release {run_id} of {year} was withdrawn ({withdrawn['reason']}); it cannot become latest.")
     base = storage.join(published_root, str(year), "runs", run_id)
     manifest_uri = storage.join(base, "manifest.json")
     if not storage.exists(manifest_uri):
