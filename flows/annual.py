@@ -19,7 +19,14 @@ from schemas.vocabulary import STAGES
 from tasks.approval.stage import approval_gate
 from tasks.configure.stage import configure_task
 from tasks.derive.stage import derive_task
-from tasks.fetch.stage import export_ref, fetch_frame_task, fetch_private_files_task, fetch_task, source_uri
+from tasks.fetch.stage import (
+    export_ref,
+    fetch_frame_task,
+    fetch_private_files_task,
+    fetch_task,
+    mark_archived_task,
+    source_uri,
+)
 from tasks.indicators.revisions import previous_publications_task
 from tasks.indicators.stage import indicators_task
 from tasks.ingest.stage import ingest_task
@@ -89,6 +96,7 @@ def annual_flow(
         ingested = _stage(ingest_task, "ingest", refresh)(export_ref(raw), cfg_ref, processed, fixes)
         derived = _stage(derive_task, "derive", refresh)(ingested, cfg_ref, processed)
         validated[y] = _stage(validate_task, "validate", refresh)(derived, cfg_ref, processed)
+        mark_archived_task(raw_zone, raw, validated[y])  # only an export that passed is this year's archive
         if y == year:  # a comparison year's validation summary was shown by its own run
             validation_artifact_task(validated[y])
         if y == year or run.apply_weights:  # the invitation frame: R01, R02 (and weighted tables)

@@ -55,6 +55,9 @@ def test_bad_export_exits_3_and_publishes_nothing(exports: Path, tmp_path: Path,
     assert "Traceback" not in err
     published = store / "published"
     assert not published.exists() or not any(p.is_file() for p in published.rglob("*"))
+    # The rejected export is kept privately (by its SHA-256) but is not the year's archive: a later
+    # run that reads 2023 as a comparison year never takes it (issue 29).
+    assert not (store / "raw" / "2023" / "archived.json").exists()
 
 
 def test_unknown_year_is_a_configuration_error(capsys) -> None:

@@ -47,18 +47,35 @@ def _archived(folder: str, pinned_sha256: str | None = None) -> tuple[str, str] 
     return (uri, str(meta["name"])) if storage.exists(uri) else None
 
 
-def _archive(folder: str, data: bytes, digest: str, name: str, default_ext: str) -> str:
-    """Store the bytes (whose SHA-256 is `digest`) at `folder/<sha256>.<ext>` once and point
-    `archived.json` at them; returns the archive URI."""
-    ext = name.rsplit(".", 1)[-1] if "." in name else default_ext
+def _archive(folder: str, data: bytes, digest: str, name: str, default_ext: str, point: bool = True) -> str:
+    """Store the bytes (whose SHA-256 is `digest`) at `folder/<sha256>.<ext>` once and, with `point`,
+    point `archived.json` at them; returns the archive URI."""
+    ext = _ext(name, default_ext)
     archive = storage.join(folder, f"{digest}.{ext}")
     if not refs.intact(archive, digest):  # missing or damaged: written again from the export
         storage.write_bytes(archive, data)
+    if point:
+        _point(folder, digest, ext, name)
+    return archive
+
+
+def _ext(name: str, default_ext: str) -> str:
+    return name.rsplit(".", 1)[-1] if "." in name else default_ext
+
+
+def _point(folder: str, digest: str, ext: str, name: str) -> None:
     pointer = storage.join(folder, ARCHIVE_POINTER)
     meta = canonical_json({"sha256": digest, "ext": ext, "name": name}) + b"\n"
     if not storage.exists(pointer) or storage.read_bytes(pointer) != meta:
         storage.write_bytes(pointer, meta)
-    return archive
+
+
+def mark_archived(raw_zone: str, raw: dict[str, Any]) -> str:
+    """Point the year's `archived.json` at its fetched export, once that export has passed validation:
+    a rejected export never becomes what a later run reads as this year (a comparison year)."""
+    folder = storage.join(raw_zone, str(raw["year"]))
+    _point(folder, raw["sha256"], _ext(raw["name"], "bin"), raw["name"])
+    return storage.join(folder, ARCHIVE_POINTER)
 
 
 def archived_export(raw_zone: str, year: int, pinned_sha256: str | None = None) -> tuple[str, str] | None:
@@ -113,9 +130,16 @@ def fetch(
             file=uri,
             rule="data_freeze",
         )
-    archive = _archive(storage.join(raw_zone, str(year)), data, digest, name, "bin")
+    archive = _archive(storage.join(raw_zone, str(year)), data, digest, name, "bin", point=False)
     ref = {"uri": archive, "sha256": digest, "size": len(data), "name": name, "source": uri, "year": year}
     return {**ref, "from_archive": True} if uri == archive else ref
+
+
+@task(name="mark-archived")
+def mark_archived_task(raw_zone: str, raw: dict[str, Any], validated: dict[str, Any]) -> str:
+    """Never cached: after the year's export passed validation (`validated`, the validate step's
+    result, is what orders it after that step), its archive becomes the year's `archived.json`."""
+    return mark_archived(raw_zone, raw)
 
 
 def export_ref(raw: dict[str, Any]) -> dict[str, Any]:
