@@ -285,8 +285,9 @@ class Synth(Strict):
     province_shares: Literal["pc4"] | None = None
 
 
-class YearConfig(Strict):
-    """base.yaml, merged with YEAR.yaml and a region profile: one monitor year."""
+class YearFields(Strict):
+    """What one monitor year's configuration says, in the files operators write and as every stage
+    reads it (`YearConfig`, `RunConfig`)."""
 
     year: Year
     reference_period: Annotated[str, Field(pattern=r"^\d{4}-\d{4}$")]
@@ -296,7 +297,6 @@ class YearConfig(Strict):
     invited: Annotated[int, Field(ge=1)] | None  # required: null says "unknown" explicitly
     comparison_years: list[Year]
     breaks: dict[str, list[Year]] = {}
-    synth: Synth | None = None
     monitor: Monitor
     region: Region
     reference: Reference
@@ -309,6 +309,12 @@ class YearConfig(Strict):
     linking: Linking
     validation: Validation
     weighting: Weighting = Weighting()
+    synth: Synth | None = None
+
+
+class YearConfig(YearFields):
+    """base.yaml, merged with YEAR.yaml and a region profile: one monitor year."""
+
     execution: Execution
     schedule: Schedule
     publish: Publish
@@ -549,7 +555,7 @@ class ResolvedRegion(Region):
     profile: str | None = None  # the region profile the loader merged (`--region`), None for the base
 
 
-class RunConfig(Strict):
+class RunConfig(YearFields):
     """One year's resolved configuration, typed: what the loader (`innomon.config.load`) builds from
     the YAML layers and the files they name, stored by hash by the configure step, and read back by
     every stage (`RunConfig.model_validate(refs.get_json(cfg_ref))`).
@@ -559,28 +565,8 @@ class RunConfig(Strict):
     combined steps get the current year's configuration with its comparison years' datamap rows.
     `execution` (where the work runs) is never part of it."""
 
-    year: Year
-    reference_period: Annotated[str, Field(pattern=r"^\d{4}-\d{4}$")]
-    source: Source
-    datamap: RelativePath
-    fieldwork: Fieldwork
-    invited: int | None
-    comparison_years: list[Year]
-    breaks: dict[str, list[Year]] = {}
-    monitor: Monitor
     region: ResolvedRegion
-    reference: Reference
-    sectors: Sectors
-    universe: Universe
-    classes: Classes
-    missing_codes: list[int] = []
-    constant_sum: ConstantSum
-    thresholds: Thresholds
-    linking: Linking
-    validation: Validation
-    weighting: Weighting = Weighting()
     # What only the combined steps read (None in a per-year stage's view).
-    synth: Synth | None = None
     schedule: Schedule | None = None
     publish: Publish | None = None
     qa: Qa | None = None
@@ -603,6 +589,27 @@ class RunConfig(Strict):
         for year in sorted(self.comparison_datamap_rows, reverse=True):
             rows.extend(self.comparison_datamap_rows[year])
         return rows
+
+    def _combined(self, name: str) -> Any:
+        value = getattr(self, name)
+        if value is None:
+            raise ValueError(f"the configuration of {self.year} has no {name} (a per-year view?)")
+        return value
+
+    @property
+    def tables_spec(self) -> TablesSpec:
+        """The tables: the combined steps' view always has them, a per-year view never."""
+        return self._combined("tables")
+
+    @property
+    def models_spec(self) -> ModelsSpec:
+        """The models: the combined steps' view always has them, a per-year view never."""
+        return self._combined("models")
+
+    @property
+    def publish_settings(self) -> Publish:
+        """How the year is published: the combined steps' view always has it, a per-year view never."""
+        return self._combined("publish")
 
     @property
     def table_specs(self) -> list[TableBase]:

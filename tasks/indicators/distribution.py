@@ -51,22 +51,7 @@ def evaluate_table(spec: DistributionTable, frames: dict[int, pd.DataFrame], ctx
                     cats = [""]
                 if not asked:
                     for cat in cats:
-                        rows.append(
-                            Cell(
-                                table_id=spec.id,
-                                year=year,
-                                group="all",
-                                dim="",
-                                item=item,
-                                category=cat,
-                                stat=stat,
-                                value=None,
-                                n=None,
-                                ci_low=None,
-                                ci_high=None,
-                                flag="x",
-                            )
-                        )
+                        rows.append(Cell(table_id=spec.id, year=year, item=item, category=cat, stat=stat, flag="x"))
                     continue
                 flag = "b" if year in ctx.breaks.get(item, []) else ""
                 column = universe[item]
@@ -118,23 +103,24 @@ def evaluate_table(spec: DistributionTable, frames: dict[int, pd.DataFrame], ctx
                             count = int(counts[position[cat]]) if cat in position else 0
                             value = 100.0 * count / n if n else None
                             lo, hi = None, None  # Wilson bounds are filled in below, in one call
-                        cell = Cell(
-                            table_id=spec.id,
-                            year=year,
-                            group=label,
-                            dim=dim,
-                            item=item,
-                            category=cat,
-                            stat=stat,
-                            value=value,
-                            n=n,
-                            ci_low=lo,
-                            ci_high=hi,
-                            flag=flag,
-                            count=count,
+                        rows.append(
+                            Cell(
+                                table_id=spec.id,
+                                year=year,
+                                group=label,
+                                dim=dim,
+                                item=item,
+                                category=cat,
+                                stat=stat,
+                                value=value,
+                                n=n,
+                                ci_low=lo,
+                                ci_high=hi,
+                                flag=flag,
+                                count=count,
+                                distribution=stat == "pct" and spec.categories is None,
+                            )
                         )
-                        cell.distribution = stat == "pct" and spec.categories is None
-                        rows.append(cell)
     fill_wilson(rows, conf)
     return rows
 
@@ -163,15 +149,23 @@ def weighted_cells(
     n_eff = total**2 / float((w**2).sum()) if n else 0.0
     out = []
     for cat in cats:
+        lo = hi = count = base = None
         if stat == "mean":
             x = numbers[sel]  # type: ignore[index]
             value = float((w * x).sum() / total) if n else None
-            lo = hi = None
             if n >= 2 and value is not None:
                 sd = math.sqrt(float((w * (x - value) ** 2).sum() / total) * n / (n - 1))
                 half = t_quantile(0.5 + conf / 2, max(round(n_eff) - 1, 1)) * sd / math.sqrt(n_eff)
                 lo, hi = value - half, value + half
-            cell = Cell(
+        else:
+            codes, position = coded  # type: ignore[misc]
+            hit = sel & (codes == position[cat]) if cat in position else np.zeros_like(sel)
+            share = float(wts[hit].sum()) / total if n else None
+            value = None if share is None else 100.0 * share
+            count = None if share is None else share * n_eff
+            base = n_eff
+        out.append(
+            Cell(
                 table_id=spec.id,
                 year=year,
                 group=label,
@@ -184,30 +178,9 @@ def weighted_cells(
                 ci_low=lo,
                 ci_high=hi,
                 flag=flag,
-                count=None,
-            )
-        else:
-            codes, position = coded  # type: ignore[misc]
-            hit = sel & (codes == position[cat]) if cat in position else np.zeros_like(sel)
-            share = float(wts[hit].sum()) / total if n else None
-            value = None if share is None else 100.0 * share
-            count = None if share is None else share * n_eff
-            cell = Cell(
-                table_id=spec.id,
-                year=year,
-                group=label,
-                dim=dim,
-                item=item,
-                category=cat,
-                stat=stat,
-                value=value,
-                n=n,
-                ci_low=None,
-                ci_high=None,
-                flag=flag,
                 count=count,
+                base=base,
+                distribution=stat == "pct" and spec.categories is None,
             )
-            cell.base = n_eff
-        cell.distribution = stat == "pct" and spec.categories is None
-        out.append(cell)
+        )
     return out

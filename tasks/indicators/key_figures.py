@@ -28,36 +28,16 @@ def key_figures(spec: KeyFiguresTable, facts: dict[int, dict[str, Any]], ctx: En
                     Cell(
                         table_id=spec.id,
                         year=year,
-                        group="all",
-                        dim="",
                         item=name,
-                        category="",
                         stat="n",
                         value=None if value is None else float(value),
                         n=None if value is None else int(value),
-                        ci_low=None,
-                        ci_high=None,
                         flag="" if value is not None else "x",
                     )
                 )
             else:
                 if num is None or not den:
-                    rows.append(
-                        Cell(
-                            table_id=spec.id,
-                            year=year,
-                            group="all",
-                            dim="",
-                            item=name,
-                            category="",
-                            stat="pct",
-                            value=None,
-                            n=None,
-                            ci_low=None,
-                            ci_high=None,
-                            flag="x",
-                        )
-                    )
+                    rows.append(Cell(table_id=spec.id, year=year, item=name, stat="pct", flag="x"))
                     continue
                 if num > den:  # e.g. more valid responses than firms invited: the config is wrong
                     raise ConfigError(
@@ -69,16 +49,12 @@ def key_figures(spec: KeyFiguresTable, facts: dict[int, dict[str, Any]], ctx: En
                     Cell(
                         table_id=spec.id,
                         year=year,
-                        group="all",
-                        dim="",
                         item=name,
-                        category="",
                         stat="pct",
                         value=100.0 * num / den,
                         n=int(den),
                         ci_low=lo,
                         ci_high=hi,
-                        flag="",
                     )
                 )
     return rows

@@ -29,23 +29,23 @@ def panel_transitions(
             count = int((sub[item] == cat).sum())
             value = 100.0 * count / n if n else None
             lo, hi = wilson(count, n, ctx.confidence) if n else (None, None)
-            cell = Cell(
-                table_id=spec.id,
-                year=year,
-                group=f"{item}_previous={origin}",
-                dim=f"{item}_previous",
-                item=item,
-                category=cat,
-                stat="pct",
-                value=value,
-                n=n,
-                ci_low=lo,
-                ci_high=hi,
-                flag="",
-                count=count,
+            rows.append(
+                Cell(
+                    table_id=spec.id,
+                    year=year,
+                    group=f"{item}_previous={origin}",
+                    dim=f"{item}_previous",
+                    item=item,
+                    category=cat,
+                    stat="pct",
+                    value=value,
+                    n=n,
+                    ci_low=lo,
+                    ci_high=hi,
+                    count=count,
+                    distribution=True,
+                )
             )
-            cell.distribution = True
-            rows.append(cell)
     return rows
 
 

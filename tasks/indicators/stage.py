@@ -129,14 +129,6 @@ def store_tables(
     }
 
 
-def _tables_spec(cfg: RunConfig) -> TablesSpec:
-    """The configuration's tables: the combined steps' view always has them (a per-year view has
-    none, and no indicators task is given one)."""
-    if cfg.tables is None:
-        raise ValueError(f"the configuration of {cfg.year} has no tables (a per-year view?)")
-    return cfg.tables
-
-
 @cached_stage("indicators")
 def indicators_task(
     linked: list[dict[str, Any]],
@@ -151,7 +143,7 @@ def indicators_task(
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
     frames, facts = load_linked(linked)
     weighting = attach_weights(frames, weights)
-    cells = compute_tables(frames, facts, cfg, _tables_spec(cfg), weighting)
+    cells = compute_tables(frames, facts, cfg, cfg.tables_spec, weighting)
     return store_tables(cells, cfg, processed_root, previous)
 
 
@@ -172,7 +164,7 @@ def table_task(
     spec = cfg.table(table_id)
     frames, facts = load_linked(linked)
     weighting = attach_weights(frames, weights)
-    ctx = weighting_context(context(cfg, _tables_spec(cfg)), frames, weighting, cfg)
+    ctx = weighting_context(context(cfg, cfg.tables_spec), frames, weighting, cfg)
     rows = table_rows(spec, frames, facts, cfg, ctx)
     root = storage.join(processed_root, str(cfg.year), "table-cells")
     return refs.put_bytes(root, table_id, cells_json_bytes(rows), "json")

@@ -147,19 +147,11 @@ def store_models(terms: pd.DataFrame, fits: pd.DataFrame, cfg: RunConfig, proces
     }
 
 
-def _models_spec(cfg: RunConfig) -> ModelsSpec:
-    """The configuration's models: the combined steps' view always has them (a per-year view has
-    none, and no models task is given one)."""
-    if cfg.models is None:
-        raise ValueError(f"the configuration of {cfg.year} has no models (a per-year view?)")
-    return cfg.models
-
-
 @cached_stage("models")
 def models_task(linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
     """Prefect wrapper: the year's respondent table -> models.csv and model_fit.csv."""
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
-    terms, fits = fit_all(refs.get_frame(linked["respondents"]), _models_spec(cfg), cfg.year)
+    terms, fits = fit_all(refs.get_frame(linked["respondents"]), cfg.models_spec, cfg.year)
     return store_models(terms, fits, cfg, processed_root)
 
 
@@ -170,7 +162,7 @@ def models_task(linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root:
 def model_task(model_id: str, linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict:
     """One model's term and fit rows, stored as JSON (floats exactly as estimated)."""
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
-    spec = _models_spec(cfg)
+    spec = cfg.models_spec
     model = next(m for m in spec.models if m.id == model_id)
     rows = fit_model(refs.get_frame(linked["respondents"]), model, spec, cfg.year)
     root = storage.join(processed_root, str(cfg.year), "model-rows")

@@ -83,9 +83,7 @@ def bundle_files(
 
 def workbook_name(cfg: RunConfig) -> str:
     """The workbook's file name in the release (`publish.workbook_name`, `{year}` filled in)."""
-    if cfg.publish is None:
-        raise ValueError("the configuration has no publish settings (a per-year view cannot be published)")
-    return cfg.publish.workbook_name.format(year=cfg.year)
+    return cfg.publish_settings.workbook_name.format(year=cfg.year)
 
 
 def chart_key(job: tuple[Any, ...]) -> str:
@@ -454,8 +452,6 @@ def publish_task(
     results, whose diagnostics join the year's validation report. `processed_root`: the private zone where the built
     bundle is kept for a retry (`kept_bundle`)."""
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
-    if cfg.publish is None:
-        raise ValueError(f"the configuration of {cfg.year} has no publish settings (a per-year view)")
     year = cfg.year
     rid = run_id(inputs, cfg.hash, code_version)
     current = next(x for x in linked if int(x["year"]) == year)
@@ -468,7 +464,7 @@ def publish_task(
         "valid": current["facts"]["valid"],
         "counts": {str(x["year"]): x["facts"] for x in linked},
         "timestamps": {"fieldwork_close": cfg.fieldwork.close},
-        "publication_date": str(cfg.publish.date or cfg.fieldwork.close[:10]),
+        "publication_date": str(cfg.publish_settings.date or cfg.fieldwork.close[:10]),
         "site_title": cfg.monitor.title,
         "workbook": workbook_name(cfg),
         "concept": f"innovatiemonitor-{year}-concept.docx" if cfg.report is not None else None,
@@ -498,7 +494,7 @@ def publish_task(
             ),
         )
         result = publish(files, published_root, year, rid, meta, promote_now, staging)
-    expiry = cfg.publish.link_expiry_seconds
+    expiry = cfg.publish_settings.link_expiry_seconds
     result["links"] = {
         "workbook": storage.download_link(result["workbook"], expiry),
         "index": storage.download_link(result["index"], expiry),
