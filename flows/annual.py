@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from prefect import flow
+from prefect.transactions import transaction
 
 from flows.compute import compute_flow, dask_runner
 from innomon import storage
 from innomon.errors import ConfigError
+from innomon.run_guard import one_run_per_year
 from schemas.config import Source
 from schemas.vocabulary import STAGES
 from tasks.approval.stage import approval_gate
@@ -32,7 +34,7 @@ from tasks.indicators.stage import indicators_task
 from tasks.ingest.stage import ingest_task
 from tasks.link.stage import link_task
 from tasks.models.stage import models_task
-from tasks.publish.stage import promote_task, publish_task
+from tasks.publish.stage import publish_task, release_assets, release_task
 from tasks.qa.stage import qa_artifacts_task
 from tasks.validate.stage import validate_task, validation_artifact_task
 from tasks.weights.stage import weights_artifact_task, weights_task
@@ -75,6 +77,28 @@ def annual_flow(
     raw_zone = storage.zone_root(store, "raw")
     processed = storage.zone_root(store, "processed")
     published = storage.zone_root(store, "published", {"published": published_root or ""})
+    roots = {"raw root": raw_root, "store": store, "published root": published_root}
+    with one_run_per_year(year, processed, roots):  # a second run of the year waits (deployment) or refuses
+        release = _build_and_stage(year, raw_root, refresh, published, processed, raw_zone, region)
+    if not release["gate"] or release["is_latest"]:  # no gate, or this very release was approved before
+        return release
+    decision = approval_gate(year, release, release["approval_timeout"])  # pauses the flow run
+    if not decision["approved"]:
+        return {**release, "promoted": False, "approval": decision}
+    releasing = release_task.with_options(assets=release_assets(release, published))
+    return {**releasing(release, published, year, processed, decision), "approval": decision}
+
+
+def _build_and_stage(
+    year: int,
+    raw_root: str,
+    refresh: list[str],
+    published: str,
+    processed: str,
+    raw_zone: str,
+    region: str | None,
+) -> dict[str, Any]:
+    """The year's steps up to its staged release, made public at once when no approval is needed."""
     run = configure_task(year, processed, region)
     validated: dict[int, dict[str, Any]] = {}
     private: dict[int, dict[str, Any]] = {}
@@ -128,12 +152,11 @@ def annual_flow(
     qa_artifacts_task(tables, cfg_ref, processed)
     gate = run.approval_required
     reports = [validated[y]["report"] for y in run.years]  # in the order of `linked`
-    release = publish_task(
-        tables, models, linked, reports, cfg_ref, inputs, run.code_version, published, not gate, weights, processed
-    )
-    if not gate or release["is_latest"]:  # no gate, or this very release was approved before
-        return release
-    decision = approval_gate(year, release, run.approval_timeout)  # pauses the flow run
-    if not decision["approved"]:
-        return {**release, "promoted": False, "approval": decision}
-    return {**promote_task(release, published, year, processed, decision), "approval": decision}
+    with transaction():  # a failed release step rolls the staged release back (`publish_task`'s hook)
+        release = publish_task(
+            tables, models, linked, reports, cfg_ref, inputs, run.code_version, published, weights, processed
+        )
+        if not gate:
+            releasing = release_task.with_options(assets=release_assets(release, published))
+            release = releasing(release, published, year, processed)
+    return {**release, "gate": gate, "approval_timeout": run.approval_timeout}

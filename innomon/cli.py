@@ -1,7 +1,8 @@
 """`innomon`: the command line that operators and tests use.
 
 Exit codes: 0 done; 2 usage or configuration error; 3 input failed validation (nothing
-published); 1 anything else. Errors are one sentence, not a traceback.
+published); 4 another run holds the year on this store (nothing done); 1 anything else. Errors are
+one sentence, not a traceback.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ EXIT_CODES = """exit codes:
   0  done
   1  anything else (a failed step after its retries, an unreachable store); one sentence, no traceback
   2  usage or configuration error (innomon check --year YEAR names the file, key and rule)
-  3  an input export failed validation: nothing was published"""
+  3  an input export failed validation: nothing was published
+  4  another run of the year holds the store: nothing was done; try again when it has finished"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -201,6 +203,16 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def refuse_if_running(year: int, store: str) -> None:
+    """Exit 4 at once, before any flow run starts, when another run holds the year on this store
+    (the flow's own lock still decides a race between two commands started in the same instant)."""
+    from innomon import locks, storage
+
+    holder = locks.current_holder(storage.zone_root(store, "processed"), f"year-{year}")
+    if holder is not None:
+        raise locks.busy(f"the run of {year}", holder)
+
+
 def run_year(
     year: int,
     raw_root: str,
@@ -219,6 +231,7 @@ def run_year(
     from innomon import storage
 
     storage.check_separate_zones(raw_root, store, published)  # and overlapping zones, before anything runs
+    refuse_if_running(year, store)
     if api is None:
         from innomon.api import PrefectApi
 
@@ -324,6 +337,7 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
             from innomon import storage
 
             storage.check_separate_zones(args.raw_root, args.store, args.published)  # and overlapping zones
+            refuse_if_running(args.year, args.store)
             api = PrefectApi(notify=_say)  # a local API boots on the other core meanwhile
             _preload(freeze=own_process)
             with api:
@@ -335,16 +349,18 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
                 _print_links(result)
         elif args.command == "rollback":
             from innomon import storage
-            from tasks.publish.stage import rollback
+            from tasks.publish.pointers import rollback
 
             root = storage.as_uri(args.published) if args.published else storage.zone_root(args.store, "published")
-            print(json.dumps(rollback(root, args.year, args.run_id), indent=2, sort_keys=True))
+            moved = rollback(root, storage.zone_root(args.store, "processed"), args.year, args.run_id)
+            print(json.dumps(moved, indent=2, sort_keys=True))
         elif args.command == "withdraw":
             from innomon import storage
-            from tasks.publish.stage import withdraw
+            from tasks.publish.pointers import withdraw
 
             root = storage.as_uri(args.published) if args.published else storage.zone_root(args.store, "published")
-            print(json.dumps(withdraw(root, args.year, args.run_id, args.reason), indent=2, sort_keys=True))
+            notice = withdraw(root, storage.zone_root(args.store, "processed"), args.year, args.run_id, args.reason)
+            print(json.dumps(notice, indent=2, sort_keys=True))
         elif args.command == "verify-store":
             from innomon.store_check import verify_store
 

@@ -32,6 +32,8 @@ NOT_FIGURES = (
     "innomon/stage_report.py",
     "innomon/result_storage.py",
     "innomon/store_check.py",  # verify-store: checks and mends objects, computes none
+    "innomon/locks.py",  # who may run or publish now; never what is computed
+    "innomon/run_guard.py",
     "innomon/config_check.py",  # what a configuration may say; what it says is hashed as the configuration
     "tasks/qa",  # key figures and the QA diff, shown in the Prefect UI only
     "tasks/approval",  # the pause for a person's approval; what is published does not depend on it

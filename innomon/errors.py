@@ -63,3 +63,10 @@ def _rebuild_input_error(
     message: str, file: str | None, column: str | None, row: int | None, rule: str | None
 ) -> InputError:
     return InputError(message, file=file, column=column, row=row, rule=rule)
+
+
+class BusyError(InnomonError):
+    """Another run holds the year (or the site) on this store; nothing was done; exit code 4. Try
+    again when it has finished: the message names who holds it and since when."""
+
+    exit_code = 4

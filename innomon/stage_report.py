@@ -48,8 +48,15 @@ def _models(r: dict[str, Any]) -> str:
 
 def _publish(r: dict[str, Any]) -> str:
     state = "new" if r.get("new_release") else "unchanged"
-    where = "latest" if r.get("is_latest") else "awaiting approval"
+    where = "public and latest" if r.get("is_latest") else "staged, not public"
     return f"release {r['run_id']} ({state}, {where})"
+
+
+def _release(r: dict[str, Any]) -> str:
+    if not r.get("promoted"):
+        return f"release {r['run_id']} not made public: latest {r.get('newer_latest')} has newer inputs"
+    approved = f", approved by {r['approval']['approver']}" if r.get("approval") else ""
+    return f"release {r['run_id']} public and latest{approved}"
 
 
 def _weights(r: dict[str, Any]) -> str:
@@ -83,7 +90,7 @@ DESCRIBE: dict[str, Any] = {
     "models": _models,
     "models-assemble": _models,
     "publish": _publish,
-    "promote": lambda r: f"release {r['run_id']} approved and now latest",
+    "release": _release,
 }
 STAGE_NAME = {"tables-assemble": "indicators", "models-assemble": "models"}
 

@@ -267,3 +267,94 @@ def download_link(uri: str, expires_seconds: int) -> str:
             )
         )
     return uri
+
+
+# Conditional writes: what a lock and a pointer that moves by compare-and-swap are built on. S3 does
+# them itself (`If-None-Match: *` creates only a new object, `If-Match: ETAG` replaces or deletes only
+# the version that was read; SeaweedFS, MinIO and AWS honour both); a local folder does them under an
+# exclusive `flock` on a hidden sibling file, which the kernel releases when a process dies. Written
+# by hand: no library offers one compare-and-swap over both backends.
+
+
+@contextmanager
+def _local_guard(path: Path) -> Iterator[None]:
+    """An exclusive lock, for the length of one check-and-write, on `.NAME.cas` beside `path`."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.cas"), "a+b") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(guard, fcntl.LOCK_UN)
+
+
+def _precondition_failed(exc: Exception) -> bool:
+    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+    return code in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
+
+
+def _s3_current(bucket: str, key: str) -> tuple[bytes, str] | None:
+    """The object's bytes and ETag, or None when there is none."""
+    client = s3_client()
+    try:
+        got = client.get_object(Bucket=bucket, Key=key)
+    except client.exceptions.NoSuchKey:
+        return None
+    return got["Body"].read(), str(got["ETag"])
+
+
+def replace_if(uri: str, expected: bytes | None, data: bytes) -> bool:
+    """Write `data` only if the object still holds `expected` (None: only if there is no object);
+    False, and nothing written, when another writer came first."""
+    uri = resolve(uri)
+    if uri.startswith("file://"):
+        path = local_path(uri)
+        with _local_guard(path):
+            current = path.read_bytes() if path.is_file() else None
+            if current != expected:
+                return False
+            write_bytes(uri, data)
+            return True
+    if uri.startswith("s3://"):
+        bucket, key = _s3_parts(uri)
+        condition: dict[str, str] = {"IfNoneMatch": "*"}
+        if expected is not None:
+            current = _s3_current(bucket, key)
+            if current is None or current[0] != expected:
+                return False
+            condition = {"IfMatch": current[1]}
+        try:
+            s3_client().put_object(Bucket=bucket, Key=key, Body=data, **condition)
+        except Exception as exc:
+            if _precondition_failed(exc):
+                return False
+            raise
+        return True
+    raise ConfigError(f"Unsupported URI {uri!r}.")
+
+
+def remove_if(uri: str, expected: bytes) -> bool:
+    """Remove the object only if it still holds `expected`; False when it changed or is gone."""
+    uri = resolve(uri)
+    if uri.startswith("file://"):
+        path = local_path(uri)
+        with _local_guard(path):
+            if not path.is_file() or path.read_bytes() != expected:
+                return False
+            path.unlink()
+            return True
+    if uri.startswith("s3://"):
+        bucket, key = _s3_parts(uri)
+        current = _s3_current(bucket, key)
+        if current is None or current[0] != expected:
+            return False
+        try:
+            s3_client().delete_object(Bucket=bucket, Key=key, IfMatch=current[1])
+        except Exception as exc:
+            if _precondition_failed(exc):
+                return False
+            raise
+        return True
+    raise ConfigError(f"Unsupported URI {uri!r}.")

@@ -71,8 +71,6 @@ def report_figures() -> pd.DataFrame:
 ANNUAL_STAGES = STAGES
 
 
-
-
 def assert_cached(states: dict[str, list[str]], stages: tuple[str, ...], context: object = "") -> None:
     """Every run of every stage in `stages` came from cache (and there was at least one)."""
     for stage in stages:

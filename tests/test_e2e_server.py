@@ -62,6 +62,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         # the flow asks for them.
         INNOMON_RAW_ROOT=str(exports_folder(tmp_path_factory)),
         INNOMON_STORE=str(root / "store"),
+        INNOMON_PUBLISHED=str(root / "published"),  # the worker's own roots: a run may name no other
         PREFECT_LOGGING_LEVEL="INFO",
     )
     logs = {n: open(root / f"{n}.log", "wb") for n in ("server", "worker")}
@@ -204,6 +205,31 @@ def _now(api: str, run_id: str) -> str:
     return httpx.get(f"{api}/flow_runs/{run_id}", timeout=10).json()["updated"]
 
 
+def _asset_keys(api: str) -> set[str]:
+    """The assets the server was told were materialized."""
+    from prefect.events.filters import EventFilter, EventNameFilter
+
+    wanted = EventFilter(event=EventNameFilter(prefix=["prefect.asset.materialization"]))
+    page = _post(f"{api}/events/filter", {"filter": wanted.model_dump(mode="json"), "limit": 50}).json()
+    keys = {e["resource"]["prefect.resource.id"] for e in page["events"]}
+    while page.get("next_page"):
+        page = httpx.get(page["next_page"], timeout=10).json()
+        keys |= {e["resource"]["prefect.resource.id"] for e in page["events"]}
+    return keys
+
+
+def test_a_run_naming_another_store_than_the_workers_is_refused(server: dict, tmp_path: Path) -> None:
+    """A run's parameters come from a form in the UI: a store the worker does not own is refused
+    before anything is read or written."""
+    other = tmp_path / "someone-elses-store"
+    run_id = _run(server["api"], "annual", {"year": 2023, "store": str(other)})
+    _wait(lambda: _state(server["api"], run_id)[0] in ("FAILED", "CRASHED", "COMPLETED"), 300, "the run", 0.5)
+    state = httpx.get(f"{server['api']}/flow_runs/{run_id}", timeout=10).json()["state"]
+    assert state["type"] == "FAILED", state
+    assert "INNOMON_ALLOWED_ROOTS does not hold it" in state["message"], state["message"]
+    assert not other.exists()
+
+
 def test_annual_deployment_is_scheduled_from_the_config(server: dict) -> None:
     dep = httpx.get(f"{server['api']}/deployments/name/innomon-annual/annual", timeout=10).json()
     schedule = dep["schedules"][0]["schedule"]
@@ -244,6 +270,13 @@ def test_failed_publish_is_retried_from_cache_approved_and_published_once(server
 
     assert json.loads((published / "2023" / "latest.json").read_text())["run_id"] == releases[0].name
     assert len(list((published / "2023" / "runs").iterdir())) == 1
+    # The release's public files are Prefect assets of the run (materialization events), nothing private.
+    workbook = (published / "2023" / "runs" / releases[0].name / "innovatiemonitor-2023.xlsx").as_uri()
+    _wait(lambda: workbook in _asset_keys(api), 60, "the release's asset events", 0.5)
+    keys = _asset_keys(api)
+    assert all(k.startswith(published.as_uri() + "/2023/runs/") for k in keys), keys
+    public_files = [p for p in (published / "2023/runs" / releases[0].name).rglob("*") if p.is_file()]
+    assert keys == {p.as_uri() for p in public_files}  # every public file of the release, manifest included
 
     # The stage deployment "publish" alone: nothing upstream is recomputed.
     stage_run = _run(api, "stage-publish", {"published_root": str(published)})

@@ -66,6 +66,18 @@ class Platform(BaseHTTPRequestHandler):
             self._send(200, json.dumps({"result": body}).encode())
         elif self.path.endswith("/export-responses/F_1/file"):
             self.server.calls.append("download")
+            if self.server.flood is not None:  # a server that sends more than any export, sized or not
+                self.send_response(200)
+                self.send_header("Content-Type", "application/zip")
+                if self.server.flood == "declared":
+                    self.send_header("Content-Length", str(50_000_000))
+                self.end_headers()
+                try:
+                    for _ in range(50):
+                        self.wfile.write(b"\0" * 1_000_000)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.server.cut_off = True
+                return
             buf = io.BytesIO()
             with zipfile.ZipFile(buf, "w") as z:
                 z.writestr("Innovatiemonitor 2023.csv", CSV)
@@ -78,6 +90,7 @@ class Platform(BaseHTTPRequestHandler):
 def platform():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Platform)
     server.calls, server.polls_left, server.throttle = [], 3, True
+    server.flood, server.cut_off = None, False
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
     server.shutdown()
@@ -92,6 +105,22 @@ def test_slow_export_with_429_is_downloaded_and_unzipped(platform) -> None:
     assert platform.calls == ["start", "poll", "poll", "poll", "poll", "download"]
     assert slept[0] == 3.0  # honoured Retry-After
     assert slept.count(0.5) == 2  # two polls found the export still running
+
+
+@pytest.mark.parametrize("flood", ["declared", "streamed"])
+def test_a_download_beyond_the_cap_is_refused_while_it_streams(platform, flood, monkeypatch) -> None:
+    """50 MB sent against a cap of 2 MB: refused after at most the cap (plus one chunk) was read,
+    whether the server declares its size or streams without one."""
+    from innomon.errors import InputError
+
+    monkeypatch.setenv("INNOMON_MAX_INPUT_BYTES", str(2_000_000))
+    platform.flood, platform.throttle = flood, False
+    client = QualtricsClient(f"http://127.0.0.1:{platform.server_address[1]}", "good-token", sleep=lambda s: None)
+    with pytest.raises(InputError) as err:
+        client.export_csv("SV_abc")
+    assert err.value.rule == "too_large"
+    assert "more than the 2,000,000" in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_expired_token_is_one_clear_sentence(platform) -> None:

@@ -87,8 +87,28 @@ class QualtricsClient:
             if time.monotonic() > deadline:
                 raise InnomonError(f"The survey platform's export did not complete within {self.timeout:.0f} s.")
             self.sleep(self.poll_interval)
-        data = self._request("GET", f"{path}/{file_id}/file").content
-        return unzip_single_csv(data, f"export {file_id}")
+        return unzip_single_csv(self._download(f"{path}/{file_id}/file", f"export {file_id}"), f"export {file_id}")
+
+    def _download(self, path: str, name: str) -> bytes:
+        """The file, streamed and refused as soon as it passes the worker's input cap (a server
+        that sends more than it should never fills the worker's memory)."""
+        with self.http.stream("GET", f"{self.base}{path}", headers=self.headers) as response:
+            if response.status_code >= 400:
+                raise InnomonError(f"The survey platform answered {response.status_code} to GET {path}.")
+            what = "The platform's download"
+            declared = response.headers.get("Content-Length", "")
+            refusal = policy.size_refusal(int(declared), what) if declared.isdigit() else None
+            chunks: list[bytes] = []
+            got = 0
+            for chunk in response.iter_bytes():
+                if refusal:  # declared or received beyond the cap: stop reading
+                    break
+                got += len(chunk)
+                refusal = policy.size_refusal(got, what)
+                chunks.append(chunk)
+        if refusal:
+            raise InputError(f"{refusal}.", file=name, rule="too_large")
+        return b"".join(chunks)
 
 
 def unzip_single_csv(data: bytes, name: str) -> bytes:

@@ -16,13 +16,15 @@ from typing import Any
 
 import pandas as pd
 from prefect import get_run_logger, task
+from prefect.assets import materialize
 
 from innomon import codeversion, refs, stage_report, storage
+from innomon.errors import InnomonError
 from innomon.hashing import canonical_json, sha256_bytes, sha256_json
 from innomon.prefect_support import bound_to_store
 from innomon.retry import retry_delays
 from schemas.config import RunConfig, TableBase
-from tasks.publish.index_page import write_index
+from tasks.publish.pointers import latest_run_id, promote, record_inputs, release_base
 from tasks.publish.zipfiles import write_zip
 
 Bundle = tuple[dict[str, bytes], list[dict[str, str]]]  # files by relative path; the charts' manifest entries
@@ -197,38 +199,6 @@ def chart_assets(cells: pd.DataFrame, cfg: RunConfig) -> tuple[dict[str, bytes],
     return start_chart_assets(cells, cfg)()
 
 
-def promote(published_root: str, year: int, rid: str, manifest_bytes: bytes, title: str) -> str:
-    """Point `published/YEAR/latest.json` at a written and verified release; regenerate index.html."""
-    pointer = {
-        "year": year,
-        "run_id": rid,
-        "manifest": f"runs/{rid}/manifest.json",
-        "manifest_sha256": sha256_bytes(manifest_bytes),
-    }
-    storage.write_bytes(storage.join(published_root, str(year), "latest.json"), canonical_json(pointer) + b"\n")
-    history = read_history(published_root, year)
-    if not history or history[-1] != rid:  # the order releases became latest in: where a withdrawal returns to
-        storage.write_bytes(_history_uri(published_root, year), canonical_json([*history, rid]) + b"\n")
-    return write_index(published_root, title)
-
-
-def _history_uri(published_root: str, year: int) -> str:
-    return storage.join(published_root, str(year), "history.json")
-
-
-def read_history(published_root: str, year: int) -> list[str]:
-    """The run ids that became latest of a year, oldest first."""
-    uri = _history_uri(published_root, year)
-    return [str(r) for r in json.loads(storage.read_bytes(uri))] if storage.exists(uri) else []
-
-
-def read_withdrawn(published_root: str, year: int) -> dict[str, dict[str, str]]:
-    """The withdrawn releases of a year (`published/YEAR/withdrawn.json`, a public notice): run id ->
-    reason and time."""
-    uri = storage.join(published_root, str(year), "withdrawn.json")
-    return dict(json.loads(storage.read_bytes(uri))) if storage.exists(uri) else {}
-
-
 def with_weighting(reports: list[dict[str, Any]], weights: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """The validation reports with each weighted year's weighting summary: the frame's size, the
     dimensions, the weights' diagnostics, or why there are no weights (never the weights)."""
@@ -279,10 +249,10 @@ def kept_bundle(processed: str | None, year: int, key: str, build: Callable[[], 
     return files, charts
 
 
-def existing_manifest(published_root: str, year: int, rid: str, key: str) -> bytes | None:
-    """The manifest of release `rid` if it is complete (the manifest is written last, after every
-    file was verified) and was built from the same `key`; else None."""
-    uri = storage.join(published_root, str(year), "runs", rid, "manifest.json")
+def existing_manifest(root: str, year: int, rid: str, key: str) -> bytes | None:
+    """The manifest of release `rid` under `root` if it is complete (the manifest is written last,
+    after every file was verified) and was built from the same `key`; else None."""
+    uri = storage.join(release_base(root, year, rid), "manifest.json")
     if not storage.exists(uri):
         return None
     data = storage.read_bytes(uri)
@@ -297,20 +267,31 @@ def staging_root(processed_root: str | None) -> str:
     return storage.join(processed_root, "staging")
 
 
-def _release_base(root: str, year: int, rid: str) -> str:
-    return storage.join(root, str(year), "runs", rid)
-
-
 def _write_release(base: str, files: dict[str, bytes], manifest: dict[str, Any], manifest_bytes: bytes) -> None:
     """Every file, read back against the manifest, then the manifest last (a release without its
-    manifest is incomplete, whatever else is there)."""
-    for path, data in sorted(files.items()):
-        storage.write_bytes(storage.join(base, path), data)
-    for entry in manifest["files"]:
-        got = storage.read_bytes(storage.join(base, entry["path"]))
-        if len(got) != entry["size"] or sha256_bytes(got) != entry["sha256"]:
-            raise RuntimeError(f"Object {entry['path']} of release {manifest['run_id']} does not match the manifest.")
-    storage.write_bytes(storage.join(base, "manifest.json"), manifest_bytes)
+    manifest is incomplete, whatever else is there). A write that fails halfway removes what it
+    wrote: nothing half-written stays behind, in the staging area or on the site."""
+    try:
+        for path, data in sorted(files.items()):
+            storage.write_bytes(storage.join(base, path), data)
+        for entry in manifest["files"]:
+            got = storage.read_bytes(storage.join(base, entry["path"]))
+            if len(got) != entry["size"] or sha256_bytes(got) != entry["sha256"]:
+                what = f"Object {entry['path']} of release {manifest['run_id']}"
+                raise InnomonError(f"{what} does not match the manifest.")
+        storage.write_bytes(storage.join(base, "manifest.json"), manifest_bytes)
+    except Exception:
+        remove_release(base, list(files))
+        raise
+
+
+def remove_release(base: str, paths: list[str]) -> None:
+    """Remove a release's manifest, then its files, where they are (the undo of a write)."""
+    for path in ["manifest.json", *paths]:
+        try:
+            storage.remove(storage.join(base, path))
+        except Exception:  # the write's own error is the one to report
+            pass
 
 
 def _complete(base: str, manifest_bytes: bytes) -> bool:
@@ -332,105 +313,100 @@ def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
 
 def release_public(
     staging: str, published_root: str, year: int, rid: str, approval: dict[str, Any] | None = None
-) -> bool:
+) -> bytes:
     """Copy the staged release `rid` to the published zone, verified, manifest last (with `approval`,
-    who approved it and when); True when it was not public yet. A copy that fails halfway is removed
-    again: nothing half-written stays public."""
-    staged = _release_base(staging, year, rid)
+    who approved it and when); returns the public manifest. A copy that fails halfway is removed."""
+    staged = release_base(staging, year, rid)
     manifest_bytes = storage.read_bytes(storage.join(staged, "manifest.json"))
-    base = _release_base(published_root, year, rid)
+    base = release_base(published_root, year, rid)
     if _complete(base, manifest_bytes):
-        return False
+        return storage.read_bytes(storage.join(base, "manifest.json"))
     manifest = json.loads(manifest_bytes)
     files = {e["path"]: storage.read_bytes(storage.join(staged, e["path"])) for e in manifest["files"]}
     if approval is not None:
         manifest = {**manifest, "approval": approval}
         manifest_bytes = _manifest_bytes(manifest)
-    try:
-        _write_release(base, files, manifest, manifest_bytes)
-    except Exception:
-        for path in files:
-            _remove_quietly(storage.join(base, path))
-        raise
-    return True
+    _write_release(base, files, manifest, manifest_bytes)
+    return manifest_bytes
 
 
-def _remove_quietly(uri: str) -> None:
-    """Remove an object if it is there (the rollback of a half-done copy)."""
-    try:
-        uri = storage.resolve(uri)
-        if uri.startswith("file://"):
-            storage.local_path(uri).unlink(missing_ok=True)
-        elif uri.startswith("s3://"):
-            bucket, key = uri.removeprefix("s3://").split("/", 1)
-            storage.s3_client().delete_object(Bucket=bucket, Key=key)
-    except Exception:  # the copy's own error is the one to report
-        pass
-
-
-def publish(
-    files: dict[str, bytes],
-    published_root: str,
-    year: int,
-    rid: str,
-    meta: dict[str, Any],
-    promote_now: bool,
-    staging: str,
-) -> dict[str, Any]:
-    """Write and verify the release in the private staging area; then, unless an approval comes
-    first, copy it to the published zone and point `latest` at it."""
+def stage(files: dict[str, bytes], staging: str, year: int, rid: str, meta: dict[str, Any]) -> tuple[bytes, bool]:
+    """Write and verify the release in the private staging area: its manifest, and whether it was
+    written now (False: it was there, complete)."""
     manifest = {
         **meta,
         "files": [{"path": p, "size": len(b), "sha256": sha256_bytes(b)} for p, b in sorted(files.items())],
     }
     manifest_bytes = _manifest_bytes(manifest)
-    staged = _release_base(staging, year, rid)
-    new_release = not _complete(staged, manifest_bytes)
-    if new_release:
-        _write_release(staged, files, manifest, manifest_bytes)
-    if promote_now:
-        new_release = release_public(staging, published_root, year, rid) or new_release
-    return finish(published_root, staging, year, rid, manifest_bytes, promote_now, new_release=new_release)
+    staged = release_base(staging, year, rid)
+    if _complete(staged, manifest_bytes):
+        return manifest_bytes, False
+    _write_release(staged, files, manifest, manifest_bytes)
+    return manifest_bytes, True
 
 
-def finish(
-    published_root: str,
-    staging: str,
-    year: int,
-    rid: str,
-    manifest_bytes: bytes,
-    promote_now: bool,
-    new_release: bool,
-) -> dict[str, Any]:
-    """Point `latest` at a release (unless it awaits approval) and describe it: its files in the
-    published zone once it is public, in the private staging area while it waits."""
-    public = _complete(_release_base(published_root, year, rid), manifest_bytes)
-    base = _release_base(published_root if public else staging, year, rid)
+def describe(root: str, year: int, rid: str, manifest_bytes: bytes, **facts: Any) -> dict[str, Any]:
+    """A release as the flow passes it on: where it is (the staging area while it waits, the
+    published zone once public), its workbook, draft and manifest, and `facts`."""
+    base = release_base(root, year, rid)
     meta = json.loads(manifest_bytes)
-    pointer_uri = storage.join(published_root, str(year), "latest.json")
-    was_latest = storage.exists(pointer_uri) and json.loads(storage.read_bytes(pointer_uri)).get("run_id") == rid
-    title = meta.get("site_title", "Innovatiemonitor")
-    index = (
-        promote(published_root, year, rid, manifest_bytes, title)
-        if promote_now
-        else storage.join(published_root, "index.html")
-    )
     return {
         "year": year,
-        "index": index,
-        "promoted": promote_now,
-        "is_latest": promote_now or was_latest,
-        "public": public,
         "run_id": rid,
         "release": base,
-        "new_release": new_release,
         "workbook": storage.join(base, meta["workbook"]),
         "concept": storage.join(base, meta["concept"]) if meta.get("concept") else None,
         "manifest": storage.join(base, "manifest.json"),
+        "files": [str(e["path"]) for e in meta["files"]],
+        "site_title": meta.get("site_title", "Innovatiemonitor"),
+        **facts,
     }
 
 
-@task(name="publish", retries=2, retry_delay_seconds=retry_delays(), on_completion=[stage_report.hook])
+def with_links(result: dict[str, Any], published_root: str) -> dict[str, Any]:
+    """The release with links report authors (or the approver) can open, also as link artifacts in
+    the Prefect UI: presigned for a bucket, valid `link_expiry_seconds`."""
+    from prefect.artifacts import create_link_artifact
+
+    year, rid, expiry = result["year"], result["run_id"], result["link_expiry_seconds"]
+    links = {
+        "workbook": storage.download_link(result["workbook"], expiry),
+        "index": storage.download_link(storage.join(published_root, "index.html"), expiry),
+    }
+    create_link_artifact(
+        key=f"innomon-{year}-workbook",
+        link=links["workbook"],
+        link_text=f"Werkmap Innovatiemonitor {year}",
+        description=f"Release {rid}" + ("" if result["public"] else " (in staging, not public)"),
+    )
+    if result.get("concept"):
+        links["concept"] = storage.download_link(result["concept"], expiry)
+        create_link_artifact(
+            key=f"innomon-{year}-concept",
+            link=links["concept"],
+            link_text=f"Conceptrapport Innovatiemonitor {year} (Word)",
+            description=f"Release {rid}" + ("" if result["public"] else " (in staging, not public)"),
+        )
+    if result["public"]:
+        create_link_artifact(key="innomon-index", link=links["index"], link_text="Alle publicaties")
+    return {**result, "links": links, "index": storage.join(published_root, "index.html")}
+
+
+def _forget_staged(txn: Any) -> None:
+    """Rollback hook of the publication's transaction: the release this run staged is removed when a
+    later step of the publication failed, so a retry starts from the kept bundle, not a stale copy."""
+    staged = txn.get("staged", None)
+    if staged:
+        with storage.within(staged["store"]):
+            remove_release(staged["base"], staged["files"])
+
+
+@task(
+    name="publish",
+    retries=2,
+    retry_delay_seconds=retry_delays(),
+    on_completion=[stage_report.hook],
+)
 @bound_to_store
 def publish_task(
     tables: dict[str, Any],
@@ -441,16 +417,17 @@ def publish_task(
     inputs: dict[str, str],
     code_version: str,
     published_root: str,
-    promote_now: bool = True,
     weights: list[dict[str, Any]] | None = None,
     processed_root: str | None = None,
 ) -> dict[str, Any]:
-    """Prefect wrapper: never cached (it touches the published zone, which may have changed);
-    idempotent instead. With `promote_now=False` the release is written and verified but `latest`
-    waits for an approval (`promote_task`). `reports`: the years' validation reports, in the order of
+    """Prefect wrapper: build the release and stage it, verified, in the private staging area (never
+    cached: idempotent instead). It becomes public only through `release_task`, at once without an
+    approval gate, on approval with one. `reports`: the years' validation reports, in the order of
     `linked` (passed beside the linked data, not inside it: D36). `weights`: the weights stage's
-    results, whose diagnostics join the year's validation report. `processed_root`: the private zone where the built
-    bundle is kept for a retry (`kept_bundle`)."""
+    results, whose diagnostics join the year's validation report. `processed_root`: the private zone
+    where the release is staged and the built bundle kept for a retry (`kept_bundle`)."""
+    from prefect.transactions import get_transaction
+
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
     year = cfg.year
     rid = run_id(inputs, cfg.hash, code_version)
@@ -472,13 +449,10 @@ def publish_task(
     reports = with_weighting(reports, weights)
     meta["bundle_key"] = bundle_key(tables, models, reports, meta)
     staging = staging_root(processed_root)
-    manifest_bytes = existing_manifest(published_root, year, rid, meta["bundle_key"])
-    if manifest_bytes is None:  # a release staged before (awaiting approval, or its copy failed)
-        manifest_bytes = existing_manifest(staging, year, rid, meta["bundle_key"])
-    if manifest_bytes is not None:  # the same release, complete: nothing to build or write again
-        new = release_public(staging, published_root, year, rid) if promote_now else False
-        result = finish(published_root, staging, year, rid, manifest_bytes, promote_now, new_release=new)
-    else:
+    record_inputs(str(processed_root), inputs)  # the order that keeps `latest` from moving to older inputs
+    manifest_bytes = existing_manifest(staging, year, rid, meta["bundle_key"])
+    new = False
+    if manifest_bytes is None:  # not staged before (a release awaiting approval, or whose copy failed)
         files, meta["charts"] = kept_bundle(
             processed_root,
             year,
@@ -493,137 +467,89 @@ def publish_task(
                 storage.join(processed_root, str(year), "charts") if processed_root else None,
             ),
         )
-        result = publish(files, published_root, year, rid, meta, promote_now, staging)
-    expiry = cfg.publish_settings.link_expiry_seconds
-    result["links"] = {
-        "workbook": storage.download_link(result["workbook"], expiry),
-        "index": storage.download_link(result["index"], expiry),
-    }
-    from prefect.artifacts import create_link_artifact
-
-    create_link_artifact(
-        key=f"innomon-{year}-workbook",
-        link=result["links"]["workbook"],
-        link_text=f"Werkmap Innovatiemonitor {year}",
-        description=f"Release {rid}",
+        manifest_bytes, new = stage(files, staging, year, rid, meta)
+        txn = get_transaction()
+        if new and txn is not None:
+            store = storage.store_of(str(processed_root))
+            txn.set("staged", {"store": store, "base": release_base(staging, year, rid), "files": sorted(files)})
+    public = _complete(release_base(published_root, year, rid), manifest_bytes)
+    result = describe(
+        published_root if public else staging,
+        year,
+        rid,
+        manifest_bytes,
+        public=public,
+        is_latest=latest_run_id(published_root, year) == rid,
+        promoted=False,
+        new_release=new,
+        link_expiry_seconds=cfg.publish_settings.link_expiry_seconds,
     )
-    if result.get("concept"):
-        result["links"]["concept"] = storage.download_link(result["concept"], expiry)
-        create_link_artifact(
-            key=f"innomon-{year}-concept",
-            link=result["links"]["concept"],
-            link_text=f"Conceptrapport Innovatiemonitor {year} (Word)",
-            description=f"Release {rid}",
-        )
-    create_link_artifact(key="innomon-index", link=result["links"]["index"], link_text="Alle publicaties")
-    get_run_logger().info("Published %s release %s (%s)", year, rid, "new" if result["new_release"] else "unchanged")
-    return result
+    get_run_logger().info("Staged %s release %s (%s)", year, rid, "new" if new else "unchanged")
+    return with_links(result, published_root)
 
 
-@task(name="promote", retries=2, retry_delay_seconds=retry_delays(), on_completion=[stage_report.hook])
+publish_task.on_rollback(_forget_staged)
+
+
+def release_assets(release: dict[str, Any], published_root: str) -> list[str]:
+    """The files a release puts on the site, as Prefect asset keys (their published URIs), so the UI
+    shows what each run made public. A URI Prefect cannot take as a key (a space in a local path) is
+    left out of the asset list, never out of the release."""
+    from prefect.types.names import validate_valid_asset_key
+
+    base = release_base(published_root, int(release["year"]), str(release["run_id"]))
+    keys = []
+    for path in ["manifest.json", *release["files"]]:
+        uri = storage.join(base, path)
+        try:
+            keys.append(validate_valid_asset_key(uri))
+        except ValueError:
+            continue
+    return keys or ["innomon://published-release"]
+
+
+@materialize(
+    "innomon://published-release",  # replaced per run by the release's own files (`release_assets`)
+    name="release",
+    retries=2,
+    retry_delay_seconds=retry_delays(),
+    on_completion=[stage_report.hook],
+)
 @bound_to_store
-def promote_task(
+def release_task(
     release: dict[str, Any],
     published_root: str,
     year: int,
     processed_root: str | None = None,
     approval: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Prefect wrapper: an approved release is copied from the staging area to the published zone,
-    verified, with who approved it and when in its manifest, and made latest."""
+    """Prefect wrapper: a staged release is copied to the published zone, verified (with who approved
+    it and when in its manifest, behind a gate), and made latest: unless the current latest was built
+    from newer inputs, in which case nothing becomes public and the answer names the newer release."""
     staging = staging_root(processed_root)
     rid = release["run_id"]
-    release_public(staging, published_root, year, rid, approval)
-    manifest_bytes = storage.read_bytes(storage.join(_release_base(published_root, year, rid), "manifest.json"))
-    return {
-        **finish(published_root, staging, year, rid, manifest_bytes, True, release["new_release"]),
-        "promoted": True,
-    }
-
-
-def _verified(published_root: str, year: int, rid: str) -> bytes | None:
-    """The manifest of a published release whose every file matches it, else None."""
-    base = _release_base(published_root, year, rid)
-    uri = storage.join(base, "manifest.json")
-    if not storage.exists(uri):
-        return None
-    manifest_bytes = storage.read_bytes(uri)
-    for entry in json.loads(manifest_bytes)["files"]:
-        target = storage.join(base, entry["path"])
-        if not storage.exists(target) or sha256_bytes(storage.read_bytes(target)) != entry["sha256"]:
-            return None
-    return manifest_bytes
-
-
-def withdraw(published_root: str, year: int, run_id: str, reason: str) -> dict[str, Any]:
-    """Take a published release off the site: its files are removed, the withdrawal (run id, reason,
-    time) is noted in `published/YEAR/withdrawn.json`, and if it was latest, `latest` returns to the
-    last release before it that is still published and verifies (none: no latest). A withdrawn
-    release cannot be rolled back to."""
-    import datetime as dt
-    import re
-
-    from innomon.errors import ConfigError
-    from schemas.config import RUN_ID_PATTERN
-
-    if not re.fullmatch(RUN_ID_PATTERN, run_id):
-        raise ConfigError(f"{run_id!r} is no run id (16 hexadecimal digits, as a release's folder is named).")
-    if not reason.strip():
-        raise ConfigError("A withdrawal needs a reason (--reason): it is published with the notice.")
-    base = _release_base(published_root, year, run_id)
-    manifest_uri = storage.join(base, "manifest.json")
-    if not storage.exists(manifest_uri):
-        raise ConfigError(f"Year {year} has no published release {run_id!r} under {published_root}.")
-    manifest = json.loads(storage.read_bytes(manifest_uri))
-    withdrawn = read_withdrawn(published_root, year)
-    when = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    withdrawn[run_id] = {"reason": " ".join(reason.split()), "withdrawn_at": when}
-    storage.write_bytes(storage.join(published_root, str(year), "withdrawn.json"), canonical_json(withdrawn) + b"\n")
-    pointer_uri = storage.join(published_root, str(year), "latest.json")
-    was_latest = storage.exists(pointer_uri) and json.loads(storage.read_bytes(pointer_uri)).get("run_id") == run_id
-    storage.remove(manifest_uri)  # the manifest first: what is left of the release is incomplete, never whole
-    for entry in manifest["files"]:
-        storage.remove(storage.join(base, entry["path"]))
-    latest: str | None = None
-    title = manifest.get("site_title", "Innovatiemonitor")
-    if was_latest:
-        for previous in reversed(read_history(published_root, year)):
-            manifest_bytes = _verified(published_root, year, previous) if previous not in withdrawn else None
-            if manifest_bytes is not None:
-                promote(published_root, year, previous, manifest_bytes, title)
-                latest = previous
-                break
-        else:
-            storage.remove(pointer_uri)
-    else:
-        pointer = json.loads(storage.read_bytes(pointer_uri)) if storage.exists(pointer_uri) else {}
-        latest = pointer.get("run_id")
-    index = write_index(published_root, title)
-    return {"year": year, "withdrawn": run_id, "reason": withdrawn[run_id]["reason"], "latest": latest, "index": index}
-
-
-def rollback(published_root: str, year: int, run_id: str) -> dict[str, Any]:
-    """Point `latest` of a year back at an earlier release, after verifying that release against its
-    manifest; regenerates index.html. Releases are immutable, so nothing else changes."""
-    import re
-
-    from innomon.errors import ConfigError
-    from schemas.config import RUN_ID_PATTERN
-
-    if not re.fullmatch(RUN_ID_PATTERN, run_id):  # an id, never a path
-        raise ConfigError(f"{run_id!r} is no run id (16 hexadecimal digits, as a release's folder is named).")
-    withdrawn = read_withdrawn(published_root, year).get(run_id)
-    if withdrawn:
-        raise ConfigError(f"Release {run_id} of {year} was withdrawn ({withdrawn['reason']}); it cannot become latest.")
-    base = storage.join(published_root, str(year), "runs", run_id)
-    manifest_uri = storage.join(base, "manifest.json")
-    if not storage.exists(manifest_uri):
-        raise ConfigError(f"Year {year} has no release {run_id!r} under {published_root}.")
-    manifest_bytes = storage.read_bytes(manifest_uri)
-    manifest = json.loads(manifest_bytes)
-    for entry in manifest["files"]:
-        got = storage.read_bytes(storage.join(base, entry["path"]))
-        if sha256_bytes(got) != entry["sha256"]:
-            raise RuntimeError(f"Release {run_id} is damaged: {entry['path']} does not match its manifest.")
-    index = promote(published_root, year, run_id, manifest_bytes, manifest.get("site_title", "Innovatiemonitor"))
-    return {"year": year, "run_id": run_id, "release": base, "index": index}
+    staged_manifest = storage.read_bytes(storage.join(release_base(staging, year, rid), "manifest.json"))
+    outcome = promote(
+        published_root,
+        str(processed_root),
+        year,
+        rid,
+        staged_manifest,
+        release["site_title"],
+        lambda: release_public(staging, published_root, year, rid, approval),
+    )
+    if not outcome["promoted"]:
+        get_run_logger().warning(
+            "Release %s of %s is not made latest: latest release %s was built from newer inputs "
+            "(innomon rollback moves latest back on purpose)",
+            rid,
+            year,
+            outcome["newer_latest"],
+        )
+        return {**release, "promoted": False, "is_latest": False, "newer_latest": outcome["newer_latest"]}
+    public_manifest = storage.read_bytes(storage.join(release_base(published_root, year, rid), "manifest.json"))
+    facts = {k: release[k] for k in ("new_release", "link_expiry_seconds")}
+    if approval is not None:
+        facts["approval"] = approval
+    result = describe(published_root, year, rid, public_manifest, public=True, is_latest=True, promoted=True, **facts)
+    return with_links(result, published_root)

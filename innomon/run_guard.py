@@ -1,0 +1,68 @@
+"""One run of a monitor year at a time, on roots the worker may use.
+
+A deployment run first waits for its year's slot in a Prefect global concurrency limit
+(`innomon-year-YEAR`, limit 1, created when missing), so a scheduled and a manual run queue visibly in
+the UI; every run, from a deployment or the command line, then holds the store's lock on the year
+(`innomon.locks`), which refuses a second run on the same store with exit 4 and one sentence. A
+deployment run's roots are checked against the worker's own (`innomon.policy.root_refusal`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+from innomon import locks, policy
+from innomon.errors import ConfigError
+
+YEAR_SLOT_WAIT_SECONDS = 6 * 3600  # a queued run gives up after six hours (a run takes minutes)
+
+
+def deployment_run() -> bool:
+    """Whether the current flow run was started from a deployment (a schedule, the UI, the API)."""
+    from prefect.runtime import deployment
+
+    return deployment.id is not None
+
+
+def year_slot_name(year: int) -> str:
+    return f"innomon-year-{year}"
+
+
+@contextmanager
+def year_slot(year: int, timeout_seconds: float = YEAR_SLOT_WAIT_SECONDS) -> Iterator[None]:
+    """Hold the year's slot in Prefect's global concurrency limit, creating the limit (1) if missing."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.concurrency.sync import concurrency
+    from prefect.exceptions import ObjectAlreadyExists
+
+    name = year_slot_name(year)
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+        except ObjectAlreadyExists:
+            pass
+    with concurrency(name, occupy=1, timeout_seconds=timeout_seconds, strict=True):
+        yield
+
+
+@contextmanager
+def one_run_per_year(
+    year: int, processed_root: str, roots: dict[str, str | None], deployment: bool | None = None
+) -> Iterator[None]:
+    """The guard around a year's run: the worker's allowlist (deployment runs), the year's slot
+    (deployment runs) and the store's lock on the year (every run)."""
+    from prefect.runtime import flow_run
+
+    deployment = deployment_run() if deployment is None else deployment
+    if deployment:
+        refusal = policy.root_refusal(roots)
+        if refusal:
+            raise ConfigError(f"Refused: {refusal}.")
+    with ExitStack() as stack:
+        if deployment:
+            stack.enter_context(year_slot(year))
+        run = str(flow_run.id or "")
+        stack.enter_context(locks.hold(processed_root, f"year-{year}", f"the run of {year}", run=run))
+        yield
