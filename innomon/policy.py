@@ -74,32 +74,16 @@ def zip_refusal(entries: list[tuple[str, int, int]], what: str) -> str | None:
 
 # The roots a deployment run may name. A run's parameters come from a form in the Prefect UI, which
 # the open-source server serves without login: a worker works on its own raw root, store and
-# published root (`INNOMON_RAW_ROOT`, `INNOMON_STORE`, `INNOMON_PUBLISHED`), and on another only if
-# `INNOMON_ALLOWED_ROOTS` (comma-separated folders or s3:// prefixes) holds it.
+# published root, and on another only if `INNOMON_ALLOWED_ROOTS` (comma-separated folders or s3://
+# prefixes) holds it (checked in `innomon.run_guard`).
 ROOT_VARIABLES = {"raw root": "INNOMON_RAW_ROOT", "store": "INNOMON_STORE", "published root": "INNOMON_PUBLISHED"}
 
 
-def _within(uri: str, prefix: str) -> bool:
-    parts, head = uri.rstrip("/").split("/"), prefix.rstrip("/").split("/")
-    return parts[: len(head)] == head
+def own_root(role: str) -> str:
+    """The worker's own root for a role ("raw root", "store", "published root"), or ""."""
+    return os.environ.get(ROOT_VARIABLES[role], "")
 
 
-def root_refusal(given: dict[str, str | None]) -> str | None:
-    """Why a deployment run may not use the roots it names (None: it may): `given` maps "raw root",
-    "store" and "published root" to the run's parameters (empty: the default)."""
-    from innomon.storage import as_uri
-
-    allowed = [as_uri(p.strip()) for p in os.environ.get("INNOMON_ALLOWED_ROOTS", "").split(",") if p.strip()]
-    for role, value in given.items():
-        if not value:
-            continue
-        uri = as_uri(value)
-        own = os.environ.get(ROOT_VARIABLES[role], "")
-        if (own and as_uri(own) == uri) or any(_within(uri, prefix) for prefix in allowed):
-            continue
-        mine = f"its own is {as_uri(own)}" if own else f"it has none ({ROOT_VARIABLES[role]} is not set)"
-        return (
-            f"the run names the {role} {uri}, but this worker works on its own ({mine}) "
-            "and INNOMON_ALLOWED_ROOTS does not hold it"
-        )
-    return None
+def allowed_roots() -> list[str]:
+    """`INNOMON_ALLOWED_ROOTS`, as written."""
+    return [p.strip() for p in os.environ.get("INNOMON_ALLOWED_ROOTS", "").split(",") if p.strip()]

@@ -4,7 +4,7 @@ A deployment run first waits for its year's slot in a Prefect global concurrency
 (`innomon-year-YEAR`, limit 1, created when missing), so a scheduled and a manual run queue visibly in
 the UI; every run, from a deployment or the command line, then holds the store's lock on the year
 (`innomon.locks`), which refuses a second run on the same store with exit 4 and one sentence. A
-deployment run's roots are checked against the worker's own (`innomon.policy.root_refusal`).
+deployment run's roots are checked against the worker's own (`root_refusal`).
 """
 
 from __future__ import annotations
@@ -12,10 +12,35 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
-from innomon import locks, policy
+from innomon import locks, policy, storage
 from innomon.errors import ConfigError
 
 YEAR_SLOT_WAIT_SECONDS = 6 * 3600  # a queued run gives up after six hours (a run takes minutes)
+
+
+def _within(uri: str, prefix: str) -> bool:
+    parts, head = uri.rstrip("/").split("/"), prefix.rstrip("/").split("/")
+    return parts[: len(head)] == head
+
+
+def root_refusal(given: dict[str, str | None]) -> str | None:
+    """Why a deployment run may not use the roots it names (None: it may): `given` maps "raw root",
+    "store" and "published root" to the run's parameters (empty: the default)."""
+    allowed = [storage.as_uri(p) for p in policy.allowed_roots()]
+    for role, value in given.items():
+        if not value:
+            continue
+        uri = storage.as_uri(value)
+        own = policy.own_root(role)
+        if (own and storage.as_uri(own) == uri) or any(_within(uri, prefix) for prefix in allowed):
+            continue
+        variable = policy.ROOT_VARIABLES[role]
+        mine = f"its own is {storage.as_uri(own)}" if own else f"it has none ({variable} is not set)"
+        return (
+            f"the run names the {role} {uri}, but this worker works on its own ({mine}) "
+            "and INNOMON_ALLOWED_ROOTS does not hold it"
+        )
+    return None
 
 
 def deployment_run() -> bool:
@@ -57,7 +82,7 @@ def one_run_per_year(
 
     deployment = deployment_run() if deployment is None else deployment
     if deployment:
-        refusal = policy.root_refusal(roots)
+        refusal = root_refusal(roots)
         if refusal:
             raise ConfigError(f"Refused: {refusal}.")
     with ExitStack() as stack:

@@ -48,8 +48,7 @@ def _models(r: dict[str, Any]) -> str:
 
 def _publish(r: dict[str, Any]) -> str:
     state = "new" if r.get("new_release") else "unchanged"
-    where = "public and latest" if r.get("is_latest") else "staged, not public"
-    return f"release {r['run_id']} ({state}, {where})"
+    return f"release {r['run_id']} staged ({state})" + (", already latest" if r.get("is_latest") else "")
 
 
 def _release(r: dict[str, Any]) -> str:

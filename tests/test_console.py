@@ -48,7 +48,7 @@ def _cli(args: list[str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-STAGE_LINE = re.compile(r"^(\d{4}) (fetch|ingest|derive|validate|link|indicators|models|publish)\s+(.+)$")
+STAGE_LINE = re.compile(r"^(\d{4}) (fetch|ingest|derive|validate|link|indicators|models|publish|release)\s+(.+)$")
 
 
 @pytest.fixture(scope="module")
@@ -68,21 +68,23 @@ def test_run_prints_one_line_per_stage_and_no_warning(runs: dict) -> None:
     assert len(lines) <= 25, text
     assert "warn" not in text.lower(), text
     stages = [m.groups() for m in map(STAGE_LINE.match, lines) if m]
-    # per year fetch, ingest, derive, validate, link; then indicators, models, publish of 2022
-    assert len(stages) == 2 * 5 + 3, text
+    # per year fetch, ingest, derive, validate, link; then indicators, models, publish, release of 2022
+    assert len(stages) == 2 * 5 + 4, text
     assert {(y, s) for y, s, _ in stages} >= {("2022", "link"), ("2021", "validate"), ("2022", "publish")}
     link = next(t for y, s, t in stages if (y, s) == ("2022", "link"))
     assert re.fullmatch(r"\d+ repeat firms linked to 2021", link), link
     release = latest_release(runs["store"], 2022).name
-    assert next(t for y, s, t in stages if s == "publish") == f"release {release} (new, latest)"
+    assert next(t for y, s, t in stages if s == "publish") == f"release {release} staged (new)"
+    assert next(t for y, s, t in stages if s == "release") == f"release {release} public and latest"
     assert not any(t.endswith("(cached)") for _, _, t in stages)
 
     again = runs["again"]
     assert again.returncode == 0, again.stderr
     stages = [m.groups() for m in map(STAGE_LINE.match, again.stdout.splitlines()) if m]
-    computed = [(y, s) for y, s, t in stages if s not in ("fetch", "publish") and not t.endswith("(cached)")]
+    uncached = ("fetch", "publish", "release")
+    computed = [(y, s) for y, s, t in stages if s not in uncached and not t.endswith("(cached)")]
     assert computed == [], again.stdout
-    assert next(t for y, s, t in stages if s == "publish") == f"release {release} (unchanged, latest)"
+    assert next(t for y, s, t in stages if s == "publish") == f"release {release} staged (unchanged), already latest"
 
 
 def test_verbose_shows_prefect_lines(runs: dict) -> None:

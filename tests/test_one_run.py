@@ -189,12 +189,12 @@ def test_a_deployment_run_on_another_store_is_refused(tmp_path: Path, monkeypatc
     monkeypatch.setenv("INNOMON_ALLOWED_ROOTS", f"{tmp_path / 'elsewhere'}, {tmp_path}")
     with one_run_per_year(2023, processed, roots, deployment=False):  # the command line: the operator's own
         pass
-    from innomon import policy
+    from innomon.run_guard import root_refusal
 
-    assert policy.root_refusal(roots) is None  # inside an allowlisted folder
+    assert root_refusal(roots) is None  # inside an allowlisted folder
     monkeypatch.setenv("INNOMON_ALLOWED_ROOTS", str(tmp_path / "elsewhere"))
-    assert "INNOMON_ALLOWED_ROOTS does not hold it" in str(policy.root_refusal(roots))
-    assert policy.root_refusal({**roots, "store": str(own)}) is None
+    assert "INNOMON_ALLOWED_ROOTS does not hold it" in str(root_refusal(roots))
+    assert root_refusal({**roots, "store": str(own)}) is None
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
