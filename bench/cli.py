@@ -30,6 +30,8 @@ from pathlib import Path
 
 from scale import start_server  # bench/scale.py: a real `prefect server start` on a free port
 
+os.environ.setdefault("INNOMON_DEMO", "1")  # synthetic firms: the built-in demo key, said so (innomon.keys)
+
 PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 INNOMON = str(BIN / "innomon")

@@ -21,6 +21,8 @@ from innomon.synth.generate import add_identity_noise
 from tasks.ingest.stage import split_identities
 from tasks.link.stage import link_firms
 
+os.environ.setdefault("INNOMON_DEMO", "1")  # synthetic firms: the built-in demo key, said so (innomon.keys)
+
 
 def make_firms(rng: np.random.Generator, n: int, pc4: pd.DataFrame, sbi: list[str], start: int) -> pd.DataFrame:
     """n invented firms with a trade name, town, postcode, KvK number (10% missing), SBI, founding year."""

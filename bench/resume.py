@@ -11,6 +11,8 @@ import os
 import platform
 import time
 
+os.environ.setdefault("INNOMON_DEMO", "1")  # synthetic firms: the built-in demo key, said so (innomon.keys)
+
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 

@@ -34,6 +34,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+os.environ.setdefault("INNOMON_DEMO", "1")  # synthetic firms: the built-in demo key, said so (innomon.keys)
+
 PROJECT = Path(__file__).resolve().parent.parent
 YEARS = (2021, 2022, 2023)
 # The report's sizes: 400, 430 and 423 responses; other sizes keep those proportions.

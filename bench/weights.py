@@ -36,6 +36,8 @@ from tasks.configure.stage import resolve
 from tasks.indicators import weighted as wtables
 from tasks.weights import stage as wmod
 
+os.environ.setdefault("INNOMON_DEMO", "1")  # synthetic firms: the built-in demo key, said so (innomon.keys)
+
 DIMS = ["province", "size_class", "sector"]
 INDICATORS = 30  # R02's weighted shares: K02 1, T01 5, T06 8, T08 10, T17 6
 

@@ -117,7 +117,7 @@ def _build_and_stage(
         fixes = private[y]["corrections"]
         if fixes:  # corrections are an input like the export: they are part of the run id
             inputs[f"{y}-corrections"] = fixes["sha256"]
-        ingested = _stage(ingest_task, "ingest", refresh)(export_ref(raw), cfg_ref, processed, fixes)
+        ingested = _stage(ingest_task, "ingest", refresh)(export_ref(raw), cfg_ref, processed, fixes, run.key_id)
         derived = _stage(derive_task, "derive", refresh)(ingested, cfg_ref, processed)
         validated[y] = _stage(validate_task, "validate", refresh)(derived, cfg_ref, processed)
         mark_archived_task(raw_zone, raw, validated[y])  # only an export that passed is this year's archive
@@ -136,7 +136,7 @@ def _build_and_stage(
         if decisions:  # reviewers' link decisions change figures: part of the run id
             inputs[f"{y}-reviewed-links"] = decisions["sha256"]
         linked_by_year[y] = _stage(link_task, "link", refresh)(
-            validated[y], linked_by_year.get(y - 1), run.configs[str(y)], processed, decisions
+            validated[y], linked_by_year.get(y - 1), run.configs[str(y)], processed, decisions, run.key_id
         )
     linked = [linked_by_year[y] for y in run.years]  # current year first
     cfg_ref = run.current  # the current year's config with its comparison years' datamaps

@@ -203,6 +203,15 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def check_panel_key(year: int) -> None:
+    """Exit 2 before anything starts when the key the year's configuration names is missing, short,
+    or the demo key outside the demo (`innomon.keys.panel_key`)."""
+    from innomon import config as config_mod
+    from innomon import keys
+
+    keys.panel_key(config_mod.load_typed(year, region=config_mod.current_region()).linking.key_env)
+
+
 def refuse_if_running(year: int, store: str) -> None:
     """Exit 4 at once, before any flow run starts, when another run holds the year on this store
     (the flow's own lock still decides a race between two commands started in the same instant)."""
@@ -232,6 +241,7 @@ def run_year(
 
     storage.check_separate_zones(raw_root, store, published)  # and overlapping zones, before anything runs
     refuse_if_running(year, store)
+    check_panel_key(year)
     if api is None:
         from innomon.api import PrefectApi
 
@@ -338,6 +348,7 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
 
             storage.check_separate_zones(args.raw_root, args.store, args.published)  # and overlapping zones
             refuse_if_running(args.year, args.store)
+            check_panel_key(args.year)
             api = PrefectApi(notify=_say)  # a local API boots on the other core meanwhile
             _preload(freeze=own_process)
             with api:
@@ -395,9 +406,12 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
             else:
                 print(f"local Prefect API {local.url} (pid {local.pid}; exits after {idle_seconds():.0f} s idle)")
         elif args.command == "demo":
+            from innomon import keys
             from innomon.api import PrefectApi
             from innomon.synth.export import write_year
 
+            os.environ[keys.DEMO_FLAG] = "1"  # synthetic data: the built-in demo key is allowed, and said so
+            _say("innomon demo: synthetic firms, pseudonymised with the built-in demo key (never for real data)")
             out = Path(args.out)
             api = PrefectApi(notify=_say)  # boots while the exports are synthesised
             for year in (2021, 2022, 2023):

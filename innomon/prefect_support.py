@@ -1,4 +1,5 @@
-"""How every stage task is cached: inputs + config hash + code version (+ linkage key fingerprint).
+"""How every stage task is cached: inputs + config hash + code version (the stages that pseudonymise
+also take the panel key's fingerprint as a parameter).
 
 Prefect's default policy includes the flow run id, so a new run would recompute everything; ours is
 keyed only on what determines the result, so a rerun of unchanged inputs reuses finished steps, a
@@ -13,31 +14,27 @@ storage), where two stores must not answer for each other.
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib
 import inspect
-import os
 import pickle
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from innomon import storage
+from innomon import keys, storage
 from innomon.codeversion import code_version
+from innomon.errors import ConfigError
 from innomon.hashing import sha256_json
 
-DEMO_KEY = "innomon-demo-key-not-for-production"
 
-
-def panel_key() -> bytes:
-    """The HMAC key for pseudonymous ids: `INNOMON_PANEL_KEY`, or the demo key for local demos."""
-    return os.environ.get("INNOMON_PANEL_KEY", DEMO_KEY).encode("utf-8")
-
-
-def key_fingerprint() -> str:
-    """A hash of the HMAC key (never the key itself), so a key change recomputes linked data."""
-    return hashlib.sha256(b"fingerprint:" + panel_key()).hexdigest()[:16]
+def run_key(env_name: str, key_id: str) -> bytes:
+    """The panel key on this worker, checked against the fingerprint the run started with: a worker
+    with another key would write pseudonyms that never meet the run's others."""
+    key = keys.panel_key(env_name)
+    if keys.fingerprint(key) != key_id:
+        raise ConfigError(f"The panel key in {env_name} on this worker is not the key the run started with.")
+    return key
 
 
 def _results_inside(context: Any, store: str) -> bool:
@@ -63,7 +60,6 @@ def cache_key(context: Any, parameters: dict[str, Any]) -> str:
         {
             "task": context.task.name,
             "code": code_version(),
-            "key": key_fingerprint(),
             "parameters": storage.relative(parameters, store) if store else parameters,
             "store": None if store and _results_inside(context, store) else store,
         }

@@ -170,7 +170,7 @@ class Thresholds(Strict):
 
 
 class Linking(Strict):
-    key_env: str
+    key_env: str = Field(pattern=r"^INNOMON_[A-Z0-9_]*KEY$")  # the variable holding the panel key
     accept: Share
     review: Share
     em_min_records: int | None = None
@@ -647,3 +647,4 @@ class RunPlan(Strict):
     model_ids: list[str]
     approval_required: bool
     approval_timeout: int
+    key_id: str  # the panel key's fingerprint (`innomon.keys.fingerprint`): in the keyed stages' cache keys

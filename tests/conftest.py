@@ -14,6 +14,9 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("INNOMON_RETRY_DELAYS", "0.2,0.5")  # the same retries, shorter waits
+# The tests run on synthetic firms only, with the built-in demo key, said explicitly (innomon.keys);
+# tests/test_keys.py takes it away to see a real run refuse to start without a key of its own.
+os.environ["INNOMON_DEMO"] = "1"
 
 from tests import s3server
 

@@ -356,6 +356,12 @@ MISTAKES: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
         "source.token_env",
         "does not have the required form",
     ),
+    "linking_key_env_names_another_secret": (
+        _base(lambda d: d["linking"].update(key_env="AWS_SECRET_ACCESS_KEY")),
+        "base.yaml",
+        "linking.key_env",
+        "does not have the required form",
+    ),
     "source_filename_climbs_out": (
         _year(lambda d: d["source"].update(filename="../2023/innovatiemonitor-2023.csv")),
         "2024.yaml",

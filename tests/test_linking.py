@@ -78,7 +78,7 @@ def test_no_identifying_field_in_processed_tables(demo: dict) -> None:
 
 def test_different_keys_give_unlinkable_panel_ids(demo: dict, tmp_path: Path, monkeypatch) -> None:
     store = tmp_path / "store"
-    monkeypatch.setenv("INNOMON_PANEL_KEY", "another-key-for-this-test")
+    monkeypatch.setenv("INNOMON_PANEL_KEY", "another-key-for-this-test-0123456789abcdef")
     run_year(2023, str(demo["exports"]), str(store))
     ours = _latest(demo["store"] / "processed" / "2023", "respondents-*.parquet")
     theirs = _latest(store / "processed" / "2023", "respondents-*.parquet")

@@ -11,7 +11,7 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from innomon import config as config_mod
-from innomon import refs, result_storage, storage
+from innomon import keys, refs, result_storage, storage
 from innomon.codeversion import code_version
 from innomon.errors import ConfigError
 from schemas.config import Execution, RunPlan
@@ -57,6 +57,15 @@ def execution_settings(execution: dict[str, Any]) -> Execution:
     )
 
 
+def run_key_id(typed: dict[int, Any]) -> str:
+    """The fingerprint of the run's panel key: every year of a run pseudonymises with one key (the
+    panel ids of a firm must meet across the years), read from the variable the configuration names."""
+    names = {t.linking.key_env for t in typed.values()}
+    if len(names) > 1:
+        raise ConfigError(f"The years of one run name different key variables ({', '.join(sorted(names))}).")
+    return keys.fingerprint(keys.panel_key(names.pop()))
+
+
 @task(name="configure")
 def configure_task(year: int, processed_root: str, region: str | None = None) -> RunPlan:
     """Prefect wrapper: never cached; logs the resolved config hashes at the start of the run."""
@@ -93,4 +102,5 @@ def configure_task(year: int, processed_root: str, region: str | None = None) ->
         model_ids=[m.id for m in now.models.models] if now.models else [],
         approval_required=now.publish.approval_required if now.publish else False,
         approval_timeout=now.publish.approval_timeout_seconds if now.publish else 7 * 24 * 3600,
+        key_id=run_key_id(typed),
     )

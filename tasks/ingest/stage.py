@@ -15,7 +15,7 @@ from prefect import get_run_logger
 from innomon import config as config_mod
 from innomon import reference, refs, storage
 from innomon.normalise import normalise_kvk, normalise_name, normalise_postcode
-from innomon.prefect_support import cached_stage, panel_key
+from innomon.prefect_support import cached_stage, run_key
 from innomon.pseudonyms import keyed_hash
 from schemas.config import RunConfig
 from schemas.vocabulary import IDENTIFYING
@@ -84,12 +84,13 @@ def ingest(data: bytes, name: str, cfg: RunConfig, key: bytes, corrections: byte
 
 @cached_stage("ingest")
 def ingest_task(
-    raw: refs.Ref, cfg_ref: refs.Ref, processed_root: str, corrections: refs.Ref | None = None
+    raw: refs.Ref, cfg_ref: refs.Ref, processed_root: str, corrections: refs.Ref | None, key_id: str
 ) -> dict[str, Any]:
-    """Prefect wrapper: archived export (+ corrections) -> answers, identities and issues."""
+    """Prefect wrapper: archived export (+ corrections) -> answers, identities and issues. `key_id`:
+    the run's panel key's fingerprint (a new key pseudonymises again)."""
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
     fixes = refs.get_bytes(corrections) if corrections else None
-    out = ingest(refs.get_bytes(raw), raw["name"], cfg, panel_key(), fixes)
+    out = ingest(refs.get_bytes(raw), raw["name"], cfg, run_key(cfg.linking.key_env, key_id), fixes)
     get_run_logger().info("Read %s: %s, %d records", raw["name"], out["reader"], out["records"])
     root = storage.join(processed_root, str(cfg.year))
     return {

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from innomon import progress, refs, storage
-from innomon.prefect_support import cached_stage, key_fingerprint, panel_key
+from innomon.prefect_support import cached_stage, run_key
 from innomon.pseudonyms import keyed_hash
 from schemas.config import RunConfig
 
@@ -238,16 +238,16 @@ def assign_panel(
     return out
 
 
-def registry_uri(processed_root: str, year: int) -> str:
+def registry_uri(processed_root: str, year: int, key_id: str) -> str:
     """The panel registry's entry of one year (private zone): every valid firm's `panel_id` and
     whether it answered the year before, as linked with that year's own predecessor. One folder per
     linkage key (its fingerprint), since panel ids are keyed hashes."""
-    return storage.join(processed_root, "panel", key_fingerprint(), f"{year}.parquet")
+    return storage.join(processed_root, "panel", key_id, f"{year}.parquet")
 
 
-def registered_panel(processed_root: str, year: int, response_ids: pd.Series) -> pd.DataFrame | None:
+def registered_panel(processed_root: str, year: int, response_ids: pd.Series, key_id: str) -> pd.DataFrame | None:
     """The registry's entry of `year` if it holds exactly these respondents, else None."""
-    uri = registry_uri(processed_root, year)
+    uri = registry_uri(processed_root, year, key_id)
     if not storage.exists(uri):
         return None
     entry = pd.read_parquet(io.BytesIO(storage.read_bytes(uri)))
@@ -256,7 +256,9 @@ def registered_panel(processed_root: str, year: int, response_ids: pd.Series) ->
     return entry
 
 
-def register_panel(processed_root: str, year: int, table: pd.DataFrame, known: pd.DataFrame | None) -> None:
+def register_panel(
+    processed_root: str, year: int, table: pd.DataFrame, known: pd.DataFrame | None, key_id: str
+) -> None:
     """Keep a year's panel ids for later windows. `known` is the registry's entry for these
     respondents (`registered_panel`). An entry linked with its predecessor is never replaced by one
     without (the year became the oldest of a window) for the same respondents."""
@@ -265,7 +267,7 @@ def register_panel(processed_root: str, year: int, table: pd.DataFrame, known: p
     if known is not None and (entry["in_previous"].isna().all() and known["in_previous"].notna().any()):
         return
     data = refs.frame_bytes(entry)
-    uri = registry_uri(processed_root, year)
+    uri = registry_uri(processed_root, year, key_id)
     if not storage.exists(uri) or storage.read_bytes(uri) != data:
         storage.write_bytes(uri, data)
 
@@ -276,10 +278,12 @@ def link_task(
     previous: dict[str, Any] | None,
     cfg_ref: dict[str, Any],
     processed_root: str,
-    decisions: dict[str, Any] | None = None,
+    decisions: dict[str, Any] | None,
+    key_id: str,
 ) -> dict[str, Any]:
     """Prefect wrapper: valid respondents of a year (+ the previous year's linked table) -> the
-    processed respondent table with panel_id, the links, and the clerical-review candidates."""
+    processed respondent table with panel_id, the links, and the clerical-review candidates.
+    `key_id`: the run's panel key's fingerprint, which names the key's panel registry."""
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
     year = int(validated["year"])
     valid = refs.get_frame(validated["valid"])
@@ -307,14 +311,15 @@ def link_task(
                 float(linking.expected_repeat_share),
             )
         previous_panel = prev_table
-    table = assign_panel(valid, ident, links, previous_panel, year, panel_key()).drop(columns=["firm_hash"])
-    known = registered_panel(processed_root, year, table["response_id"])
+    key = run_key(cfg.linking.key_env, key_id)
+    table = assign_panel(valid, ident, links, previous_panel, year, key).drop(columns=["firm_hash"])
+    known = registered_panel(processed_root, year, table["response_id"], key_id)
     if previous is None and known is not None:  # the oldest year of a window: ids and repeats as once linked
         kept = known.set_index("response_id").loc[table["response_id"]]
         table["panel_id"] = kept["panel_id"].to_numpy()
         if kept["in_previous"].notna().all():
             table["in_previous"] = kept["in_previous"].astype("int64").to_numpy()
-    register_panel(processed_root, year, table, known)
+    register_panel(processed_root, year, table, known, key_id)
     known = table["in_previous"].notna().all() and len(table) > 0
     repeats = int(table["in_previous"].astype("Int64").sum()) if known else None
     facts = {**validated["counts"], "repeat": repeats}
