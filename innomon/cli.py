@@ -242,12 +242,16 @@ def run_year(
     storage.check_separate_zones(raw_root, store, published)  # and overlapping zones, before anything runs
     refuse_if_running(year, store)
     check_panel_key(year)
-    if api is None:
-        from innomon.api import PrefectApi
+    umask_before = os.umask(0o077)  # the store's files, Prefect's results among them: the user's only
+    try:
+        if api is None:
+            from innomon.api import PrefectApi
 
-        with PrefectApi(notify=_say):
-            return _run_flow(year, raw_root, store, refresh, published)
-    return _run_flow(year, raw_root, store, refresh, published)
+            with PrefectApi(notify=_say):
+                return _run_flow(year, raw_root, store, refresh, published)
+        return _run_flow(year, raw_root, store, refresh, published)
+    finally:
+        os.umask(umask_before)
 
 
 def _run_flow(year: int, raw_root: str, store: str, refresh: list[str] | None, published: str | None) -> dict[str, Any]:
@@ -327,6 +331,7 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")  # nor Prefect's SDK telemetry: a survey run phones no one
     before = os.environ.get("INNOMON_REGION")
+    umask_before = os.umask(0o077)  # whatever this command writes (Prefect's results too) is its user's only
     level_before = os.environ.get(CONSOLE_LEVEL)  # read before `_console` sets it, restored at the end
     if args.command in ("run", "demo"):
         _console(args.verbose)
@@ -435,6 +440,7 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
             raise
         return 1
     finally:  # an in-process caller (a test, a notebook) keeps its own settings
+        os.umask(umask_before)
         if level_before is None:
             os.environ.pop(CONSOLE_LEVEL, None)
         else:

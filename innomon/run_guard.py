@@ -9,6 +9,7 @@ deployment run's roots are checked against the worker's own (`root_refusal`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -85,6 +86,8 @@ def one_run_per_year(
         refusal = root_refusal(roots)
         if refusal:
             raise ConfigError(f"Refused: {refusal}.")
+    if deployment:  # the worker's process of this run: what it writes is its user's only
+        os.umask(0o077)
     with ExitStack() as stack:
         if deployment:
             stack.enter_context(year_slot(year))

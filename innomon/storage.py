@@ -154,19 +154,61 @@ def read_bytes(uri: str) -> bytes:
     raise ConfigError(f"Unsupported URI {uri!r}.")
 
 
+# At rest: a store holds firms' answers and identities, so what the pipeline writes is readable by
+# its own user only (files 0600, folders 0700), and S3 objects are written with server-side
+# encryption (`INNOMON_S3_SSE`: AES256 by default, `aws:kms` with `INNOMON_S3_KMS_KEY_ID`, or `none`
+# for a server that cannot) and their content type.
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
+
+def make_folders(path: Path) -> None:
+    """Create `path` and its missing parents, each 0700 (`mkdir(parents=True)` would give the
+    parents the default mode)."""
+    missing = []
+    for folder in [path, *path.parents]:
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=FOLDER_MODE)
+        except FileExistsError:
+            pass
+
+
+def s3_write_options(key: str) -> dict[str, str]:
+    """Server-side encryption and content type of an S3 write."""
+    import mimetypes
+
+    options = {"ContentType": mimetypes.guess_type(key)[0] or "application/octet-stream"}
+    sse = os.environ.get("INNOMON_S3_SSE", "AES256")
+    if sse == "none":
+        return options
+    if sse not in ("AES256", "aws:kms"):
+        raise ConfigError(f"INNOMON_S3_SSE must be AES256, aws:kms or none, not {sse!r}.")
+    options["ServerSideEncryption"] = sse
+    if sse == "aws:kms" and os.environ.get("INNOMON_S3_KMS_KEY_ID"):
+        options["SSEKMSKeyId"] = os.environ["INNOMON_S3_KMS_KEY_ID"]
+    return options
+
+
 def write_bytes(uri: str, data: bytes) -> None:
-    """Write one object; local writes go through a temporary file and an atomic rename."""
+    """Write one object; local writes go through a private temporary file and an atomic rename."""
     uri = resolve(uri)
     if uri.startswith("file://"):
         path = local_path(uri)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(path.parent)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_bytes(data)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(tmp, FILE_MODE)  # a leftover temporary file of a crashed writer may have had another mode
         os.replace(tmp, path)
         return
     if uri.startswith("s3://"):
         bucket, key = _s3_parts(uri)
-        s3_client().put_object(Bucket=bucket, Key=key, Body=data)
+        s3_client().put_object(Bucket=bucket, Key=key, Body=data, **s3_write_options(key))
         return
     raise ConfigError(f"Unsupported URI {uri!r}.")
 
@@ -281,8 +323,9 @@ def _local_guard(path: Path) -> Iterator[None]:
     """An exclusive lock, for the length of one check-and-write, on `.NAME.cas` beside `path`."""
     import fcntl
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.cas"), "a+b") as guard:
+    make_folders(path.parent)
+    fd = os.open(path.with_name(f".{path.name}.cas"), os.O_RDWR | os.O_CREAT, FILE_MODE)
+    with os.fdopen(fd, "a+b") as guard:
         fcntl.flock(guard, fcntl.LOCK_EX)
         try:
             yield
@@ -326,7 +369,7 @@ def replace_if(uri: str, expected: bytes | None, data: bytes) -> bool:
                 return False
             condition = {"IfMatch": current[1]}
         try:
-            s3_client().put_object(Bucket=bucket, Key=key, Body=data, **condition)
+            s3_client().put_object(Bucket=bucket, Key=key, Body=data, **condition, **s3_write_options(key))
         except Exception as exc:
             if _precondition_failed(exc):
                 return False

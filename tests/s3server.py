@@ -110,7 +110,10 @@ def start(folder: Path, timeout: float = 90.0) -> SeaweedS3:
         "-master.volumeSizeLimitMB=64",
     ]
     log = open(folder / "weed.log", "wb")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # SSE-S3 as on a production bucket (the store writes with server-side encryption): SeaweedFS
+    # encrypts with a key derived from this one, a test's own.
+    env = {**os.environ, "WEED_S3_SSE_KEY": "11" * 32}
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     server = SeaweedS3(endpoint=f"http://127.0.0.1:{ports['s3.port']}", process=proc, folder=folder)
     deadline = time.monotonic() + timeout
     last: Exception | None = None
