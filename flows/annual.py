@@ -108,9 +108,15 @@ def _build_and_stage(
         cfg_ref = run.configs[str(y)]
         source = run.sources[str(y)]  # a task parameter: the configuration's dict, as written
         raw = fetch_task(  # a comparison year's export may be read from the store's archive
-            source_uri(raw_root, y, Source.model_validate(source)), y, raw_zone, run.pins[str(y)], source, y != year
+            source_uri(raw_root, y, Source.model_validate(source)),
+            y,
+            raw_zone,
+            run.pins[str(y)],
+            source,
+            y != year,
+            run.export_columns[str(y)],
         )
-        inputs[str(y)] = raw["sha256"]
+        inputs[str(y)] = raw["original_sha256"]  # the export as received (minimised before it is archived)
         private[y] = fetch_private_files_task(
             processed, y, {"corrections": run.corrections[str(y)], "reviewed": run.reviewed[str(y)]}
         )

@@ -647,4 +647,5 @@ class RunPlan(Strict):
     model_ids: list[str]
     approval_required: bool
     approval_timeout: int
+    export_columns: dict[str, list[str]]  # year -> the columns fetch keeps (the datamap's, as each format names them)
     key_id: str  # the panel key's fingerprint (`innomon.keys.fingerprint`): in the keyed stages' cache keys

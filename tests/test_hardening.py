@@ -144,7 +144,7 @@ def test_separate_zones_are_accepted() -> None:
 def test_an_export_larger_than_the_cap_is_refused_before_it_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tasks.ingest.read import read_export
+    from innomon.exports import read_export
 
     monkeypatch.setenv("INNOMON_MAX_INPUT_BYTES", "1000")
     path = tmp_path / "export.csv"
@@ -157,8 +157,8 @@ def test_an_export_larger_than_the_cap_is_refused_before_it_is_read(
 
 
 def test_a_zip_bomb_workbook_is_refused_before_it_is_unpacked() -> None:
+    from innomon.exports import read_export
     from tasks.fetch.qualtrics import unzip_single_csv
-    from tasks.ingest.read import read_export
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:

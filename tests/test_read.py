@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from innomon.errors import InputError
-from tasks.ingest.read import detect_format, read_export
+from innomon.exports import detect_format, read_export
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -79,7 +79,7 @@ def test_xlsx_text_cells_keep_leading_zeros_and_numbers_lose_their_point() -> No
 
     import xlsxwriter
 
-    from tasks.ingest.read import read_xlsx_export
+    from innomon.exports import read_xlsx_export
 
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True})

@@ -15,6 +15,7 @@ from innomon import keys, refs, result_storage, storage
 from innomon.codeversion import code_version
 from innomon.errors import ConfigError
 from schemas.config import Execution, RunPlan
+from schemas.datamap import spss_safe
 
 
 def resolve(year: int, region: str | None = None) -> dict[int, dict[str, Any]]:
@@ -55,6 +56,12 @@ def execution_settings(execution: dict[str, Any]) -> Execution:
     return settings.model_copy(
         update={"task_runner": runner, "dask": settings.dask.model_copy(update={"address": address})}
     )
+
+
+def export_columns(cfg: Any) -> list[str]:
+    """The columns of a year's export that fetch keeps: every column the datamap names, under its
+    id and its SPSS-safe form (a .sav export names them so); everything else is dropped at the door."""
+    return sorted({row.column_id for row in cfg.datamap_rows} | {spss_safe(row.column_id) for row in cfg.datamap_rows})
 
 
 def run_key_id(typed: dict[int, Any]) -> str:
@@ -102,5 +109,6 @@ def configure_task(year: int, processed_root: str, region: str | None = None) ->
         model_ids=[m.id for m in now.models.models] if now.models else [],
         approval_required=now.publish.approval_required if now.publish else False,
         approval_timeout=now.publish.approval_timeout_seconds if now.publish else 7 * 24 * 3600,
+        export_columns={str(y): export_columns(t) for y, t in typed.items()},
         key_id=run_key_id(typed),
     )

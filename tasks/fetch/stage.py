@@ -1,7 +1,10 @@
-"""Stage `fetch`: bring a year's export from its source and archive it unchanged by SHA-256.
+"""Stage `fetch`: bring a year's export from its source, minimise it, and archive it by SHA-256.
 
-Sources: a local path or `s3://` object under the raw root. Archiving under the SHA-256 makes
-every published figure traceable to its exact input; a config may pin the SHA-256 (data freeze).
+Sources: a local path or `s3://` object under the raw root, or the survey platform's API. Only the
+columns the year's datamap names are kept (`innomon.exports.minimise`: the platform's IP address,
+location and recipient columns never reach the store); the minimised export is archived under its
+SHA-256, and the original export's SHA-256 is recorded beside it, so every published figure is
+traceable to the exact file received, and a config may pin that SHA-256 (data freeze).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from prefect import get_run_logger, task
 
 from innomon import policy, refs, stage_report, storage
 from innomon.errors import ConfigError, InputError
+from innomon.exports import minimise
 from innomon.hashing import canonical_json, sha256_bytes
 from innomon.retry import retry_delays
 from schemas.config import Source
@@ -34,17 +38,19 @@ def source_uri(raw_root: str, year: int, source: Source) -> str:
 ARCHIVE_POINTER = "archived.json"  # raw/YEAR/archived.json: the export the year's last fetch archived
 
 
-def _archived(folder: str, pinned_sha256: str | None = None) -> tuple[str, str] | None:
-    """(archive URI, original file name) of the file a folder's `archived.json` points to: the
-    pinned one if the year is frozen, else the last one archived there."""
+def _archived(folder: str, pinned_sha256: str | None = None) -> tuple[str, str, str] | None:
+    """(archive URI, original file name, original SHA-256) of the file a folder's `archived.json`
+    points to: the pinned one (by the received export's SHA-256) if the year is frozen, else the last
+    one archived there."""
     pointer = storage.join(folder, ARCHIVE_POINTER)
     if not storage.exists(pointer):
         return None
     meta = json.loads(storage.read_bytes(pointer))
-    if pinned_sha256 and meta.get("sha256") != pinned_sha256:
+    original = str(meta.get("original_sha256", meta["sha256"]))
+    if pinned_sha256 and original != pinned_sha256:
         return None
     uri = storage.join(folder, f"{meta['sha256']}.{meta['ext']}")
-    return (uri, str(meta["name"])) if storage.exists(uri) else None
+    return (uri, str(meta["name"]), original) if storage.exists(uri) else None
 
 
 def _archive(folder: str, data: bytes, digest: str, name: str, default_ext: str, point: bool = True) -> str:
@@ -63,9 +69,12 @@ def _ext(name: str, default_ext: str) -> str:
     return name.rsplit(".", 1)[-1] if "." in name else default_ext
 
 
-def _point(folder: str, digest: str, ext: str, name: str) -> None:
+def _point(folder: str, digest: str, ext: str, name: str, original: str | None = None) -> None:
     pointer = storage.join(folder, ARCHIVE_POINTER)
-    meta = canonical_json({"sha256": digest, "ext": ext, "name": name}) + b"\n"
+    fields = {"sha256": digest, "ext": ext, "name": name}
+    if original and original != digest:  # an export minimised at the door: what was received
+        fields["original_sha256"] = original
+    meta = canonical_json(fields) + b"\n"
     if not storage.exists(pointer) or storage.read_bytes(pointer) != meta:
         storage.write_bytes(pointer, meta)
 
@@ -74,12 +83,12 @@ def mark_archived(raw_zone: str, raw: dict[str, Any]) -> str:
     """Point the year's `archived.json` at its fetched export, once that export has passed validation:
     a rejected export never becomes what a later run reads as this year (a comparison year)."""
     folder = storage.join(raw_zone, str(raw["year"]))
-    _point(folder, raw["sha256"], _ext(raw["name"], "bin"), raw["name"])
+    _point(folder, raw["sha256"], _ext(raw["name"], "bin"), raw["name"], raw.get("original_sha256"))
     return storage.join(folder, ARCHIVE_POINTER)
 
 
-def archived_export(raw_zone: str, year: int, pinned_sha256: str | None = None) -> tuple[str, str] | None:
-    """(archive URI, original file name) of a year's export in the store's raw archive: the pinned
+def archived_export(raw_zone: str, year: int, pinned_sha256: str | None = None) -> tuple[str, str, str] | None:
+    """(archive URI, original file name, original SHA-256) of a year's export in the store's raw archive: the pinned
     one if the year is frozen, else the one its last fetch archived (`raw/YEAR/archived.json`)."""
     return _archived(storage.join(raw_zone, str(year)), pinned_sha256)
 
@@ -91,12 +100,15 @@ def fetch(
     pinned_sha256: str | None = None,
     source: dict[str, Any] | None = None,
     from_archive: bool = False,
+    keep: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Read the export, check a pinned SHA-256, archive it at `raw/YEAR/<sha256>.<ext>`.
+    """Read the export, check a pinned SHA-256 (of the export as received), keep only the columns
+    in `keep` (None: all), archive the result at `raw/YEAR/<sha256>.<ext>`.
 
     With `from_archive` (a comparison year), an export the raw root no longer holds is read from
     the store's archive: last year's exports need not stay in this year's drop folder."""
     name = uri.rsplit("/", 1)[-1]
+    original: str | None = None
     if uri.startswith("qualtrics://"):
         from tasks.fetch.qualtrics import QualtricsClient, api_token
 
@@ -121,17 +133,29 @@ def fetch(
             archived = archived_export(raw_zone, year, pinned_sha256) if from_archive else None
             if archived is None:
                 raise InputError("The export does not exist or cannot be reached.", file=uri, rule="missing_file")
-            uri, name = archived
+            uri, name, original = archived
         data = storage.read_input(uri, "The export")
-    digest = sha256_bytes(data)
-    if pinned_sha256 and digest != pinned_sha256:
+    original = original or sha256_bytes(data)
+    if pinned_sha256 and original != pinned_sha256:
         raise InputError(
-            f"The export's SHA-256 is {digest[:12]}..., but year {year} is frozen at {pinned_sha256[:12]}...",
+            f"The export's SHA-256 is {original[:12]}..., but year {year} is frozen at {pinned_sha256[:12]}...",
             file=uri,
             rule="data_freeze",
         )
-    archive = _archive(storage.join(raw_zone, str(year)), data, digest, name, "bin", point=False)
-    ref = {"uri": archive, "sha256": digest, "size": len(data), "name": name, "source": uri, "year": year}
+    if keep is not None:  # at the door: nothing the questionnaire does not use is written anywhere
+        data = minimise(data, name, set(keep))
+    digest = sha256_bytes(data)
+    folder = storage.join(raw_zone, str(year))
+    archive = _archive(folder, data, digest, name, "bin", point=False)
+    ref = {
+        "uri": archive,
+        "sha256": digest,
+        "original_sha256": original,
+        "size": len(data),
+        "name": name,
+        "source": uri,
+        "year": year,
+    }
     return {**ref, "from_archive": True} if uri == archive else ref
 
 
@@ -174,10 +198,11 @@ def fetch_task(
     pinned_sha256: str | None = None,
     source: dict[str, Any] | None = None,
     from_archive: bool = False,
+    keep: list[str] | None = None,
 ) -> dict[str, Any]:
     """Prefect wrapper: never cached (the source may have changed); retried with backoff (it may be
     remote)."""
-    ref = fetch(uri, year, raw_zone, pinned_sha256, source, from_archive)
+    ref = fetch(uri, year, raw_zone, pinned_sha256, source, from_archive, keep)
     get_run_logger().info("Fetched %s for %s: sha256 %s, %d bytes", ref["name"], year, ref["sha256"], ref["size"])
     return ref
 

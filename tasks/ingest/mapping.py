@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from innomon.errors import InputError
+from innomon.exports import Export
 from schemas.config import RunConfig
 from schemas.datamap import CODE_TYPES, TEXT_TYPES, TRUE_FALSE, DatamapRow, parse_codes, spss_safe
-from tasks.ingest.read import Export
 
 ISO_DATES = "ISO8601"
 

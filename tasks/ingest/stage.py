@@ -14,6 +14,7 @@ from prefect import get_run_logger
 
 from innomon import config as config_mod
 from innomon import reference, refs, storage
+from innomon.exports import details_json, read_export
 from innomon.normalise import normalise_kvk, normalise_name, normalise_postcode
 from innomon.prefect_support import cached_stage, run_key
 from innomon.pseudonyms import keyed_hash
@@ -21,7 +22,6 @@ from schemas.config import RunConfig
 from schemas.vocabulary import IDENTIFYING
 from tasks.ingest.corrections import apply_corrections, read_corrections
 from tasks.ingest.mapping import map_export
-from tasks.ingest.read import details_json, read_export
 
 
 def split_identities(mapped: pd.DataFrame, pc4_path: str, key: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:

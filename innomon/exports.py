@@ -1,4 +1,5 @@
-"""Read a survey export (Qualtrics CSV, SPSS .sav, Excel .xlsx) into a table of text cells.
+"""Read a survey export (Qualtrics CSV, SPSS .sav, Excel .xlsx) into a table of text cells, and
+minimise one to the columns the questionnaire uses (`minimise`, at the door: fetch).
 
 The format is chosen by content (magic bytes), not by the file name. Every cell comes back as
 text exactly as written (blank = ""), so that no reader silently turns a KvK number or an SBI code
@@ -238,3 +239,127 @@ def read_export(data: bytes, name: str) -> Export:
 def details_json(export: Export) -> str:
     """What the reader detected, for the run log."""
     return json.dumps({"format": export.format, **export.details}, sort_keys=True)
+
+
+# Data minimisation at the door (issue 30): the survey platform exports every column it has (IP
+# address, location, the recipient's name and e-mail); fetch empties every column the year's datamap
+# does not name, in the export's own format, before anything is written. The columns stay, empty,
+# under their names: the export keeps its shape, so every diagnosis of a malformed export (a title
+# row above the header, a repeated or missing column id) is the one the original would get. Each
+# format is rewritten so that this module's reader gives exactly the same text cells (and value
+# labels) for every kept column, and the same bytes for the same export (a minimised export is
+# archived by its SHA-256). Written by hand: no library rewrites a Qualtrics CSV, a workbook and an
+# SPSS file alike.
+FIXED_CREATED = __import__("datetime").datetime(2000, 1, 1)
+REMOVED = "-"  # left in an emptied cell only where a response's row would otherwise vanish
+
+
+def _emptied(row: list[str], emptied: set[int]) -> list[str]:
+    """The row with the cells at `emptied` blank; a row that held something only there keeps one
+    marker, so that no response's row disappears (a row of blanks is skipped by the readers)."""
+    out = ["" if i in emptied else c for i, c in enumerate(row)]
+    if not any(c.strip() for c in out):
+        first = next((i for i, c in enumerate(row) if c.strip()), None)
+        if first is not None:
+            out[first] = REMOVED
+    return out
+
+
+def minimise(data: bytes, name: str, keep: set[str]) -> bytes:
+    """The export with every column not in `keep` emptied, in its own format. The export is read
+    first: a broken one is refused here, as ingest would refuse it."""
+    fmt = detect_format(data, name)
+    if fmt == "xlsx":
+        return _minimise_xlsx(read_xlsx_export(data, name), keep)
+    if fmt == "sav":
+        read_sav_export(data, name)
+        return _minimise_sav(data, keep)
+    export = read_csv_export(data, name)
+    return _minimise_csv(data, name, export, keep)
+
+
+def _minimise_csv(data: bytes, name: str, export: Export, keep: set[str]) -> bytes:
+    text, encoding = _decode(data, name)
+    delimiter = str(export.details["delimiter"])
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    first = next(i for i, r in enumerate(rows) if any(c.strip() for c in r))
+    header_end = first + int(export.details["header_rows"])  # ids, and Qualtrics' labels and import ids
+    emptied = {i for i, h in enumerate(rows[first]) if h.strip() not in keep}
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n" if export.details["crlf"] else "\n")
+    for n, row in enumerate(rows):
+        if n > first and n >= header_end and any(c.strip() for c in row):
+            row = _emptied(row, emptied)
+        writer.writerow(row)
+    body = out.getvalue()
+    if encoding == "utf-8-sig":
+        return b"\xef\xbb\xbf" + body.encode("utf-8")
+    return body.encode(encoding)
+
+
+def _minimise_xlsx(export: Export, keep: set[str]) -> bytes:
+    """A workbook of the same columns, the kept ones holding the text the reader gave (so they read
+    back the same), the others empty."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    wb = xlsxwriter.Workbook(buf, options)
+    wb.set_properties({"created": FIXED_CREATED})
+    sheet = wb.add_worksheet()
+    for col, header in enumerate(export.frame.columns):
+        sheet.write_string(0, col, str(header))
+        if header not in keep:
+            continue
+        for row, value in enumerate(export.frame[header].tolist(), start=1):
+            if value != "":
+                sheet.write_string(row, col, str(value))
+    if len(export.frame):  # the last row stays a row (a reader ends the sheet at its last non-empty cell)
+        last = [str(v) for v in export.frame.iloc[-1].tolist()]
+        kept_last = [i for i, c in enumerate(export.frame.columns) if c in keep]
+        filled = _emptied(last, {i for i in range(len(last)) if i not in kept_last})
+        for col, value in enumerate(filled):
+            if value == REMOVED:
+                sheet.write_string(len(export.frame), col, REMOVED)
+    wb.close()
+    return buf.getvalue()
+
+
+# The SAV header's creation date and time (9 + 8 ASCII bytes after record type, product name,
+# layout code, case size, compression, weight index, case count and bias): the minimised file
+# carries the original's, so the same export always gives the same bytes.
+SAV_TIMESTAMP = slice(92, 109)
+
+
+def _minimise_sav(data: bytes, keep: set[str]) -> bytes:
+    import pyreadstat
+
+    fd, path = tempfile.mkstemp(suffix=".sav")
+    out_fd, out_path = tempfile.mkstemp(suffix=".sav")
+    os.close(out_fd)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        df, meta = pyreadstat.read_sav(path, apply_value_formats=False)
+        for col in df.columns:
+            if col not in keep:  # emptied: a number becomes system-missing, a text blank
+                df[col] = "" if df[col].dtype == object else float("nan")
+        pyreadstat.write_sav(
+            df,
+            out_path,
+            file_label=meta.file_label or "",
+            column_labels=[label or "" for label in meta.column_labels],
+            variable_value_labels=meta.variable_value_labels or None,
+            missing_ranges=meta.missing_ranges or None,
+            variable_measure=meta.variable_measure or None,
+            variable_display_width=meta.variable_display_width or None,
+            variable_format=meta.original_variable_types or None,
+        )
+        with open(out_path, "rb") as fh:
+            written = bytearray(fh.read())
+    finally:
+        os.unlink(path)
+        os.unlink(out_path)
+    if data[:4] == written[:4] == b"$FL2":
+        written[SAV_TIMESTAMP] = data[SAV_TIMESTAMP]
+    return bytes(written)
