@@ -107,6 +107,12 @@ def _build_and_stage(
     for y in run.years:
         cfg_ref = run.configs[str(y)]
         source = run.sources[str(y)]  # a task parameter: the configuration's dict, as written
+        erasure = {  # the erasure ledger is replayed at the door (keyed hashes, the run's key)
+            "columns": run.identity_columns[str(y)],
+            "key_env": run.key_env,
+            "key_id": run.key_id,
+            "processed_root": processed,
+        }
         raw = fetch_task(  # a comparison year's export may be read from the store's archive
             source_uri(raw_root, y, Source.model_validate(source)),
             y,
@@ -115,8 +121,11 @@ def _build_and_stage(
             source,
             y != year,
             run.export_columns[str(y)],
+            erasure,
         )
         inputs[str(y)] = raw["original_sha256"]  # the export as received (minimised before it is archived)
+        if raw["erased"]:  # firms erased on request: other figures, so another release
+            inputs[f"{y}-erased"] = raw["sha256"]
         private[y] = fetch_private_files_task(
             processed, y, {"corrections": run.corrections[str(y)], "reviewed": run.reviewed[str(y)]}
         )
@@ -130,7 +139,7 @@ def _build_and_stage(
         if y == year:  # a comparison year's validation summary was shown by its own run
             validation_artifact_task(validated[y])
         if y == year or run.apply_weights:  # the invitation frame: R01, R02 (and weighted tables)
-            frame = fetch_frame_task(raw_root, y, raw_zone, run.frames[str(y)], y != year)
+            frame = fetch_frame_task(raw_root, y, raw_zone, run.frames[str(y)], y != year, erasure)
             if frame:
                 inputs[f"{y}-frame"] = frame["sha256"]
             weights.append(_stage(weights_task, "weights", refresh)(validated[y], frame, cfg_ref, processed))

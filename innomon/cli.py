@@ -105,6 +105,18 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("INNOMON_PUBLISHED"),
         help="root of the published zone if not STORE/published",
     )
+    e = sub.add_parser("erase", help="remove one firm from every zone of the store, on its request")
+    who = e.add_mutually_exclusive_group(required=True)
+    who.add_argument("--kvk", help="the firm's chamber-of-commerce (KvK) number")
+    who.add_argument("--email", help="the e-mail address it answered with")
+    who.add_argument("--response-id", dest="response_id", help="one of its survey response ids")
+    e.add_argument("--reason", default="request of the firm", help="recorded in the erasure ledger")
+    e.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"), help="the store")
+    e.add_argument(
+        "--published",
+        default=os.environ.get("INNOMON_PUBLISHED"),
+        help="root of the published zone if not STORE/published (to name the years to republish)",
+    )
     v = sub.add_parser(
         "verify-store", help="check every object of every zone against its name or manifest; --repair mends"
     )
@@ -377,6 +389,15 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
             root = storage.as_uri(args.published) if args.published else storage.zone_root(args.store, "published")
             notice = withdraw(root, storage.zone_root(args.store, "processed"), args.year, args.run_id, args.reason)
             print(json.dumps(notice, indent=2, sort_keys=True))
+        elif args.command == "erase":
+            from innomon.erasure import erase
+
+            kind, value = next(
+                (k, getattr(args, a))
+                for k, a in (("kvk", "kvk"), ("email", "email"), ("response_id", "response_id"))
+                if getattr(args, a)
+            )
+            print(json.dumps(erase(args.store, kind, value, args.reason, args.published), indent=2, sort_keys=True))
         elif args.command == "verify-store":
             from innomon.store_check import verify_store
 

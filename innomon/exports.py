@@ -265,30 +265,35 @@ def _emptied(row: list[str], emptied: set[int]) -> list[str]:
     return out
 
 
-def minimise(data: bytes, name: str, keep: set[str]) -> bytes:
-    """The export with every column not in `keep` emptied, in its own format. The export is read
-    first: a broken one is refused here, as ingest would refuse it."""
+def minimise(data: bytes, name: str, keep: set[str] | None, drop_rows: frozenset[int] = frozenset()) -> bytes:
+    """The export with every column not in `keep` emptied (None: every column kept) and the
+    responses at `drop_rows` (0-based, as `read_export` numbers them) removed, in its own format.
+    The export is read first: a broken one is refused here, as ingest would refuse it."""
     fmt = detect_format(data, name)
     if fmt == "xlsx":
-        return _minimise_xlsx(read_xlsx_export(data, name), keep)
+        return _minimise_xlsx(read_xlsx_export(data, name), keep, drop_rows)
     if fmt == "sav":
         read_sav_export(data, name)
-        return _minimise_sav(data, keep)
+        return _minimise_sav(data, keep, drop_rows)
     export = read_csv_export(data, name)
-    return _minimise_csv(data, name, export, keep)
+    return _minimise_csv(data, name, export, keep, drop_rows)
 
 
-def _minimise_csv(data: bytes, name: str, export: Export, keep: set[str]) -> bytes:
+def _minimise_csv(data: bytes, name: str, export: Export, keep: set[str] | None, drop_rows: frozenset[int]) -> bytes:
     text, encoding = _decode(data, name)
     delimiter = str(export.details["delimiter"])
     rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     first = next(i for i, r in enumerate(rows) if any(c.strip() for c in r))
     header_end = first + int(export.details["header_rows"])  # ids, and Qualtrics' labels and import ids
-    emptied = {i for i, h in enumerate(rows[first]) if h.strip() not in keep}
+    emptied = set() if keep is None else {i for i, h in enumerate(rows[first]) if h.strip() not in keep}
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n" if export.details["crlf"] else "\n")
+    response = -1  # the reader's numbering: the non-blank rows after the header rows
     for n, row in enumerate(rows):
         if n > first and n >= header_end and any(c.strip() for c in row):
+            response += 1
+            if response in drop_rows:
+                continue
             row = _emptied(row, emptied)
         writer.writerow(row)
     body = out.getvalue()
@@ -297,30 +302,31 @@ def _minimise_csv(data: bytes, name: str, export: Export, keep: set[str]) -> byt
     return body.encode(encoding)
 
 
-def _minimise_xlsx(export: Export, keep: set[str]) -> bytes:
+def _minimise_xlsx(export: Export, keep: set[str] | None, drop_rows: frozenset[int]) -> bytes:
     """A workbook of the same columns, the kept ones holding the text the reader gave (so they read
     back the same), the others empty."""
     import xlsxwriter
 
+    frame = export.frame.drop(index=export.frame.index[sorted(drop_rows)]) if drop_rows else export.frame
+    kept = [c for c in frame.columns if keep is None or c in keep]
     buf = io.BytesIO()
     options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     wb = xlsxwriter.Workbook(buf, options)
     wb.set_properties({"created": FIXED_CREATED})
     sheet = wb.add_worksheet()
-    for col, header in enumerate(export.frame.columns):
+    for col, header in enumerate(frame.columns):
         sheet.write_string(0, col, str(header))
-        if header not in keep:
+        if header not in kept:
             continue
-        for row, value in enumerate(export.frame[header].tolist(), start=1):
+        for row, value in enumerate(frame[header].tolist(), start=1):
             if value != "":
                 sheet.write_string(row, col, str(value))
-    if len(export.frame):  # the last row stays a row (a reader ends the sheet at its last non-empty cell)
-        last = [str(v) for v in export.frame.iloc[-1].tolist()]
-        kept_last = [i for i, c in enumerate(export.frame.columns) if c in keep]
-        filled = _emptied(last, {i for i in range(len(last)) if i not in kept_last})
-        for col, value in enumerate(filled):
+    if len(frame):  # the last row stays a row (a reader ends the sheet at its last non-empty cell)
+        last = [str(v) for v in frame.iloc[-1].tolist()]
+        positions = {i for i, c in enumerate(frame.columns) if c not in kept}
+        for col, value in enumerate(_emptied(last, positions)):
             if value == REMOVED:
-                sheet.write_string(len(export.frame), col, REMOVED)
+                sheet.write_string(len(frame), col, REMOVED)
     wb.close()
     return buf.getvalue()
 
@@ -331,7 +337,7 @@ def _minimise_xlsx(export: Export, keep: set[str]) -> bytes:
 SAV_TIMESTAMP = slice(92, 109)
 
 
-def _minimise_sav(data: bytes, keep: set[str]) -> bytes:
+def _minimise_sav(data: bytes, keep: set[str] | None, drop_rows: frozenset[int]) -> bytes:
     import pyreadstat
 
     fd, path = tempfile.mkstemp(suffix=".sav")
@@ -341,8 +347,10 @@ def _minimise_sav(data: bytes, keep: set[str]) -> bytes:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         df, meta = pyreadstat.read_sav(path, apply_value_formats=False)
+        if drop_rows:
+            df = df.drop(index=df.index[sorted(drop_rows)]).reset_index(drop=True)
         for col in df.columns:
-            if col not in keep:  # emptied: a number becomes system-missing, a text blank
+            if keep is not None and col not in keep:  # emptied: a number becomes system-missing, a text blank
                 df[col] = "" if df[col].dtype == object else float("nan")
         pyreadstat.write_sav(
             df,

@@ -75,6 +75,7 @@ DESCRIBE: dict[str, Any] = {
     "fetch": lambda r: (
         f"{r['name']}, {_size(r['size'])}, sha256 {r['sha256'][:12]}"
         + (" (from the store's archive)" if r.get("from_archive") else "")
+        + (f", {r['erased']} erased on request" if r.get("erased") else "")
     ),
     "ingest": lambda r: (
         f"{_n(r['records'])} records read"

@@ -648,4 +648,6 @@ class RunPlan(Strict):
     approval_required: bool
     approval_timeout: int
     export_columns: dict[str, list[str]]  # year -> the columns fetch keeps (the datamap's, as each format names them)
+    identity_columns: dict[str, dict[str, str]]  # year -> the export's column per identifier kind (erasure)
+    key_env: str  # the variable holding the panel key (`linking.key_env`)
     key_id: str  # the panel key's fingerprint (`innomon.keys.fingerprint`): in the keyed stages' cache keys

@@ -205,6 +205,7 @@ def _run_expect_3(ws: dict, capsys, rule: str, words: str) -> None:
     assert f"rule {rule}" in last, last
     assert words in last, last
     assert "Traceback" not in err
+    assert not re.search(r"\bR_[0-9A-Za-z]{15}\b", err), err  # no response id in a message or a log line
     assert tree_hashes(ws["store"] / "published") == ws["published"]
 
 

@@ -14,12 +14,14 @@ from typing import Any
 
 from prefect import get_run_logger, task
 
-from innomon import policy, refs, stage_report, storage
+from innomon import ledger, policy, refs, stage_report, storage
 from innomon.errors import ConfigError, InputError
-from innomon.exports import minimise
+from innomon.exports import minimise, read_export
 from innomon.hashing import canonical_json, sha256_bytes
+from innomon.prefect_support import run_key
 from innomon.retry import retry_delays
 from schemas.config import Source
+from schemas.datamap import spss_safe
 
 
 def source_uri(raw_root: str, year: int, source: Source) -> str:
@@ -101,9 +103,12 @@ def fetch(
     source: dict[str, Any] | None = None,
     from_archive: bool = False,
     keep: list[str] | None = None,
+    erasure: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Read the export, check a pinned SHA-256 (of the export as received), keep only the columns
-    in `keep` (None: all), archive the result at `raw/YEAR/<sha256>.<ext>`.
+    in `keep` (None: all), drop the responses of firms the erasure ledger names (`erasure`: the
+    identity columns, the key's variable and fingerprint, the processed zone), archive the result at
+    `raw/YEAR/<sha256>.<ext>`.
 
     With `from_archive` (a comparison year), an export the raw root no longer holds is read from
     the store's archive: last year's exports need not stay in this year's drop folder."""
@@ -142,8 +147,9 @@ def fetch(
             file=uri,
             rule="data_freeze",
         )
-    if keep is not None:  # at the door: nothing the questionnaire does not use is written anywhere
-        data = minimise(data, name, set(keep))
+    drop = erased_rows(data, name, erasure) if erasure else frozenset()
+    if keep is not None or drop:  # at the door: nothing unused or erased is written anywhere
+        data = minimise(data, name, set(keep) if keep is not None else None, drop)
     digest = sha256_bytes(data)
     folder = storage.join(raw_zone, str(year))
     archive = _archive(folder, data, digest, name, "bin", point=False)
@@ -155,8 +161,20 @@ def fetch(
         "name": name,
         "source": uri,
         "year": year,
+        "erased": len(drop),
     }
     return {**ref, "from_archive": True} if uri == archive else ref
+
+
+def erased_rows(data: bytes, name: str, erasure: dict[str, Any]) -> frozenset[int]:
+    """The responses of an export whose firm asked to be erased (the ledger in the processed zone)."""
+    erased = ledger.hashes(ledger.read(ledger.ledger_uri(erasure["processed_root"])))
+    if not erased:
+        return frozenset()
+    export = read_export(data, name)
+    columns = {k: spss_safe(c) if export.format == "sav" else c for k, c in erasure["columns"].items()}
+    key = run_key(erasure["key_env"], erasure["key_id"])
+    return ledger.rows_to_erase(export.frame, columns, key, erased)
 
 
 @task(name="mark-archived")
@@ -199,10 +217,11 @@ def fetch_task(
     source: dict[str, Any] | None = None,
     from_archive: bool = False,
     keep: list[str] | None = None,
+    erasure: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Prefect wrapper: never cached (the source may have changed); retried with backoff (it may be
     remote)."""
-    ref = fetch(uri, year, raw_zone, pinned_sha256, source, from_archive, keep)
+    ref = fetch(uri, year, raw_zone, pinned_sha256, source, from_archive, keep, erasure)
     get_run_logger().info("Fetched %s for %s: sha256 %s, %d bytes", ref["name"], year, ref["sha256"], ref["size"])
     return ref
 
@@ -211,7 +230,12 @@ FRAME_FOLDER = "frame"  # raw/YEAR/frame/<sha256>.csv and its pointer archived.j
 
 
 def fetch_frame(
-    raw_root: str, year: int, raw_zone: str, filename: str, from_archive: bool = False
+    raw_root: str,
+    year: int,
+    raw_zone: str,
+    filename: str,
+    from_archive: bool = False,
+    erasure: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """The year's invitation frame (`RAW_ROOT/YEAR/<filename>`), archived by SHA-256 in the raw zone
     like the export, or None when the year has none (R01 and R02 are then published as [x]).
@@ -224,6 +248,11 @@ def fetch_frame(
             return None
         uri = archived[0]
     data = storage.read_input(uri, "The invitation frame")
+    if erasure:  # an erased firm stays in the population, unnamed
+        erased = ledger.hashes(ledger.read(ledger.ledger_uri(erasure["processed_root"])))
+        if erased:
+            key = run_key(erasure["key_env"], erasure["key_id"])
+            data, _ = ledger.frame_without(data, key, erased)
     digest = sha256_bytes(data)
     archive = _archive(folder, data, digest, filename, "csv")
     return {"uri": archive, "sha256": digest, "size": len(data), "name": filename, "year": year}
@@ -236,11 +265,16 @@ def fetch_frame(
     retry_condition_fn=_retry_unless_input_error,
 )
 def fetch_frame_task(
-    raw_root: str, year: int, raw_zone: str, filename: str, from_archive: bool = False
+    raw_root: str,
+    year: int,
+    raw_zone: str,
+    filename: str,
+    from_archive: bool = False,
+    erasure: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """Prefect wrapper: never cached (the drop folder may have changed); its SHA-256 keys the
     weights and the run id."""
-    return fetch_frame(raw_root, year, raw_zone, filename, from_archive)
+    return fetch_frame(raw_root, year, raw_zone, filename, from_archive, erasure)
 
 
 def private_file_ref(processed_root: str, year: int, pattern: str | None) -> dict[str, Any] | None:
