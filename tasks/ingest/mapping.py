@@ -155,8 +155,10 @@ def map_export(export: Export, cfg: RunConfig, name: str) -> tuple[pd.DataFrame,
     dup = mapped["response_id"].duplicated(keep=False) & (mapped["response_id"] != "")
     if dup.any():
         first = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputError(
-            f"ResponseId {mapped['response_id'].iloc[first]!r} occurs more than once.",
+        same = mapped["response_id"] == mapped["response_id"].iloc[first]
+        again = int(np.flatnonzero(same.to_numpy())[1])
+        raise InputError(  # rows, never the id itself: a message reaches logs and the operators' chat
+            f"A ResponseId occurs more than once (responses {first + 1} and {again + 1}).",
             file=name,
             column=to_column["response_id"],
             row=first + 1,

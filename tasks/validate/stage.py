@@ -121,9 +121,8 @@ def enforce_levels(issues: pd.DataFrame, cfg: RunConfig) -> None:
         if levels.get(rule, "row") == "file":
             first = issues[issues["rule"] == rule].iloc[0]
             n = int((issues["rule"] == rule).sum())
-            raise InputError(
-                f"{n} answer(s) fail {rule}, which the configuration treats as a file-level failure "
-                f"(first: response {first['response_id']}).",
+            raise InputError(  # the variable and the count, never a response id (messages reach logs)
+                f"{n} answer(s) fail {rule}, which the configuration treats as a file-level failure.",
                 column=str(first["variable"]),
                 rule=rule,
             )
