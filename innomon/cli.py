@@ -117,6 +117,11 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("INNOMON_PUBLISHED"),
         help="root of the published zone if not STORE/published (to name the years to republish)",
     )
+    rk = sub.add_parser(
+        "rotate-key",
+        help="move the store to a new panel key (old key in INNOMON_PANEL_KEY_OLD, new in INNOMON_PANEL_KEY)",
+    )
+    rk.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"), help="the store")
     v = sub.add_parser(
         "verify-store", help="check every object of every zone against its name or manifest; --repair mends"
     )
@@ -389,6 +394,10 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
             root = storage.as_uri(args.published) if args.published else storage.zone_root(args.store, "published")
             notice = withdraw(root, storage.zone_root(args.store, "processed"), args.year, args.run_id, args.reason)
             print(json.dumps(notice, indent=2, sort_keys=True))
+        elif args.command == "rotate-key":
+            from innomon.rotation import rotate
+
+            print(json.dumps(rotate(args.store), indent=2, sort_keys=True))
         elif args.command == "erase":
             from innomon.erasure import erase
 

@@ -138,7 +138,7 @@ def erase(store: str, kind: str, value: str, reason: str, published_root: str | 
     published = storage.zone_root(store, "published", {"published": published_root or ""})
     years = _years(raw_zone)
     newest = config_mod.load_typed(years[-1] if years else config_mod.available_years()[-1])
-    key = keys.panel_key(newest.linking.key_env)
+    key = ledger.ledger_key_for_erasure(processed, keys.panel_key(newest.linking.key_env))
     wanted, found = find(raw_zone, processed, kind, value)
     responses = {v for k, v in wanted if k == "response_id"}
     entries = ledger.read(ledger.ledger_uri(processed))

@@ -1,6 +1,6 @@
 """The erasure ledger: which firms asked to be erased, as keyed hashes of their identifiers only.
 
-`processed/erasure/ledger.json` holds one entry per request: the HMAC (with the panel key) of every
+`processed/erasure/ledger.json` holds one entry per request: the HMAC (with the ledger key) of every
 identifier the firm was found under (chamber-of-commerce number, e-mail address, response ids), the
 date and the reason; never an identifier itself. Fetch replays it on every export (`rows_to_erase`),
 so a firm that was erased never comes back with the next import of the platform's export.
@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import io
 import json
+import os
 from typing import Any
 
 import pandas as pd
@@ -24,6 +25,58 @@ KINDS = ("response_id", "kvk", "email")  # what identifies a firm in an export
 
 def ledger_uri(processed_root: str) -> str:
     return storage.join(processed_root, "erasure", "ledger.json")
+
+
+# The ledger key: a random 32-byte secret made at the first erasure, stored wrapped under the panel
+# key (XOR with an HMAC of the panel key: a one-time pad, since each panel key wraps one ledger key
+# once). A key rotation unwraps it with the old panel key and wraps it with the new one, so entries
+# made under an old key still match: an identifier's hash cannot be re-keyed without the identifier,
+# which is gone. Written by hand: one 32-byte secret needs no key-wrapping library.
+def _key_uri(processed_root: str) -> str:
+    return storage.join(processed_root, "erasure", "ledger-key.json")
+
+
+def _pad(panel_key: bytes) -> bytes:
+    return hmac.new(panel_key, b"innomon-ledger-key-wrap", hashlib.sha256).digest()
+
+
+def _xor(a: bytes, b: bytes) -> bytes:
+    return bytes(x ^ y for x, y in zip(a, b, strict=True))
+
+
+def ledger_key(processed_root: str, panel_key: bytes) -> bytes | None:
+    """The ledger key, unwrapped with the panel key (None: no erasure yet)."""
+    from innomon import keys
+    from innomon.errors import ConfigError
+
+    uri = _key_uri(processed_root)
+    if storage.exists(uri):
+        record = json.loads(storage.read_bytes(uri))
+        if record["key_id"] != keys.fingerprint(panel_key):
+            raise ConfigError(
+                "The erasure ledger is wrapped under another panel key than this one: after a new key, "
+                "run innomon rotate-key with the old key in INNOMON_PANEL_KEY_OLD."
+            )
+        return _xor(bytes.fromhex(record["wrapped"]), _pad(panel_key))
+    return None
+
+
+def ledger_key_for_erasure(processed_root: str, panel_key: bytes) -> bytes:
+    """The ledger key, made (random) and stored wrapped at the first erasure."""
+    existing = ledger_key(processed_root, panel_key)
+    if existing is not None:
+        return existing
+    secret = os.urandom(32)
+    wrap(processed_root, secret, panel_key)
+    return secret
+
+
+def wrap(processed_root: str, secret: bytes, panel_key: bytes) -> None:
+    """Store the ledger key wrapped under `panel_key`."""
+    from innomon import keys
+
+    record = {"key_id": keys.fingerprint(panel_key), "wrapped": _xor(secret, _pad(panel_key)).hex()}
+    storage.write_bytes(_key_uri(processed_root), json.dumps(record, sort_keys=True).encode() + b"\n")
 
 
 def identifier_hash(key: bytes, kind: str, value: str) -> str:

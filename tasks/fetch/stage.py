@@ -173,8 +173,8 @@ def erased_rows(data: bytes, name: str, erasure: dict[str, Any]) -> frozenset[in
         return frozenset()
     export = read_export(data, name)
     columns = {k: spss_safe(c) if export.format == "sav" else c for k, c in erasure["columns"].items()}
-    key = run_key(erasure["key_env"], erasure["key_id"])
-    return ledger.rows_to_erase(export.frame, columns, key, erased)
+    key = ledger.ledger_key(erasure["processed_root"], run_key(erasure["key_env"], erasure["key_id"]))
+    return ledger.rows_to_erase(export.frame, columns, key, erased) if key else frozenset()
 
 
 @task(name="mark-archived")
@@ -250,8 +250,8 @@ def fetch_frame(
     data = storage.read_input(uri, "The invitation frame")
     if erasure:  # an erased firm stays in the population, unnamed
         erased = ledger.hashes(ledger.read(ledger.ledger_uri(erasure["processed_root"])))
-        if erased:
-            key = run_key(erasure["key_env"], erasure["key_id"])
+        key = ledger.ledger_key(erasure["processed_root"], run_key(erasure["key_env"], erasure["key_id"]))
+        if erased and key:
             data, _ = ledger.frame_without(data, key, erased)
     digest = sha256_bytes(data)
     archive = _archive(folder, data, digest, filename, "csv")
