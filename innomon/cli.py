@@ -117,6 +117,10 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("INNOMON_PUBLISHED"),
         help="root of the published zone if not STORE/published (to name the years to republish)",
     )
+    rt = sub.add_parser("retention", help="list (or --apply) what the store keeps past its retention periods")
+    rt.add_argument("--apply", action="store_true", help="remove and empty what is listed (default: a dry run)")
+    rt.add_argument("--as-of", type=int, default=None, help="the year it is (default: this year)")
+    rt.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"), help="the store")
     rk = sub.add_parser(
         "rotate-key",
         help="move the store to a new panel key (old key in INNOMON_PANEL_KEY_OLD, new in INNOMON_PANEL_KEY)",
@@ -394,6 +398,17 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
             root = storage.as_uri(args.published) if args.published else storage.zone_root(args.store, "published")
             notice = withdraw(root, storage.zone_root(args.store, "processed"), args.year, args.run_id, args.reason)
             print(json.dumps(notice, indent=2, sort_keys=True))
+        elif args.command == "retention":
+            from innomon import retention
+
+            store = storage_uri(args.store)
+            actions = retention.plan(store, args.as_of or retention.this_year())
+            for action in actions:
+                print(action.line(store))
+            if args.apply:
+                retention.apply(actions)
+            done = "done" if args.apply else "a dry run: --apply does it"
+            print(f"{len(actions)} object(s) past their retention period ({done})")
         elif args.command == "rotate-key":
             from innomon.rotation import rotate
 

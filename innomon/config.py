@@ -134,6 +134,7 @@ def load(year: int, cdir: Path | None = None, region: str | None = None) -> dict
 # the per-year steps (ingest to link, weights), so that a new table, a model, the report outline or
 # the publish settings recompute the combined steps only, never a year's data (decision D35).
 COMBINED_ONLY = (
+    "retention",
     "tables",
     "models",
     "report",

@@ -31,12 +31,13 @@ EXPORT_EXTENSIONS = ("csv", "sav", "xlsx", "bin")
 KEPT_AGGREGATES = ("bundles", "charts")  # a year's processed folders that hold no firm-level rows
 
 
-def _years(raw_zone: str) -> list[int]:
-    names = {uri[len(raw_zone) + 1 :].split("/", 1)[0] for uri in storage.list_uris(raw_zone)}
+def store_years(zone: str) -> list[int]:
+    """The monitor years a zone holds folders of."""
+    names = {uri[len(zone) + 1 :].split("/", 1)[0] for uri in storage.list_uris(zone)}
     return sorted(int(n) for n in names if n.isdigit())
 
 
-def _exports(raw_zone: str, year: int) -> list[str]:
+def archived_exports(raw_zone: str, year: int) -> list[str]:
     """The archived exports of a year (every version): `raw/YEAR/<sha256>.<ext>`."""
     folder = storage.join(raw_zone, str(year))
     out = []
@@ -47,10 +48,13 @@ def _exports(raw_zone: str, year: int) -> list[str]:
     return out
 
 
-def _identity_columns(year: int, fmt: str) -> dict[str, str]:
+IDENTIFIERS = {"response_id": "response_id", "kvk": "kvk_number", "email": "email"}
+
+
+def identity_columns(year: int, fmt: str, names: dict[str, str] = IDENTIFIERS) -> dict[str, str]:
+    """The export's column (as its format names it) of each kind of identifier, by the year's datamap."""
     cfg = config_mod.load_typed(year, region=config_mod.current_region())
     by_variable = {row.variable: row.column_id for row in cfg.datamap_rows}
-    names = {"response_id": "response_id", "kvk": "kvk_number", "email": "email"}
     return {
         k: (spss_safe(by_variable[v]) if fmt == "sav" else by_variable[v]) for k, v in names.items() if v in by_variable
     }
@@ -72,11 +76,11 @@ def find(
     if "nan" in {v for _, v in wanted} or "None" in {v for _, v in wanted}:
         raise ConfigError(f"{value!r} is not a valid {kind.replace('_', ' ')}.")
     exports: dict[str, list[set[tuple[str, str]]]] = {}
-    for year in _years(raw_zone):
-        for uri in _exports(raw_zone, year):
+    for year in store_years(raw_zone):
+        for uri in archived_exports(raw_zone, year):
             data = storage.read_bytes(uri)
             export = read_export(data, uri.rsplit("/", 1)[-1])
-            exports[uri] = ledger.row_identifiers(export.frame, _identity_columns(year, export.format))
+            exports[uri] = ledger.row_identifiers(export.frame, identity_columns(year, export.format))
     panels = _panel_entries(processed)
     while True:  # until no identifier is added: a response id leads to a KvK number, that to an e-mail
         before = set(wanted)
@@ -97,10 +101,10 @@ def find(
 def _rewrite_export(raw_zone: str, uri: str, rows: frozenset[int]) -> str:
     """The archived export without the firm's responses, under its new SHA-256."""
     data = storage.read_bytes(uri)
-    return _replace_archived(uri.rsplit("/", 1)[0], uri, minimise(data, uri.rsplit("/", 1)[-1], None, rows))
+    return replace_archived(uri.rsplit("/", 1)[0], uri, minimise(data, uri.rsplit("/", 1)[-1], None, rows))
 
 
-def _replace_archived(folder: str, uri: str, kept: bytes) -> str:
+def replace_archived(folder: str, uri: str, kept: bytes) -> str:
     """Archive `kept` in place of the object at `uri` under its own SHA-256; `archived.json` follows
     it (the file as received keeps its own SHA-256 there)."""
     name = uri.rsplit("/", 1)[-1]
@@ -136,7 +140,7 @@ def erase(store: str, kind: str, value: str, reason: str, published_root: str | 
         raise ConfigError(f"An erasure names a firm by {', '.join(ledger.KINDS)}, not {kind!r}.")
     raw_zone, processed = storage.zone_root(store, "raw"), storage.zone_root(store, "processed")
     published = storage.zone_root(store, "published", {"published": published_root or ""})
-    years = _years(raw_zone)
+    years = store_years(raw_zone)
     newest = config_mod.load_typed(years[-1] if years else config_mod.available_years()[-1])
     key = ledger.ledger_key_for_erasure(processed, keys.panel_key(newest.linking.key_env))
     wanted, found = find(raw_zone, processed, kind, value)
@@ -164,7 +168,7 @@ def erase(store: str, kind: str, value: str, reason: str, published_root: str | 
             if uri.endswith(".csv"):
                 data, changed = ledger.frame_without(storage.read_bytes(uri), key, set(entries[-1]["hashes"]))
                 if changed:
-                    _replace_archived(folder, uri, data)
+                    replace_archived(folder, uri, data)
                     frames += changed
     if frames:
         removed["frame rows unnamed"] = frames
@@ -190,7 +194,7 @@ def erase(store: str, kind: str, value: str, reason: str, published_root: str | 
     for uri in results:
         storage.remove(uri)
     # a release shows its comparison years too: every published year from the first affected one on
-    republish = sorted(y for y in _years(published) if any(a <= y for a in affected))
+    republish = sorted(y for y in store_years(published) if any(a <= y for a in affected))
     return {
         "found": bool(found),
         "responses": len(responses),

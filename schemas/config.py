@@ -169,6 +169,18 @@ class Thresholds(Strict):
     confidence: float = Field(gt=0, lt=1)
 
 
+# A run recomputes its two comparison years from their archived exports and links each year to the
+# one before: data of the last three years must be whole.
+MIN_RETENTION_YEARS = 3
+
+
+class Retention(Strict):
+    """How long the store keeps what identifies firms (`innomon retention`)."""
+
+    raw_exports_years: int = Field(ge=MIN_RETENTION_YEARS)  # an archived export and frame, after its year
+    identities_years: int = Field(ge=MIN_RETENTION_YEARS)  # a year's identities, after that year
+
+
 class Linking(Strict):
     key_env: str = Field(pattern=r"^INNOMON_[A-Z0-9_]*KEY$")  # the variable holding the panel key
     accept: Share
@@ -322,6 +334,7 @@ class YearConfig(YearFields):
     tables_file: RelativePath
     models_file: RelativePath
     report_file: RelativePath | None = None
+    retention: Retention
 
 
 # --- tables.yaml -------------------------------------------------------------------------------
@@ -568,6 +581,7 @@ class RunConfig(YearFields):
     region: ResolvedRegion
     # What only the combined steps read (None in a per-year stage's view).
     schedule: Schedule | None = None
+    retention: Retention | None = None
     publish: Publish | None = None
     qa: Qa | None = None
     tables_file: RelativePath | None = None

@@ -356,6 +356,12 @@ MISTAKES: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
         "source.token_env",
         "does not have the required form",
     ),
+    "retention_shorter_than_a_runs_window": (
+        _base(lambda d: d["retention"].update(identities_years=1)),
+        "base.yaml",
+        "retention.identities_years",
+        "greater than or equal to 3",
+    ),
     "linking_key_env_names_another_secret": (
         _base(lambda d: d["linking"].update(key_env="AWS_SECRET_ACCESS_KEY")),
         "base.yaml",
