@@ -40,6 +40,7 @@ NOT_FIGURES = (
     "innomon/config_check.py",  # what a configuration may say; what it says is hashed as the configuration
     "tasks/qa",  # key figures and the QA diff, shown in the Prefect UI only
     "tasks/approval",  # the pause for a person's approval; what is published does not depend on it
+    "tasks/retention",  # removes what is past its period; computes nothing
 )
 
 

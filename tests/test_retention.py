@@ -40,3 +40,16 @@ def test_retention_dry_run_then_apply(demo: dict, tmp_path: Path, capsys) -> Non
     capsys.readouterr()
     assert not [p for p in (store / "raw/2021").rglob("*") if p.is_file() and not p.name.startswith(".")]
     assert [p for p in (store / "raw/2023").rglob("*") if p.is_file()]  # 2023's raw data is within 7 years
+
+
+def test_retention_runs_as_a_flow(demo: dict, tmp_path: Path) -> None:
+    """The scheduled deployment's flow: the same plan, applied, with its list as an artifact."""
+    from flows.retention import retention_flow
+
+    store = copy_demo_store(demo, tmp_path / "store")
+    dry = retention_flow(str(store), False, 2027)
+    assert dry["objects"] >= 2 and dry["applied"] is False
+    assert any((store / "processed/2021/private").iterdir())
+    done = retention_flow(str(store), True, 2027)
+    assert done["objects"] == dry["objects"]
+    assert not any((store / "processed/2021/private").iterdir())
