@@ -27,6 +27,17 @@ EXIT_CODES = """exit codes:
   4  another run of the year holds the store: nothing was done; try again when it has finished"""
 
 
+def _store_options(parser: argparse.ArgumentParser, why: str = "", published: bool = True) -> None:
+    """`--store` and (unless not needed) `--published`, as every command that works on a store has them."""
+    parser.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"), help="the store")
+    if published:
+        parser.add_argument(
+            "--published",
+            default=os.environ.get("INNOMON_PUBLISHED"),
+            help=f"root of the published zone if not STORE/published {why}".strip(),
+        )
+
+
 class _Parser(argparse.ArgumentParser):
     """Every parser shows each option's default and the exit codes."""
 
@@ -89,52 +100,32 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("rollback", help="point a year's latest release back at an earlier release")
     b.add_argument("--year", type=int, required=True, help="monitor year whose latest release moves back")
     b.add_argument("--to", required=True, dest="run_id", help="RUN_ID of the earlier release")
-    b.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"), help="the store")
-    b.add_argument(
-        "--published",
-        default=os.environ.get("INNOMON_PUBLISHED"),
-        help="root of the published zone if not STORE/published",
-    )
+    _store_options(b)
     w = sub.add_parser("withdraw", help="take a published release off the site; latest returns to the one before")
     w.add_argument("--year", type=int, required=True, help="monitor year of the release")
     w.add_argument("--run", required=True, dest="run_id", help="RUN_ID of the release to withdraw")
     w.add_argument("--reason", required=True, help="why (published in YEAR/withdrawn.json)")
-    w.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"), help="the store")
-    w.add_argument(
-        "--published",
-        default=os.environ.get("INNOMON_PUBLISHED"),
-        help="root of the published zone if not STORE/published",
-    )
+    _store_options(w)
     e = sub.add_parser("erase", help="remove one firm from every zone of the store, on its request")
     who = e.add_mutually_exclusive_group(required=True)
     who.add_argument("--kvk", help="the firm's chamber-of-commerce (KvK) number")
     who.add_argument("--email", help="the e-mail address it answered with")
     who.add_argument("--response-id", dest="response_id", help="one of its survey response ids")
     e.add_argument("--reason", default="request of the firm", help="recorded in the erasure ledger")
-    e.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"), help="the store")
-    e.add_argument(
-        "--published",
-        default=os.environ.get("INNOMON_PUBLISHED"),
-        help="root of the published zone if not STORE/published (to name the years to republish)",
-    )
+    _store_options(e, "(to name the years to republish)")
     rt = sub.add_parser("retention", help="list (or --apply) what the store keeps past its retention periods")
     rt.add_argument("--apply", action="store_true", help="remove and empty what is listed (default: a dry run)")
     rt.add_argument("--as-of", type=int, default=None, help="the year it is (default: this year)")
-    rt.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"), help="the store")
+    _store_options(rt, published=False)
     rk = sub.add_parser(
         "rotate-key",
         help="move the store to a new panel key (old key in INNOMON_PANEL_KEY_OLD, new in INNOMON_PANEL_KEY)",
     )
-    rk.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"), help="the store")
+    _store_options(rk, published=False)
     v = sub.add_parser(
         "verify-store", help="check every object of every zone against its name or manifest; --repair mends"
     )
-    v.add_argument("--store", default=os.environ.get("INNOMON_STORE", "demo-output/store"), help="the store")
-    v.add_argument(
-        "--published",
-        default=os.environ.get("INNOMON_PUBLISHED"),
-        help="root of the published zone if not STORE/published",
-    )
+    _store_options(v)
     v.add_argument("--repair", action="store_true", help="remove what the next run recomputes, restore what is kept")
     rs = sub.add_parser(
         "result-storage", help="keep Prefect task results in S3 (server default) so any worker can resume a run"

@@ -348,6 +348,18 @@ def _s3_current(bucket: str, key: str) -> tuple[bytes, str] | None:
     return got["Body"].read(), str(got["ETag"])
 
 
+def _unless_precondition_failed(call: Any) -> bool:
+    """Run one conditional S3 request: True when it was carried out, False when the server refused
+    it because the object is no longer what the writer read."""
+    try:
+        call()
+    except Exception as exc:
+        if _precondition_failed(exc):
+            return False
+        raise
+    return True
+
+
 def replace_if(uri: str, expected: bytes | None, data: bytes) -> bool:
     """Write `data` only if the object still holds `expected` (None: only if there is no object);
     False, and nothing written, when another writer came first."""
@@ -368,13 +380,8 @@ def replace_if(uri: str, expected: bytes | None, data: bytes) -> bool:
             if current is None or current[0] != expected:
                 return False
             condition = {"IfMatch": current[1]}
-        try:
-            s3_client().put_object(Bucket=bucket, Key=key, Body=data, **condition, **s3_write_options(key))
-        except Exception as exc:
-            if _precondition_failed(exc):
-                return False
-            raise
-        return True
+        options = {**condition, **s3_write_options(key)}
+        return _unless_precondition_failed(lambda: s3_client().put_object(Bucket=bucket, Key=key, Body=data, **options))
     raise ConfigError(f"Unsupported URI {uri!r}.")
 
 
@@ -393,11 +400,6 @@ def remove_if(uri: str, expected: bytes) -> bool:
         current = _s3_current(bucket, key)
         if current is None or current[0] != expected:
             return False
-        try:
-            s3_client().delete_object(Bucket=bucket, Key=key, IfMatch=current[1])
-        except Exception as exc:
-            if _precondition_failed(exc):
-                return False
-            raise
-        return True
+        etag = current[1]
+        return _unless_precondition_failed(lambda: s3_client().delete_object(Bucket=bucket, Key=key, IfMatch=etag))
     raise ConfigError(f"Unsupported URI {uri!r}.")

@@ -166,15 +166,23 @@ def fetch(
     return {**ref, "from_archive": True} if uri == archive else ref
 
 
+def _erasure_ledger(erasure: dict[str, Any]) -> tuple[set[str], bytes | None]:
+    """The ledger's hashes and its key (none before the first erasure)."""
+    processed = erasure["processed_root"]
+    erased = ledger.hashes(ledger.read(ledger.ledger_uri(processed)))
+    if not erased:
+        return erased, None
+    return erased, ledger.ledger_key(processed, run_key(erasure["key_env"], erasure["key_id"]))
+
+
 def erased_rows(data: bytes, name: str, erasure: dict[str, Any]) -> frozenset[int]:
     """The responses of an export whose firm asked to be erased (the ledger in the processed zone)."""
-    erased = ledger.hashes(ledger.read(ledger.ledger_uri(erasure["processed_root"])))
-    if not erased:
+    erased, key = _erasure_ledger(erasure)
+    if key is None:
         return frozenset()
     export = read_export(data, name)
     columns = {k: spss_safe(c) if export.format == "sav" else c for k, c in erasure["columns"].items()}
-    key = ledger.ledger_key(erasure["processed_root"], run_key(erasure["key_env"], erasure["key_id"]))
-    return ledger.rows_to_erase(export.frame, columns, key, erased) if key else frozenset()
+    return ledger.rows_to_erase(export.frame, columns, key, erased)
 
 
 @task(name="mark-archived")
@@ -248,11 +256,9 @@ def fetch_frame(
             return None
         uri = archived[0]
     data = storage.read_input(uri, "The invitation frame")
-    if erasure:  # an erased firm stays in the population, unnamed
-        erased = ledger.hashes(ledger.read(ledger.ledger_uri(erasure["processed_root"])))
-        key = ledger.ledger_key(erasure["processed_root"], run_key(erasure["key_env"], erasure["key_id"]))
-        if erased and key:
-            data, _ = ledger.frame_without(data, key, erased)
+    erased, key = _erasure_ledger(erasure) if erasure else (set(), None)
+    if key is not None:  # an erased firm stays in the population, unnamed
+        data, _ = ledger.frame_without(data, key, erased)
     digest = sha256_bytes(data)
     archive = _archive(folder, data, digest, filename, "csv")
     return {"uri": archive, "sha256": digest, "size": len(data), "name": filename, "year": year}
