@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -48,16 +49,10 @@ def archived_exports(raw_zone: str, year: int) -> list[str]:
     return out
 
 
-IDENTIFIERS = {"response_id": "response_id", "kvk": "kvk_number", "email": "email"}
-
-
-def identity_columns(year: int, fmt: str, names: dict[str, str] = IDENTIFIERS) -> dict[str, str]:
+def identity_columns(year: int, fmt: str, names: Mapping[str, str] = ledger.IDENTIFIER_VARIABLES) -> dict[str, str]:
     """The export's column (as its format names it) of each kind of identifier, by the year's datamap."""
-    cfg = config_mod.load_typed(year, region=config_mod.current_region())
-    by_variable = {row.variable: row.column_id for row in cfg.datamap_rows}
-    return {
-        k: (spss_safe(by_variable[v]) if fmt == "sav" else by_variable[v]) for k, v in names.items() if v in by_variable
-    }
+    columns = config_mod.load_typed(year, region=config_mod.current_region()).columns_of(names)
+    return {k: spss_safe(c) if fmt == "sav" else c for k, c in columns.items()}
 
 
 def _panel_entries(processed: str) -> dict[str, pd.DataFrame]:
@@ -72,9 +67,10 @@ def find(
     raw_zone: str, processed: str, kind: str, value: str
 ) -> tuple[set[tuple[str, str]], dict[str, frozenset[int]]]:
     """Every identifier the firm is known under, and per archived export the responses that are its."""
-    wanted = {(kind, str(ledger.normalised(kind, pd.Series([value])).iloc[0]))}
-    if "nan" in {v for _, v in wanted} or "None" in {v for _, v in wanted}:
+    given = ledger.normalised(kind, pd.Series([value])).iloc[0]
+    if not isinstance(given, str) or not given:
         raise ConfigError(f"{value!r} is not a valid {kind.replace('_', ' ')}.")
+    wanted = {(kind, given)}
     exports: dict[str, list[set[tuple[str, str]]]] = {}
     for year in store_years(raw_zone):
         for uri in archived_exports(raw_zone, year):

@@ -9,6 +9,7 @@ into a number; typing happens in `tasks.ingest.mapping` against the datamap.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -196,8 +197,8 @@ def read_xlsx_export(data: bytes, name: str) -> Export:
     return Export(frame=frame, format="xlsx", details={"sheet": 0, "header_rows": 1})
 
 
-def read_sav_export(data: bytes, name: str) -> Export:
-    """SPSS .sav with value labels; column names are the SPSS-safe column ids."""
+def _read_sav(data: bytes, name: str) -> tuple[pd.DataFrame, Any]:
+    """pyreadstat's frame and metadata of an SPSS file (it reads from a path only)."""
     import pyreadstat
 
     fd, path = tempfile.mkstemp(suffix=".sav")
@@ -205,11 +206,16 @@ def read_sav_export(data: bytes, name: str) -> Export:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         try:
-            df, meta = pyreadstat.read_sav(path, apply_value_formats=False)
+            return pyreadstat.read_sav(path, apply_value_formats=False)
         except Exception as exc:
             raise InputError(f"The SPSS export cannot be read: {exc}", file=name, rule="unreadable_file") from exc
     finally:
         os.unlink(path)
+
+
+def read_sav_export(data: bytes, name: str) -> Export:
+    """SPSS .sav with value labels; column names are the SPSS-safe column ids."""
+    df, meta = _read_sav(data, name)
     labels = {
         col: {_cell_text(float(k)) if isinstance(k, (int, float)) else str(k): str(v) for k, v in mapping.items()}
         for col, mapping in (meta.variable_value_labels or {}).items()
@@ -250,7 +256,7 @@ def details_json(export: Export) -> str:
 # labels) for every kept column, and the same bytes for the same export (a minimised export is
 # archived by its SHA-256). Written by hand: no library rewrites a Qualtrics CSV, a workbook and an
 # SPSS file alike.
-FIXED_CREATED = __import__("datetime").datetime(2000, 1, 1)
+FIXED_CREATED = dt.datetime(2000, 1, 1)
 REMOVED = "-"  # left in an emptied cell only where a response's row would otherwise vanish
 
 
@@ -265,18 +271,23 @@ def _emptied(row: list[str], emptied: set[int]) -> list[str]:
     return out
 
 
-def minimise(data: bytes, name: str, keep: set[str] | None, drop_rows: frozenset[int] = frozenset()) -> bytes:
+def minimise(
+    data: bytes,
+    name: str,
+    keep: set[str] | None,
+    drop_rows: frozenset[int] = frozenset(),
+    export: Export | None = None,
+) -> bytes:
     """The export with every column not in `keep` emptied (None: every column kept) and the
     responses at `drop_rows` (0-based, as `read_export` numbers them) removed, in its own format.
-    The export is read first: a broken one is refused here, as ingest would refuse it."""
-    fmt = detect_format(data, name)
+    The export is read first (unless the caller read it: `export`): a broken one is refused here, as
+    ingest would refuse it."""
+    fmt = export.format if export is not None else detect_format(data, name)
+    if fmt == "sav":  # rewritten from pyreadstat's own frame and metadata: one read
+        return _minimise_sav(data, name, keep, drop_rows)
     if fmt == "xlsx":
-        return _minimise_xlsx(read_xlsx_export(data, name), keep, drop_rows)
-    if fmt == "sav":
-        read_sav_export(data, name)
-        return _minimise_sav(data, keep, drop_rows)
-    export = read_csv_export(data, name)
-    return _minimise_csv(data, name, export, keep, drop_rows)
+        return _minimise_xlsx(export or read_xlsx_export(data, name), keep, drop_rows)
+    return _minimise_csv(data, name, export or read_csv_export(data, name), keep, drop_rows)
 
 
 def _minimise_csv(data: bytes, name: str, export: Export, keep: set[str] | None, drop_rows: frozenset[int]) -> bytes:
@@ -337,16 +348,13 @@ def _minimise_xlsx(export: Export, keep: set[str] | None, drop_rows: frozenset[i
 SAV_TIMESTAMP = slice(92, 109)
 
 
-def _minimise_sav(data: bytes, keep: set[str] | None, drop_rows: frozenset[int]) -> bytes:
+def _minimise_sav(data: bytes, name: str, keep: set[str] | None, drop_rows: frozenset[int]) -> bytes:
     import pyreadstat
 
-    fd, path = tempfile.mkstemp(suffix=".sav")
+    df, meta = _read_sav(data, name)
     out_fd, out_path = tempfile.mkstemp(suffix=".sav")
     os.close(out_fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        df, meta = pyreadstat.read_sav(path, apply_value_formats=False)
         if drop_rows:
             df = df.drop(index=df.index[sorted(drop_rows)]).reset_index(drop=True)
         for col in df.columns:
@@ -366,7 +374,6 @@ def _minimise_sav(data: bytes, keep: set[str] | None, drop_rows: frozenset[int])
         with open(out_path, "rb") as fh:
             written = bytearray(fh.read())
     finally:
-        os.unlink(path)
         os.unlink(out_path)
     if data[:4] == written[:4] == b"$FL2":
         written[SAV_TIMESTAMP] = data[SAV_TIMESTAMP]

@@ -20,7 +20,9 @@ import pandas as pd
 from innomon import storage
 from innomon.normalise import normalise_kvk
 
-KINDS = ("response_id", "kvk", "email")  # what identifies a firm in an export
+# What identifies a firm in an export, by kind, and the datamap variable that holds it.
+IDENTIFIER_VARIABLES = {"response_id": "response_id", "kvk": "kvk_number", "email": "email"}
+KINDS = tuple(IDENTIFIER_VARIABLES)
 
 
 def ledger_uri(processed_root: str) -> str:

@@ -31,6 +31,7 @@ class Action:
     what: str  # "remove" or "empty identities"
     uri: str
     why: str
+    year: int
 
     def line(self, store: str) -> str:
         where = self.uri.removeprefix(store.rstrip("/") + "/")
@@ -50,21 +51,24 @@ def plan(store: str, as_of: int) -> list[Action]:
         ids_expired = as_of > year + policy.identities_years
         if raw_expired:
             why = f"raw data of {year}, kept {policy.raw_exports_years} years"
-            actions += [Action("remove", uri, why) for uri in storage.list_uris(storage.join(raw_zone, str(year)))]
+            actions += [Action("remove", u, why, year) for u in storage.list_uris(storage.join(raw_zone, str(year)))]
         if not ids_expired:
             continue
         why = f"identities of {year}, kept {policy.identities_years} years"
         if not raw_expired:
             for uri in archived_exports(raw_zone, year):
                 if _identities_left(uri, year):
-                    actions.append(Action("empty identities", uri, why))
+                    actions.append(Action("empty identities", uri, why, year))
         private = storage.list_uris(storage.join(processed, str(year), "private"))
         edited = [
             storage.join(processed, "corrections", f"corrections-{year}.csv"),
             storage.join(processed, "linking", f"reviewed-{year}.csv"),
         ]
-        actions += [Action("remove", uri, why) for uri in [*private, *edited] if storage.exists(uri)]
+        actions += [Action("remove", uri, why, year) for uri in [*private, *edited] if storage.exists(uri)]
     return actions
+
+
+IDENTITIES = {v: v for v in ("company_name", "kvk_number", "email", "postcode")}  # the datamap variables
 
 
 def _identities_left(uri: str, year: int) -> bool:
@@ -73,23 +77,18 @@ def _identities_left(uri: str, year: int) -> bool:
     return bool(columns) and bool((export.frame[columns] != "").any().any())
 
 
-IDENTITIES = {"company_name": "company_name", "kvk": "kvk_number", "email": "email", "postcode": "postcode"}
-
-
 def apply(actions: list[Action]) -> None:
     """Carry the plan out."""
     for action in actions:
         if action.what == "remove":
             storage.remove(action.uri)
             continue
-        year = int(action.uri.rstrip("/").split("/")[-2])
         data = storage.read_bytes(action.uri)
         name = action.uri.rsplit("/", 1)[-1]
         export = read_export(data, name)
-        blank = set(identity_columns(year, export.format, IDENTITIES).values())
-        replace_archived(
-            action.uri.rsplit("/", 1)[0], action.uri, minimise(data, name, set(export.frame.columns) - blank)
-        )
+        blank = set(identity_columns(action.year, export.format, IDENTITIES).values())
+        kept = minimise(data, name, set(export.frame.columns) - blank, export=export)
+        replace_archived(action.uri.rsplit("/", 1)[0], action.uri, kept)
 
 
 def this_year() -> int:

@@ -19,11 +19,6 @@ from innomon.errors import ConfigError
 YEAR_SLOT_WAIT_SECONDS = 6 * 3600  # a queued run gives up after six hours (a run takes minutes)
 
 
-def _within(uri: str, prefix: str) -> bool:
-    parts, head = uri.rstrip("/").split("/"), prefix.rstrip("/").split("/")
-    return parts[: len(head)] == head
-
-
 def root_refusal(given: dict[str, str | None]) -> str | None:
     """Why a deployment run may not use the roots it names (None: it may): `given` maps "raw root",
     "store" and "published root" to the run's parameters (empty: the default)."""
@@ -33,7 +28,7 @@ def root_refusal(given: dict[str, str | None]) -> str | None:
             continue
         uri = storage.as_uri(value)
         own = policy.own_root(role)
-        if (own and storage.as_uri(own) == uri) or any(_within(uri, prefix) for prefix in allowed):
+        if (own and storage.as_uri(own) == uri) or any(storage.inside(uri, prefix) for prefix in allowed):
             continue
         variable = policy.ROOT_VARIABLES[role]
         mine = f"its own is {storage.as_uri(own)}" if own else f"it has none ({variable} is not set)"

@@ -268,12 +268,16 @@ def zone_root(store_root: str, zone: str, overrides: dict[str, str] | None = Non
     return join(as_uri(store_root), zone)
 
 
+def inside(uri: str, root: str) -> bool:
+    """Whether `uri` is `root` or lies under it (same scheme and bucket, part by part: `s3://b/ab`
+    is not under `s3://b/a`)."""
+    parts, head = uri.rstrip("/").split("/"), root.rstrip("/").split("/")
+    return parts[: len(head)] == head
+
+
 def _overlap(a: str, b: str) -> bool:
-    """Whether two root URIs are the same place or one lies inside the other (same scheme and bucket,
-    one key prefix a prefix of the other's, part by part)."""
-    pa, pb = a.rstrip("/").split("/"), b.rstrip("/").split("/")
-    n = min(len(pa), len(pb))
-    return pa[:n] == pb[:n]
+    """Whether two root URIs are the same place or one lies inside the other."""
+    return inside(a, b) or inside(b, a)
 
 
 def check_separate_zones(raw_root: str, store_root: str, published_root: str | None) -> None:
@@ -287,8 +291,7 @@ def check_separate_zones(raw_root: str, store_root: str, published_root: str | N
     }
     if raw_root:
         private["the raw root (the exports' drop folder)"] = as_uri(raw_root)
-    store = as_uri(store_root).rstrip("/").split("/")
-    if published.rstrip("/").split("/") == store[: len(published.rstrip("/").split("/"))]:
+    if inside(as_uri(store_root), published):
         private["the store"] = as_uri(store_root)  # a published root that is or holds the whole store
     for what, root in private.items():
         if _overlap(published, root):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
@@ -595,6 +596,12 @@ class RunConfig(YearFields):
     comparison_datamap_rows: dict[str, list[DatamapRow]] = {}
     files: dict[str, str]
     hash: str
+
+    def columns_of(self, variables: Mapping[str, str]) -> dict[str, str]:
+        """The export column of each named datamap variable (`{name: variable}` -> `{name: column}`),
+        for the variables the year's datamap has."""
+        by_variable = {row.variable: row.column_id for row in self.datamap_rows}
+        return {name: by_variable[v] for name, v in variables.items() if v in by_variable}
 
     @property
     def all_datamap_rows(self) -> list[DatamapRow]:

@@ -11,7 +11,7 @@ from typing import Any
 from prefect import get_run_logger, task
 
 from innomon import config as config_mod
-from innomon import keys, refs, result_storage, storage
+from innomon import keys, ledger, refs, result_storage, storage
 from innomon.codeversion import code_version
 from innomon.errors import ConfigError
 from schemas.config import Execution, RunPlan
@@ -64,15 +64,6 @@ def export_columns(cfg: Any) -> list[str]:
     return sorted({row.column_id for row in cfg.datamap_rows} | {spss_safe(row.column_id) for row in cfg.datamap_rows})
 
 
-IDENTIFIER_VARIABLES = {"response_id": "response_id", "kvk": "kvk_number", "email": "email"}
-
-
-def identity_columns(cfg: Any) -> dict[str, str]:
-    """The export's column of each identifier an erasure request may name (by the datamap)."""
-    by_variable = {row.variable: row.column_id for row in cfg.datamap_rows}
-    return {kind: by_variable[v] for kind, v in IDENTIFIER_VARIABLES.items() if v in by_variable}
-
-
 def run_key_id(typed: dict[int, Any]) -> str:
     """The fingerprint of the run's panel key: every year of a run pseudonymises with one key (the
     panel ids of a firm must meet across the years), read from the variable the configuration names."""
@@ -119,7 +110,7 @@ def configure_task(year: int, processed_root: str, region: str | None = None) ->
         approval_required=now.publish.approval_required if now.publish else False,
         approval_timeout=now.publish.approval_timeout_seconds if now.publish else 7 * 24 * 3600,
         export_columns={str(y): export_columns(t) for y, t in typed.items()},
-        identity_columns={str(y): identity_columns(t) for y, t in typed.items()},
+        identity_columns={str(y): t.columns_of(ledger.IDENTIFIER_VARIABLES) for y, t in typed.items()},
         key_env=now.linking.key_env,
         key_id=run_key_id(typed),
     )

@@ -147,9 +147,15 @@ def fetch(
             file=uri,
             rule="data_freeze",
         )
-    drop = erased_rows(data, name, erasure) if erasure else frozenset()
+    drop: frozenset[int] = frozenset()
+    erased, key = _erasure_ledger(erasure) if erasure else (set(), None)
+    export = None
+    if key is not None and erasure:  # firms erased on request: their responses never enter the store
+        export = read_export(data, name)
+        columns = {k: spss_safe(c) if export.format == "sav" else c for k, c in erasure["columns"].items()}
+        drop = ledger.rows_to_erase(export.frame, columns, key, erased)
     if keep is not None or drop:  # at the door: nothing unused or erased is written anywhere
-        data = minimise(data, name, set(keep) if keep is not None else None, drop)
+        data = minimise(data, name, set(keep) if keep is not None else None, drop, export)
     digest = sha256_bytes(data)
     folder = storage.join(raw_zone, str(year))
     archive = _archive(folder, data, digest, name, "bin", point=False)
@@ -173,16 +179,6 @@ def _erasure_ledger(erasure: dict[str, Any]) -> tuple[set[str], bytes | None]:
     if not erased:
         return erased, None
     return erased, ledger.ledger_key(processed, run_key(erasure["key_env"], erasure["key_id"]))
-
-
-def erased_rows(data: bytes, name: str, erasure: dict[str, Any]) -> frozenset[int]:
-    """The responses of an export whose firm asked to be erased (the ledger in the processed zone)."""
-    erased, key = _erasure_ledger(erasure)
-    if key is None:
-        return frozenset()
-    export = read_export(data, name)
-    columns = {k: spss_safe(c) if export.format == "sav" else c for k, c in erasure["columns"].items()}
-    return ledger.rows_to_erase(export.frame, columns, key, erased)
 
 
 @task(name="mark-archived")

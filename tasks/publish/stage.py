@@ -401,12 +401,11 @@ def _forget_staged(txn: Any) -> None:
             remove_release(staged["base"], staged["files"])
 
 
-@task(
-    name="publish",
-    retries=2,
-    retry_delay_seconds=retry_delays(),
-    on_completion=[stage_report.hook],
-)
+# The publication's two steps write to storage that may hiccup: retried, and reported on the console.
+PUBLISHING: dict[str, Any] = {"retries": 2, "retry_delay_seconds": retry_delays(), "on_completion": [stage_report.hook]}
+
+
+@task(name="publish", **PUBLISHING)
 @bound_to_store
 def publish_task(
     tables: dict[str, Any],
@@ -511,9 +510,7 @@ def release_assets(release: dict[str, Any], published_root: str) -> list[str]:
 @materialize(
     "innomon://published-release",  # replaced per run by the release's own files (`release_assets`)
     name="release",
-    retries=2,
-    retry_delay_seconds=retry_delays(),
-    on_completion=[stage_report.hook],
+    **PUBLISHING,
 )
 @bound_to_store
 def release_task(
