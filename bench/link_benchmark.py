@@ -19,7 +19,7 @@ from innomon import config, reference
 from innomon.synth import firms
 from innomon.synth.generate import add_identity_noise
 from tasks.ingest.stage import split_identities
-from tasks.link.stage import link_firms
+from tasks.link.stage import by_platform_id, link_firms
 
 os.environ.setdefault("INNOMON_DEMO", "1")  # synthetic firms: the built-in demo key, said so (innomon.keys)
 
@@ -72,11 +72,11 @@ def main() -> None:
     cur["response_id"] = [f"C{i}" for i in range(len(cur))]
     key = b"bench"
     path = str(config.reference_path(cfg, "pc4"))
-    _, ident_prev = split_identities(prev, path, key)
-    _, ident_cur = split_identities(cur, path, key)
+    _, ident_prev = split_identities(prev, path, key, 2022)
+    _, ident_cur = split_identities(cur, path, key, 2023)
     print(f"generated {n} x {n} firms ({repeats} repeats) in {time.perf_counter() - t0:.1f} s")
     t1 = time.perf_counter()
-    links, review = link_firms(ident_cur, ident_prev, 0.95, 0.5)
+    links, review = link_firms(by_platform_id(ident_cur), by_platform_id(ident_prev), 0.95, 0.5)
     wall = time.perf_counter() - t1
     truth_prev = dict(zip(prev["firm_id"], prev["response_id"], strict=True))
     true = {(c, truth_prev[f]) for c, f in zip(cur["response_id"], cur["firm_id"], strict=True) if f in truth_prev}

@@ -17,6 +17,7 @@ import datetime as dt
 import io
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -26,6 +27,7 @@ from innomon import keys, ledger, refs, storage
 from innomon.errors import ConfigError
 from innomon.exports import minimise, read_export
 from innomon.hashing import canonical_json, sha256_bytes
+from innomon.pseudonyms import response_pseudonyms
 from schemas.datamap import spss_safe
 
 EXPORT_EXTENSIONS = ("csv", "sav", "xlsx", "bin")
@@ -56,6 +58,7 @@ def identity_columns(year: int, fmt: str, names: Mapping[str, str] = ledger.IDEN
 
 
 def _panel_entries(processed: str) -> dict[str, pd.DataFrame]:
+    """Every entry of the panel registry, of every key's folder, by its URI."""
     out = {}
     for uri in storage.list_uris(storage.join(processed, "panel")):
         if uri.endswith(".parquet"):
@@ -63,21 +66,44 @@ def _panel_entries(processed: str) -> dict[str, pd.DataFrame]:
     return out
 
 
-def find(
-    raw_zone: str, processed: str, kind: str, value: str
-) -> tuple[set[tuple[str, str]], dict[str, frozenset[int]]]:
-    """Every identifier the firm is known under, and per archived export the responses that are its."""
+def _entry_year(uri: str) -> int | None:
+    name = uri.rsplit("/", 1)[-1].removesuffix(".parquet")
+    return int(name) if name.isdigit() else None
+
+
+@dataclass
+class Found:
+    """What `find` found: the firm's identifiers, its rows per archived export, and the keyed
+    pseudonyms (under the current panel key) of its responses, by year."""
+
+    wanted: set[tuple[str, str]]
+    rows: dict[str, frozenset[int]]
+    pseudonyms: dict[int, set[str]] = field(default_factory=dict)
+
+
+def find(raw_zone: str, processed: str, kind: str, value: str, panel_key: bytes) -> Found:
+    """Every identifier the firm is known under, and per archived export the responses that are its.
+    A repeat firm linked without a shared identifier is found by its panel id in the registry of the
+    current key (whose entries name responses by their pseudonyms)."""
     given = ledger.normalised(kind, pd.Series([value])).iloc[0]
     if not isinstance(given, str) or not given:
         raise ConfigError(f"{value!r} is not a valid {kind.replace('_', ' ')}.")
     wanted = {(kind, given)}
     exports: dict[str, list[set[tuple[str, str]]]] = {}
+    pseudonym: dict[tuple[int, str], str] = {}  # (year, platform response id) -> its pseudonym
     for year in store_years(raw_zone):
         for uri in archived_exports(raw_zone, year):
             data = storage.read_bytes(uri)
             export = read_export(data, uri.rsplit("/", 1)[-1])
             exports[uri] = ledger.row_identifiers(export.frame, identity_columns(year, export.format))
-    panels = _panel_entries(processed)
+            ids = pd.Series(sorted({v for row in exports[uri] for k, v in row if k == "response_id"}), dtype=object)
+            pseudonym.update(zip(((year, i) for i in ids), response_pseudonyms(ids, year, panel_key), strict=True))
+    platform = {(year, p): i for (year, i), p in pseudonym.items()}
+    registry = {
+        year: entry
+        for uri, entry in _panel_entries(storage.join(processed, "panel", keys.fingerprint(panel_key))).items()
+        if (year := _entry_year(uri)) is not None
+    }
     while True:  # until no identifier is added: a response id leads to a KvK number, that to an e-mail
         before = set(wanted)
         for rows in exports.values():
@@ -85,13 +111,21 @@ def find(
                 if ids & wanted:
                     wanted |= ids
         responses = {v for k, v in wanted if k == "response_id"}
-        for entry in panels.values():  # a repeat firm linked without its KvK number: by its panel id
-            ids = set(entry.loc[entry["response_id"].isin(responses), "panel_id"])
-            wanted |= {("response_id", str(r)) for r in entry.loc[entry["panel_id"].isin(ids), "response_id"]}
+        mine = {p for (_, i), p in pseudonym.items() if i in responses}
+        panel = {p for entry in registry.values() for p in entry.loc[entry["response_id"].isin(mine), "panel_id"]}
+        for year, entry in registry.items():  # the same firm in other years, by its panel id
+            for p in entry.loc[entry["panel_id"].isin(panel), "response_id"]:
+                if (year, p) in platform:
+                    wanted.add(("response_id", platform[(year, p)]))
         if wanted == before:
             break
+    responses = {v for k, v in wanted if k == "response_id"}
+    by_year: dict[int, set[str]] = {}
+    for (year, i), p in pseudonym.items():
+        if i in responses:
+            by_year.setdefault(year, set()).add(p)
     found = {uri: frozenset(i for i, ids in enumerate(rows) if ids & wanted) for uri, rows in exports.items()}
-    return wanted, {uri: rows for uri, rows in found.items() if rows}
+    return Found(wanted, {uri: rows for uri, rows in found.items() if rows}, by_year)
 
 
 def _rewrite_export(raw_zone: str, uri: str, rows: frozenset[int]) -> str:
@@ -138,8 +172,10 @@ def erase(store: str, kind: str, value: str, reason: str, published_root: str | 
     published = storage.zone_root(store, "published", {"published": published_root or ""})
     years = store_years(raw_zone)
     newest = config_mod.load_typed(years[-1] if years else config_mod.available_years()[-1])
-    key = ledger.ledger_key_for_erasure(processed, keys.panel_key(newest.linking.key_env))
-    wanted, found = find(raw_zone, processed, kind, value)
+    panel_key = keys.panel_key(newest.linking.key_env)
+    key = ledger.ledger_key_for_erasure(processed, panel_key)
+    firm = find(raw_zone, processed, kind, value, panel_key)
+    wanted, found = firm.wanted, firm.rows
     responses = {v for k, v in wanted if k == "response_id"}
     entries = ledger.read(ledger.ledger_uri(processed))
     entries.append(
@@ -175,10 +211,18 @@ def erase(store: str, kind: str, value: str, reason: str, published_root: str | 
             if uri[len(folder) + 1 :].split("/", 1)[0] not in KEPT_AGGREGATES:
                 storage.remove(uri)
                 objects += 1
+    current = storage.join(processed, "panel", keys.fingerprint(panel_key))
     for uri, entry in _panel_entries(processed).items():
-        mask = entry["response_id"].isin(responses)
-        if mask.any():
+        year = _entry_year(uri)
+        if uri.startswith(current + "/"):
+            mask = entry["response_id"].isin(firm.pseudonyms.get(year or 0, set()))
+        else:  # another key's registry, whose pseudonyms cannot be computed: its affected years go
+            mask = pd.Series(year in affected, index=entry.index)
+        if mask.all():
+            storage.remove(uri)
+        elif mask.any():
             storage.write_bytes(uri, refs.frame_bytes(entry[~mask].reset_index(drop=True)))
+        if mask.any():
             removed["panel registry"] = removed.get("panel registry", 0) + int(mask.sum())
     for folder in ("corrections", "linking"):
         for uri in storage.list_uris(storage.join(processed, folder)):

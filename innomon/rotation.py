@@ -2,7 +2,9 @@
 
 The old key comes from `INNOMON_PANEL_KEY_OLD`, the new one from the variable the configuration
 names (`INNOMON_PANEL_KEY`). The panel registry is re-keyed (every panel id mapped by an HMAC with the
-new key, so the ids of repeat firms stay continuous across the years), the erasure ledger's key is
+new key, so the ids of repeat firms stay continuous across the years; every response pseudonym
+computed again with the new key from the platform's response ids in the year's archived exports; a
+year whose exports are gone can no longer be computed, and its entry is dropped), the erasure ledger's key is
 wrapped under the new key, and the old key's folders are removed. The next run pseudonymises again
 with the new key (the keyed stages take the key's fingerprint as a parameter) and publishes the same
 figures: nothing published depends on the key.
@@ -19,7 +21,10 @@ import pandas as pd
 
 from innomon import config as config_mod
 from innomon import keys, ledger, refs, storage
+from innomon.erasure import archived_exports, identity_columns
 from innomon.errors import ConfigError
+from innomon.exports import read_export
+from innomon.pseudonyms import response_pseudonyms
 
 OLD_KEY_ENV = "INNOMON_PANEL_KEY_OLD"
 
@@ -27,6 +32,17 @@ OLD_KEY_ENV = "INNOMON_PANEL_KEY_OLD"
 def rekeyed(panel_id: str, new_key: bytes) -> str:
     """A panel id under the new key: the same old id always maps to the same new one."""
     return hmac.new(new_key, f"rekey|{panel_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def pseudonym_map(raw_zone: str, year: int, old: bytes, new: bytes) -> dict[str, str]:
+    """Old pseudonym -> new pseudonym of every response in the year's archived exports."""
+    ids: set[str] = set()
+    for uri in archived_exports(raw_zone, year):
+        export = read_export(storage.read_bytes(uri), uri.rsplit("/", 1)[-1])
+        column = identity_columns(year, export.format, {"response_id": "response_id"})["response_id"]
+        ids |= {i.strip() for i in export.frame[column].astype(str) if i.strip()}
+    platform = pd.Series(sorted(ids), dtype=object)
+    return dict(zip(response_pseudonyms(platform, year, old), response_pseudonyms(platform, year, new), strict=True))
 
 
 def rotate(store: str) -> dict[str, Any]:
@@ -40,13 +56,21 @@ def rotate(store: str) -> dict[str, Any]:
     processed = storage.zone_root(store, "processed")
     old_id, new_id = keys.fingerprint(old), keys.fingerprint(new)
     folder = storage.join(processed, "panel", old_id)
-    moved = 0
+    raw_zone = storage.zone_root(store, "raw")
+    moved = dropped = 0
     for uri in storage.list_uris(folder):
-        if not uri.endswith(".parquet"):
+        name = uri.rsplit("/", 1)[-1]
+        if not name.endswith(".parquet") or not name.removesuffix(".parquet").isdigit():
             continue
         entry = pd.read_parquet(io.BytesIO(storage.read_bytes(uri)))
+        mapping = pseudonym_map(raw_zone, int(name.removesuffix(".parquet")), old, new)
+        entry["response_id"] = entry["response_id"].map(mapping)
+        dropped += int(entry["response_id"].isna().sum())
+        entry = entry.dropna(subset=["response_id"]).sort_values("response_id", kind="mergesort")
         entry["panel_id"] = [rekeyed(p, new) for p in entry["panel_id"]]
-        storage.write_bytes(storage.join(processed, "panel", new_id, uri.rsplit("/", 1)[-1]), refs.frame_bytes(entry))
+        if len(entry):
+            data = refs.frame_bytes(entry.reset_index(drop=True))
+            storage.write_bytes(storage.join(processed, "panel", new_id, name), data)
         moved += len(entry)
     secret = ledger.ledger_key(processed, old)
     if secret is not None:
@@ -62,6 +86,7 @@ def rotate(store: str) -> dict[str, Any]:
         "old_key": old_id,
         "new_key": new_id,
         "panel_ids_rekeyed": moved,
+        "registry_rows_without_export": dropped,
         "ledger_rewrapped": secret is not None,
         "old_key_objects_removed": len(removed),
     }

@@ -43,7 +43,8 @@ def _repeat_firm(store: Path) -> dict:
                     "kvk": next(iter(kvks)),
                     "name": next(iter(firm_names)),
                     "emails": {str(w["email"]) for w in who.values() if str(w["email"])},
-                    "response_ids": set(rows.values()),
+                    "response_ids": {str(w["platform_response_id"]) for w in who.values()},
+                    "pseudonyms": set(rows.values()),
                 }
     pytest.fail("the demo has no repeat firm to erase")
 
@@ -95,8 +96,8 @@ def test_an_erased_firm_is_gone_from_every_file_and_stays_gone(demo: dict, tmp_p
 
     after = _valid(store, 2023)
     assert after == {"2023": before["2023"] - 1, "2022": before["2022"] - 1, "2021": before["2021"]}
-    needles = {firm["kvk"], firm["name"], *firm["emails"], *firm["response_ids"]}
-    assert len(needles) >= 5
+    needles = {firm["kvk"], firm["name"], *firm["emails"], *firm["response_ids"], *firm["pseudonyms"]}
+    assert len(needles) >= 7
     files = [p for root in (store, home) for p in root.rglob("*") if p.is_file()]
     assert any(p.name.startswith("prefect.db") for p in files) and len(files) > 200
     found = {str(p): sorted(n for n in needles if any(n.encode() in text for text in _texts(p))) for p in files}

@@ -10,7 +10,7 @@ import pandas as pd
 
 from innomon.cli import run_year
 from schemas.vocabulary import IDENTIFYING
-from tasks.link.stage import link_firms
+from tasks.link.stage import by_platform_id, link_firms
 from tests.helpers import latest_release, read_tables
 
 
@@ -20,9 +20,10 @@ def _latest(folder: Path, pattern: str) -> pd.DataFrame:
 
 
 def _valid_identities(store: Path, year: int) -> pd.DataFrame:
+    """The valid firms' identities as linking reads them (by the platform's response ids)."""
     valid = _latest(store / "processed" / str(year), "valid-*.parquet")["response_id"]
     ident = _latest(store / "processed" / str(year) / "private", "identities-*.parquet")
-    return ident[ident["response_id"].isin(valid)]
+    return by_platform_id(ident[ident["response_id"].isin(valid)])
 
 
 def precision_recall(store: Path, exports: Path, year: int) -> tuple[float, float, int]:
@@ -64,14 +65,26 @@ def test_generator_plants_identity_noise(demo: dict) -> None:
 
 
 def test_no_identifying_field_in_processed_tables(demo: dict) -> None:
-    checked = 0
+    """No identifying column in any processed table, and no platform response id outside `private/`
+    in any column of any table (they carry keyed pseudonyms)."""
+    platform_ids = {
+        str(r)
+        for y in (2021, 2022, 2023)
+        for r in pd.read_csv(demo["exports"] / "_truth" / f"truth-{y}.csv")["response_id"]
+    }
+    checked = outside = 0
     for path in (demo["store"] / "processed").rglob("*.parquet"):
         if path.name.startswith("identities-"):
             continue
-        columns = set(pd.read_parquet(path).columns)
+        frame = pd.read_parquet(path)
+        columns = set(frame.columns)
         assert not (columns & set(IDENTIFYING)), (path.name, columns & set(IDENTIFYING))
         checked += 1
-    assert checked >= 15
+        if "private" not in path.parts:
+            text = {str(v) for c in frame.columns if frame[c].dtype == object for v in frame[c].dropna()}
+            assert not (text & platform_ids), (path.name, sorted(text & platform_ids)[:3])
+            outside += "response_id" in columns
+    assert checked >= 15 and outside >= 6
     respondents = _latest(demo["store"] / "processed" / "2023", "respondents-*.parquet")
     assert respondents["panel_id"].str.fullmatch(r"[0-9a-f]{32}").all()
 
@@ -95,11 +108,19 @@ def test_reviewed_decisions_override_the_model(demo: dict, tmp_path: Path) -> No
     shutil.copytree(demo["store"], store)
     links = _latest(store / "processed" / "2023" / "private", "links-*.parquet")
     probabilistic = links[links["method"] == "probabilistic"].iloc[0]
+    # links carry pseudonyms; a reviewer names the firms by the platform's ids (private identities)
+    platform = {
+        y: _latest(store / "processed" / str(y) / "private", "identities-*.parquet").set_index("response_id")[
+            "platform_response_id"
+        ]
+        for y in (2022, 2023)
+    }
     folder = store / "processed" / "linking"
     folder.mkdir(parents=True)
     (folder / "reviewed-2023.csv").write_text(
         "response_id,previous_response_id,decision,reviewer\n"
-        f"{probabilistic['response_id']},{probabilistic['previous_response_id']},non-match,team\n"
+        f"{platform[2023][probabilistic['response_id']]},{platform[2022][probabilistic['previous_response_id']]},"
+        "non-match,team\n"
     )
     run_year(2023, str(demo["exports"]), str(store))
     k01 = read_tables(latest_release(store, 2023))

@@ -11,6 +11,7 @@ import pandas as pd
 
 from innomon import keys
 from innomon.cli import main, run_year
+from innomon.pseudonyms import response_pseudonyms
 from tests.conftest import copy_demo_store
 from tests.helpers import latest_release
 
@@ -28,7 +29,9 @@ def test_rotation_keeps_every_figure_and_leaves_no_trace_of_the_old_key(
     store = copy_demo_store(demo, tmp_path / "store")
     demo_key = keys.DEMO_KEY.encode()
     respondents = _registry(store, demo_key, 2023)
-    erased = respondents.loc[respondents["in_previous"] == 0, "response_id"].iloc[0]  # a 2023-only firm
+    pseudonym = respondents.loc[respondents["in_previous"] == 0, "response_id"].iloc[0]  # a 2023-only firm
+    identities = pd.read_parquet(next((store / "processed" / "2023" / "private").glob("identities-*.parquet")))
+    erased = identities.set_index("response_id").loc[pseudonym, "platform_response_id"]  # as the firm knows it
     assert main(["erase", "--response-id", str(erased), "--store", str(store)]) == 0
     capsys.readouterr()
     run_year(2023, str(demo["exports"]), str(store))  # the release without it: what rotation must keep
@@ -54,4 +57,12 @@ def test_rotation_keeps_every_figure_and_leaves_no_trace_of_the_old_key(
     for year in (2022, 2023):  # continuous: a repeat firm carries last year's panel id
         repeat = new_ids[year].loc[new_ids[year]["in_previous"] == 1, "panel_id"]
         assert len(repeat) > 20 and set(repeat) <= set(new_ids[year - 1]["panel_id"]), year
-    assert erased not in set(new_ids[2023]["response_id"])  # still erased, under the new key
+    assert len(new_ids[2023]) == len(old_ids[2023]) and said["registry_rows_without_export"] == 0
+    under_new = response_pseudonyms(pd.Series([erased]), 2023, NEW_KEY.encode()).iloc[0]
+    assert under_new not in set(new_ids[2023]["response_id"])  # still erased, under the new key
+    # every response pseudonym was computed again with the new key: the new run's respondents agree
+    respondents = pd.read_parquet(
+        max((store / "processed" / "2023").glob("respondents-*.parquet"), key=lambda p: p.stat().st_mtime)
+    )
+    assert set(respondents["response_id"]) == set(new_ids[2023]["response_id"])
+    assert not set(new_ids[2023]["response_id"]) & set(old_ids[2023]["response_id"])

@@ -1,8 +1,9 @@
 """Stage `ingest`: read the archived export, map it by datamap, and split off the identities.
 
-From here on, company name, KvK number, e-mail and postcode live only in the private identities
-table; the answers table carries the province and a keyed hash of the firm (for the duplicate
-rule), never the identifying fields themselves.
+From here on, company name, KvK number, e-mail, postcode and the platform's response id live only
+in the private identities table; the answers table carries the province, a keyed pseudonym of the
+response (`response_id`), the response's rank among the platform's ids (`response_order`, the rules'
+tie-break) and a keyed hash of the firm (for the duplicate rule), never the identifying fields.
 """
 
 from __future__ import annotations
@@ -17,18 +18,20 @@ from innomon import reference, refs, storage
 from innomon.exports import details_json, read_export
 from innomon.normalise import normalise_kvk, normalise_name, normalise_postcode
 from innomon.prefect_support import cached_stage, run_key
-from innomon.pseudonyms import keyed_hash
+from innomon.pseudonyms import keyed_hash, response_order, response_pseudonyms
 from schemas.config import RunConfig
 from schemas.vocabulary import IDENTIFYING
 from tasks.ingest.corrections import apply_corrections, read_corrections
 from tasks.ingest.mapping import map_export
 
 
-def split_identities(mapped: pd.DataFrame, pc4_path: str, key: bytes) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(answers without identifying fields, identities table)."""
-    ident = mapped[
-        ["response_id", "company_name", "kvk_number", "email", "postcode", "sbi_code", "founding_year"]
-    ].copy()
+def split_identities(mapped: pd.DataFrame, pc4_path: str, key: bytes, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(answers without identifying fields, identities table); both carry the response's keyed
+    pseudonym as `response_id`, the identities also the platform's own id (`platform_response_id`)."""
+    pseudonym = response_pseudonyms(mapped["response_id"], year, key)
+    ident = mapped[["company_name", "kvk_number", "email", "postcode", "sbi_code", "founding_year"]].copy()
+    ident.insert(0, "platform_response_id", mapped["response_id"].astype(str))
+    ident.insert(0, "response_id", pseudonym)
     ident["pc4"] = normalise_postcode(ident["postcode"])
     ident["postcode_norm"] = (
         ident["postcode"]
@@ -47,6 +50,8 @@ def split_identities(mapped: pd.DataFrame, pc4_path: str, key: bytes) -> tuple[p
     )
     firm_key = ("kvk:" + ident["kvk_norm"]).where(ident["kvk_norm"].notna(), by_name)
     answers = mapped.drop(columns=[c for c in mapped.columns if c in IDENTIFYING])
+    answers.insert(answers.columns.get_loc("response_id") + 1, "response_order", response_order(mapped["response_id"]))
+    answers["response_id"] = pseudonym
     answers["province"] = ident["pc4"].map(reference.pc4_to_province(pc4_path)).astype(object)
     answers["firm_hash"] = keyed_hash(firm_key, key, "firm")
     return answers, ident
@@ -71,7 +76,7 @@ def ingest(data: bytes, name: str, cfg: RunConfig, key: bytes, corrections: byte
         step("checking the export schema")
         validate_lazy(export_schema(cfg), mapped, name, "export")
         step("separating identities")
-        answers, ident = split_identities(mapped, str(config_mod.reference_path(cfg, "pc4")), key)
+        answers, ident = split_identities(mapped, str(config_mod.reference_path(cfg, "pc4")), key, cfg.year)
     return {
         "answers": answers,
         "identities": ident,

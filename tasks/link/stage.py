@@ -9,6 +9,11 @@ private zone) override the model on the next run.
 `panel_id` is a keyed hash (HMAC-SHA-256): a linked firm inherits the previous year's panel_id, a new
 firm gets the hash of its KvK number (or of its ResponseId), so processed or published data cannot
 be joined back to a firm without the key.
+
+Linking itself, the clerical-review file and the reviewed decisions speak the survey platform's
+response ids (private zone: a reviewer looks a firm up on the platform); the respondent table, the
+links and the panel registry carry the responses' keyed pseudonyms, like every table outside
+`private/`.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ FIELDS = ["name_norm", "pc4", "postcode_norm", "email_domain", "sbi4", "founding
 def panel_ids(identities: pd.DataFrame, year: int, key: bytes) -> pd.Series:
     """HMAC of the KvK number where valid, else of year + ResponseId (for firms not linked)."""
     by_kvk = keyed_hash(identities["kvk_norm"], key, "kvk")
-    by_response = keyed_hash(str(year) + ":" + identities["response_id"].astype(str), key, "response")
+    by_response = keyed_hash(str(year) + ":" + identities["platform_response_id"].astype(str), key, "response")
     return by_kvk.where(by_kvk.notna(), by_response)
 
 
@@ -238,6 +243,21 @@ def assign_panel(
     return out
 
 
+def by_platform_id(identities: pd.DataFrame) -> pd.DataFrame:
+    """Identities with the platform's response id as `response_id`: what linking, the review file
+    and the reviewed decisions speak."""
+    return identities.assign(response_id=identities["platform_response_id"])
+
+
+def to_pseudonyms(links: pd.DataFrame, cur: pd.DataFrame, prev: pd.DataFrame) -> pd.DataFrame:
+    """Links between platform ids as links between the responses' pseudonyms."""
+    own = dict(zip(cur["platform_response_id"], cur["response_id"], strict=True))
+    before = dict(zip(prev["platform_response_id"], prev["response_id"], strict=True))
+    return links.assign(
+        response_id=links["response_id"].map(own), previous_response_id=links["previous_response_id"].map(before)
+    )
+
+
 def registry_uri(processed_root: str, year: int, key_id: str) -> str:
     """The panel registry's entry of one year (private zone): every valid firm's `panel_id` and
     whether it answered the year before, as linked with that year's own predecessor. One folder per
@@ -302,14 +322,15 @@ def link_task(
         with progress.steps("link", year, 1) as step:
             step(f"linking {len(ident):,} firms to {len(prev_ident):,} of {year - 1} (exact KvK, then Splink)")
             links, review = link_firms(
-                ident,
-                prev_ident,
+                by_platform_id(ident),
+                by_platform_id(prev_ident),
                 float(linking.accept),
                 float(linking.review),
                 reviewed,
                 linking.em_min_records,
                 float(linking.expected_repeat_share),
             )
+        links = to_pseudonyms(links, ident, prev_ident)
         previous_panel = prev_table
     key = run_key(cfg.linking.key_env, key_id)
     table = assign_panel(valid, ident, links, previous_panel, year, key).drop(columns=["firm_hash"])

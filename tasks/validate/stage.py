@@ -58,7 +58,7 @@ def _duplicates(df: pd.DataFrame) -> pd.Series:
     kept["_key"] = kept["firm_hash"]
     kept = kept[kept["_key"].notna()]
     order = kept.sort_values(
-        ["_key", "progress", "recorded_date", "response_id"], ascending=[True, False, False, True], kind="mergesort"
+        ["_key", "progress", "recorded_date", "response_order"], ascending=[True, False, False, True], kind="mergesort"
     )
     dup_index = order.index[order["_key"].duplicated(keep="first")]
     return pd.Series(df.index.isin(dup_index), index=df.index)
