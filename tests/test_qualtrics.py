@@ -43,6 +43,7 @@ class Platform(BaseHTTPRequestHandler):
         if not self._auth():
             return
         self.server.calls.append("start")
+        self.server.bodies.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0")))))
         self._send(
             200, json.dumps({"result": {"progressId": "ES_1", "percentComplete": 0, "status": "inProgress"}}).encode()
         )
@@ -50,7 +51,12 @@ class Platform(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if not self._auth():
             return
-        if re.search(r"/export-responses/ES_1$", self.path):
+        if self.path.endswith("/survey-definitions/SV_abc/questions"):
+            self.server.calls.append("questions")
+            elements = [{"QuestionID": "QID1", "DataExportTag": "Q1"}, {"QuestionID": "QID7", "DataExportTag": "Q9"}]
+            elements += [{"QuestionID": "QID8", "DataExportTag": "Q10"}]  # asked by no column
+            self._send(200, json.dumps({"result": {"elements": elements}}).encode())
+        elif re.search(r"/export-responses/ES_1$", self.path):
             self.server.calls.append("poll")
             if self.server.throttle:
                 self.server.throttle = False
@@ -89,7 +95,7 @@ class Platform(BaseHTTPRequestHandler):
 @pytest.fixture()
 def platform():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Platform)
-    server.calls, server.polls_left, server.throttle = [], 3, True
+    server.calls, server.polls_left, server.throttle, server.bodies = [], 3, True, []
     server.flood, server.cut_off = None, False
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield server
@@ -105,6 +111,23 @@ def test_slow_export_with_429_is_downloaded_and_unzipped(platform) -> None:
     assert platform.calls == ["start", "poll", "poll", "poll", "poll", "download"]
     assert slept[0] == 3.0  # honoured Retry-After
     assert slept.count(0.5) == 2  # two polls found the export still running
+
+
+def test_the_export_asks_for_the_datamap_columns_only(platform) -> None:
+    """Minimisation starts at the platform: metadata by their API ids, questions by the QIDs the
+    survey definition gives their export tags, the rest as embedded data; no IP address, location
+    or recipient column is asked for, and a column's SPSS-safe twin is not asked for twice."""
+    platform.throttle = False
+    client = QualtricsClient(f"http://127.0.0.1:{platform.server_address[1]}", "good-token", sleep=lambda s: None)
+    keep = ["Duration (in seconds)", "Duration__in_seconds_", "Q1", "Q9_1", "Q9_2", "ResponseId", "Status", "panel"]
+    assert client.export_csv("SV_abc", keep) == CSV
+    assert platform.calls[:2] == ["questions", "start"]
+    body = platform.bodies[0]
+    assert body["surveyMetadataIds"] == ["_recordId", "duration", "status"]
+    assert body["questionIds"] == ["QID1", "QID7"]
+    assert body["embeddedDataIds"] == ["panel"]
+    client.export_csv("SV_abc")  # without a column list: the whole export, as before
+    assert set(platform.bodies[1]) == {"format", "useLabels"}
 
 
 @pytest.mark.parametrize("flood", ["declared", "streamed"])

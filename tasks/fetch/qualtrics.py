@@ -1,7 +1,10 @@
 """A client for the survey platform's response-export API (Qualtrics v3): start an export, poll its
 progress, download the ZIP and take the CSV out of it.
 
-Honours `Retry-After` on 429, gives up after a timeout, and turns a refused token into one clear
+Asks for the columns the year's datamap names only (data minimisation: the platform's IP address,
+location and recipient columns are never sent): survey metadata by the API's own ids, questions by
+their QIDs, looked up from the survey definition by each question's export tag, and the rest as
+embedded data. Honours `Retry-After` on 429, gives up after a timeout, and turns a refused token into one clear
 sentence. The token comes from an environment variable or a Prefect Secret block, never from config.
 """
 
@@ -19,6 +22,7 @@ import httpx
 from innomon import policy
 from innomon.errors import ConfigError, InnomonError, InputError
 from schemas.config import Source
+from schemas.datamap import spss_safe
 
 
 def api_token(source: Source) -> str:
@@ -32,6 +36,48 @@ def api_token(source: Source) -> str:
     if not token:
         raise ConfigError(f"No survey-platform API token: set {env} or configure source.token_secret.")
     return token
+
+
+# The export's metadata columns (as the CSV header names them) and the ids the export API asks them by.
+METADATA_IDS = {
+    "StartDate": "startDate",
+    "EndDate": "endDate",
+    "Status": "status",
+    "IPAddress": "ipAddress",
+    "Progress": "progress",
+    "Duration (in seconds)": "duration",
+    "Finished": "finished",
+    "RecordedDate": "recordedDate",
+    "ResponseId": "_recordId",
+    "RecipientLastName": "recipientLastName",
+    "RecipientFirstName": "recipientFirstName",
+    "RecipientEmail": "recipientEmail",
+    "ExternalReference": "externalDataReference",
+    "LocationLatitude": "locationLatitude",
+    "LocationLongitude": "locationLongitude",
+    "DistributionChannel": "distributionChannel",
+    "UserLanguage": "userLanguage",
+}
+
+
+def export_request(columns: list[str], questions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The export request's column selection for `columns` (the datamap's column ids): metadata by
+    their API ids, a question by its QID when one of the columns is its export tag or starts with
+    the tag and `_` (a grid's rows, a choice's text), any other column as embedded data. A column
+    given also under its SPSS-safe form (fetch keeps both) is asked for once, by its own id."""
+    forms = {spss_safe(c) for c in columns if spss_safe(c) != c}
+    columns = [c for c in columns if c not in forms]
+    metadata = sorted({METADATA_IDS[c] for c in columns if c in METADATA_IDS})
+    rest = [c for c in columns if c not in METADATA_IDS]
+    qids, matched = set(), set()
+    for q in questions:
+        tag, qid = str(q.get("DataExportTag", "")), str(q.get("QuestionID", ""))
+        hits = {c for c in rest if tag and (c == tag or c.startswith(tag + "_"))}
+        if hits and qid:
+            qids.add(qid)
+            matched |= hits
+    embedded = sorted(set(rest) - matched)
+    return {"surveyMetadataIds": metadata, "questionIds": sorted(qids), "embeddedDataIds": embedded}
 
 
 class QualtricsClient:
@@ -71,10 +117,19 @@ class QualtricsClient:
             return response
         raise InnomonError(f"The survey platform kept answering 429 (too many requests) to {path}.")
 
-    def export_csv(self, survey_id: str) -> bytes:
-        """Start an export, wait until it is complete, download and unzip it; returns the CSV bytes."""
+    def questions(self, survey_id: str) -> list[dict[str, Any]]:
+        """The survey definition's questions (each with its QuestionID and DataExportTag)."""
+        result = self._request("GET", f"/API/v3/survey-definitions/{survey_id}/questions").json()["result"]
+        return list(result.get("elements", []))
+
+    def export_csv(self, survey_id: str, columns: list[str] | None = None) -> bytes:
+        """Start an export (of `columns` only, when given), wait until it is complete, download and
+        unzip it; returns the CSV bytes."""
         path = f"/API/v3/surveys/{survey_id}/export-responses"
-        start = self._request("POST", path, json={"format": "csv", "useLabels": False}).json()["result"]
+        body: dict[str, Any] = {"format": "csv", "useLabels": False}
+        if columns is not None:
+            body |= export_request(columns, self.questions(survey_id))
+        start = self._request("POST", path, json=body).json()["result"]
         progress_id = start["progressId"]
         deadline = time.monotonic() + self.timeout
         while True:

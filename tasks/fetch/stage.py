@@ -131,7 +131,7 @@ def fetch(
             timeout=float(src.timeout if src.timeout is not None else 600),
             poll_interval=float(src.poll_interval if src.poll_interval is not None else 2),
         )
-        data = client.export_csv(uri.removeprefix("qualtrics://"))
+        data = client.export_csv(uri.removeprefix("qualtrics://"), keep)
         name = src.filename
     else:
         if not storage.exists(uri):
