@@ -57,10 +57,10 @@ def identity_columns(year: int, fmt: str, names: Mapping[str, str] = ledger.IDEN
     return {k: spss_safe(c) if fmt == "sav" else c for k, c in columns.items()}
 
 
-def _panel_entries(processed: str) -> dict[str, pd.DataFrame]:
-    """Every entry of the panel registry, of every key's folder, by its URI."""
+def _panel_entries(folder: str) -> dict[str, pd.DataFrame]:
+    """Every entry of the panel registry under `folder` (one key's, or all keys'), by its URI."""
     out = {}
-    for uri in storage.list_uris(storage.join(processed, "panel")):
+    for uri in storage.list_uris(folder):
         if uri.endswith(".parquet"):
             out[uri] = pd.read_parquet(io.BytesIO(storage.read_bytes(uri)))
     return out
@@ -212,7 +212,7 @@ def erase(store: str, kind: str, value: str, reason: str, published_root: str | 
                 storage.remove(uri)
                 objects += 1
     current = storage.join(processed, "panel", keys.fingerprint(panel_key))
-    for uri, entry in _panel_entries(processed).items():
+    for uri, entry in _panel_entries(storage.join(processed, "panel")).items():
         year = _entry_year(uri)
         if uri.startswith(current + "/"):
             mask = entry["response_id"].isin(firm.pseudonyms.get(year or 0, set()))

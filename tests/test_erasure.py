@@ -104,3 +104,39 @@ def test_an_erased_firm_is_gone_from_every_file_and_stays_gone(demo: dict, tmp_p
     assert {p: n for p, n in found.items() if n} == {}
     ledger = (store / "processed" / "erasure" / "ledger.json").read_text()
     assert "verzoek van de ondernemer" in ledger and not any(n in ledger for n in needles)
+
+
+def test_a_repeat_firm_that_shares_no_identifier_across_years_is_found_by_its_panel_id(
+    demo: dict, tmp_path: Path, capsys
+) -> None:
+    """A firm linked by Splink (another e-mail address, no KvK number in one year) is the same firm
+    only in the panel registry, whose entries name responses by keyed pseudonyms: erasing its 2023
+    response must take its 2022 response too, and leave the registry without either pseudonym."""
+    store = copy_demo_store(demo, tmp_path / "store")
+    processed = store / "processed"
+    registry = {y: pd.read_parquet(glob.glob(str(processed / "panel" / "*" / f"{y}.parquet"))[0]) for y in (2022, 2023)}
+    identities = {
+        y: pd.read_parquet(sorted(glob.glob(str(processed / str(y) / "private" / "identities-*.parquet")))[0])
+        for y in (2022, 2023)
+    }
+
+    def named(row: pd.Series) -> set[str]:
+        found = {str(row["platform_response_id"]), str(row["kvk_norm"]), str(row["email"]).strip().lower()}
+        return found - {"None", "nan", ""}
+
+    chosen = None
+    for panel_id in sorted(set(registry[2022]["panel_id"]) & set(registry[2023]["panel_id"])):
+        rows = {y: registry[y].set_index("panel_id").loc[panel_id, "response_id"] for y in registry}
+        who = {y: identities[y].set_index("response_id").loc[rows[y]] for y in registry}
+        if not named(who[2022]) & named(who[2023]):
+            chosen = rows, who
+            break
+    assert chosen is not None, "the demo has no repeat firm linked without a shared identifier"
+    rows, who = chosen
+    assert main(["erase", "--response-id", str(who[2023]["platform_response_id"]), "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    said = json.loads(out[out.index("{\n") :])
+    assert said["responses"] == 2 and said["years"] == [2022, 2023], said
+    for year in (2022, 2023):
+        entry = pd.read_parquet(glob.glob(str(processed / "panel" / "*" / f"{year}.parquet"))[0])
+        assert rows[year] not in set(entry["response_id"]) and len(entry) == len(registry[year]) - 1
