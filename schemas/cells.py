@@ -25,7 +25,7 @@ KEYS = ["table_id", "year", "group", "item", "category", "stat"]
 @dataclass(slots=True, kw_only=True)
 class Cell:
     """One figure as the engine computes it: the published columns, and what suppression and the
-    year-over-year test need besides (`dim`, `count`, `base`, `distribution`)."""
+    year-over-year test need besides (`dim`, `count`, `base`, `distribution`, `firms`, `dominated`)."""
 
     table_id: str
     year: int
@@ -43,6 +43,8 @@ class Cell:
     count: float | None = None  # the count behind a share (weighted: the effective count)
     base: float | None = None  # a weighted share's base: Kish's effective n (None: `n`)
     distribution: bool = False  # a share of a full distribution (its categories sum to 100)
+    firms: int | None = None  # a weighted share's firms with the answer (the frequency rule counts firms)
+    dominated: bool = False  # a mean of a magnitude that fails the dominance rule (D50)
 
 
 def cells_frame(cells: list[Cell]) -> pd.DataFrame:

@@ -99,6 +99,8 @@ def file_name(value: str) -> str:
 
 RelativePath = Annotated[str, AfterValidator(relative_path)]
 FileName = Annotated[str, AfterValidator(file_name)]
+# A variable name as the datamap and the derived variables spell it.
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 # A run id (the first 16 hex digits of the release's hash), as `rollback --to` takes it.
 RUN_ID_PATTERN = r"^[0-9a-f]{16}$"
 # The longest a presigned link may live: S3 (Signature Version 4) refuses more than seven days.
@@ -164,7 +166,20 @@ class ConstantSum(Strict):
 
 
 class Thresholds(Strict):
-    suppression_min_n: int = Field(ge=MIN_SUPPRESSION_N)
+    """The disclosure rules (decision D50) and the thresholds of the statistics."""
+
+    suppression_min_n: int = Field(ge=MIN_SUPPRESSION_N)  # base rule: a smaller base is suppressed
+    # frequency rule: a share whose firms with (or without) the answer number 1..max_count, in a
+    # base under `frequency_below_base`, describes those few firms
+    frequency_max_count: int = Field(ge=1, le=5)
+    frequency_below_base: int = Field(ge=0)
+    # dominance (p% rule) on the means of magnitudes: the other firms' total is under p% of the largest
+    dominance_p: float = Field(gt=0, le=100)
+    dominance_items: list[Identifier]
+    # the narrowest interval an intruder may derive for a suppressed cell: points of a share, and a
+    # share of the answer scale for a mean
+    protection_pp: float = Field(ge=1, le=100)
+    protection_scale_share: float = Field(gt=0, le=1)
     reliability_min_n: int = Field(ge=0)
     alpha: float = Field(gt=0, lt=1)
     confidence: float = Field(gt=0, lt=1)
@@ -602,6 +617,25 @@ class RunConfig(YearFields):
         for the variables the year's datamap has."""
         by_variable = {row.variable: row.column_id for row in self.datamap_rows}
         return {name: by_variable[v] for name, v in variables.items() if v in by_variable}
+
+    def answer_scale(self, variable: str) -> tuple[float, float]:
+        """The range of a variable's answers: what an intruder knows of a firm's value before any
+        figure, and the scale the protection of a suppressed mean is measured on (D50). A count of
+        people (R&D employees) without an upper code is bounded by the SME limit."""
+        from schemas.datamap import parse_codes
+
+        limit = float(self.universe.sme_fte_limit)
+        if variable == "fte":
+            return 0.0, limit
+        if variable == "age":
+            return 0.0, float(self.year - self.classes.founding_year_min)
+        for row in self.all_datamap_rows:
+            if row.variable == variable:
+                spec = parse_codes(row.codes)
+                if spec.codes:
+                    return min(spec.codes), max(spec.codes)
+                return (spec.low if spec.low is not None else 0.0), (spec.high if spec.high is not None else limit)
+        raise ValueError(f"No answer scale is known for {variable!r}: it is neither in the datamap nor fte or age.")
 
     @property
     def all_datamap_rows(self) -> list[DatamapRow]:

@@ -26,6 +26,8 @@ class EngineContext:
     which make a year's second table over the same universe cheap."""
 
     confidence: float  # `thresholds.confidence`: the level of every interval
+    dominance_items: frozenset[str] = frozenset()  # `thresholds.dominance_items`: magnitudes (D50)
+    dominance_p: float = 10.0  # `thresholds.dominance_p`
     derived_categories: dict[str, list[str]] = field(default_factory=dict)  # a derived variable's keys, in order
     codes: dict[str, dict[str, str]] = field(default_factory=dict)  # variable -> answer code -> label
     universes: dict[str, str] = field(default_factory=dict)  # a universe's name -> its pandas query
@@ -98,6 +100,8 @@ def context(cfg: RunConfig, tables_spec: TablesSpec) -> EngineContext:
             codes[row.variable] = labels
     return EngineContext(
         confidence=cfg.thresholds.confidence,
+        dominance_items=frozenset(cfg.thresholds.dominance_items),
+        dominance_p=float(cfg.thresholds.dominance_p),
         derived_categories=derived,
         codes=codes,
         universes=dict(tables_spec.universes),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from innomon.disclosure import dominated
 from schemas.cells import Cell
 from tasks.indicators.context import WEIGHT, EngineContext, as_key, category_keys, groups_of, universe_mask
 from tasks.indicators.statistics import fill_wilson, t_interval, t_quantile
@@ -87,6 +88,7 @@ def evaluate_table(spec: DistributionTable, frames: dict[int, pd.DataFrame], ctx
                                 None if stat == "mean" else (codes, position),
                                 flag,
                                 conf,
+                                ctx,
                             )
                         )
                         continue
@@ -95,10 +97,12 @@ def evaluate_table(spec: DistributionTable, frames: dict[int, pd.DataFrame], ctx
                     else:
                         counts = np.bincount(codes[sel & (codes >= 0)], minlength=len(uniques))
                     for cat in cats:
+                        dominant = False
                         if stat == "mean":
                             value = float(vals.mean()) if n else None
                             lo, hi = t_interval(vals, conf) if n else (None, None)
                             count = None
+                            dominant = item in ctx.dominance_items and dominated(vals, ctx.dominance_p)
                         else:
                             count = int(counts[position[cat]]) if cat in position else 0
                             value = 100.0 * count / n if n else None
@@ -119,6 +123,7 @@ def evaluate_table(spec: DistributionTable, frames: dict[int, pd.DataFrame], ctx
                                 flag=flag,
                                 count=count,
                                 distribution=stat == "pct" and spec.categories is None,
+                                dominated=dominant,
                             )
                         )
     fill_wilson(rows, conf)
@@ -139,6 +144,7 @@ def weighted_cells(
     coded: tuple[np.ndarray, dict[str, int]] | None,
     flag: str,
     conf: float,
+    ctx: EngineContext,
 ) -> list[Cell]:
     """The cells of one group with the raking weights (`weighting.apply_to_tables`): weighted shares
     and means; `n` stays the respondents counted; intervals and the year-over-year test use Kish's
@@ -149,9 +155,11 @@ def weighted_cells(
     n_eff = total**2 / float((w**2).sum()) if n else 0.0
     out = []
     for cat in cats:
-        lo = hi = count = base = None
+        lo = hi = count = base = firms = None
+        dominant = False
         if stat == "mean":
             x = numbers[sel]  # type: ignore[index]
+            dominant = item in ctx.dominance_items and dominated(x[~np.isnan(x)], ctx.dominance_p)
             value = float((w * x).sum() / total) if n else None
             if n >= 2 and value is not None:
                 sd = math.sqrt(float((w * (x - value) ** 2).sum() / total) * n / (n - 1))
@@ -164,6 +172,7 @@ def weighted_cells(
             value = None if share is None else 100.0 * share
             count = None if share is None else share * n_eff
             base = n_eff
+            firms = int(hit.sum())
         out.append(
             Cell(
                 table_id=spec.id,
@@ -181,6 +190,8 @@ def weighted_cells(
                 count=count,
                 base=base,
                 distribution=stat == "pct" and spec.categories is None,
+                firms=firms,
+                dominated=dominant,
             )
         )
     return out

@@ -50,12 +50,16 @@ def table_rows(
     return KINDS[type(spec)](spec, data, ctx)
 
 
-def finish_tables(rows: list[Cell], frames_years: list[int], cfg: RunConfig) -> pd.DataFrame:
-    """Suppression, significance and the output schema over the cells of every table."""
+def finish_tables(
+    rows: list[Cell], frames_years: list[int], cfg: RunConfig, earlier: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Disclosure control (with `earlier`: what the comparison years' releases published),
+    significance and the output schema over the cells of every table; returns the cells and the
+    disclosure record."""
     current = cfg.year
     cells = cells_frame(rows)
     th = cfg.thresholds
-    cells = suppress(cells, th.suppression_min_n)
+    cells, record = suppress(cells, cfg, earlier)
     previous = current - 1 if current - 1 in frames_years and current - 1 in cfg.comparison_years else None
     cells = significance(cells, current, previous, th.reliability_min_n, th.alpha)
     check = cells.copy()
@@ -65,7 +69,7 @@ def finish_tables(rows: list[Cell], frames_years: list[int], cfg: RunConfig) -> 
     from schemas.validation import validate_lazy
 
     validate_lazy(TABLES_SCHEMA, check, "data/tables.csv", "tables")
-    return cells[COLUMNS].reset_index(drop=True)
+    return cells[COLUMNS].reset_index(drop=True), record
 
 
 def compute_tables(
@@ -74,8 +78,10 @@ def compute_tables(
     cfg: RunConfig,
     tables_spec: TablesSpec,
     weighting: dict[int, dict[str, Any]] | None = None,
-) -> pd.DataFrame:
-    """Every table of the spec for the current year and its comparison years, as tidy cells."""
+    earlier: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Every table of the spec for the current year and its comparison years, as tidy cells (and
+    the disclosure record)."""
     from innomon import progress
 
     ctx = weighting_context(context(cfg, tables_spec), frames, weighting, cfg)
@@ -84,8 +90,8 @@ def compute_tables(
         for spec in tables_spec.tables:
             step(f"table {spec.id}")
             rows.extend(table_rows(spec, frames, facts, cfg, ctx))
-        step("suppression and significance")
-        return finish_tables(rows, list(frames), cfg)
+        step("disclosure control and significance")
+        return finish_tables(rows, list(frames), cfg, earlier)
 
 
 def load_linked(linked: list[dict[str, Any]]) -> tuple[dict[int, pd.DataFrame], dict[int, dict[str, Any]]]:
@@ -111,13 +117,28 @@ def attach_weights(frames: dict[int, pd.DataFrame], weights: list[dict[str, Any]
     return out
 
 
+def earlier_releases(previous: dict[str, Any] | None) -> dict[int, pd.DataFrame]:
+    """The comparison years' latest releases' tables.csv, by year."""
+    return {int(y): read_tables_csv(refs.get_bytes(r)) for y, r in (previous or {}).items() if r}
+
+
+def published_before(published: dict[int, pd.DataFrame]) -> pd.DataFrame | None:
+    """Every cell the earlier releases show, in one frame (what an intruder holds besides this one)."""
+    return pd.concat([published[y] for y in sorted(published)], ignore_index=True) if published else None
+
+
 def store_tables(
-    cells: pd.DataFrame, cfg: RunConfig, processed_root: str, previous: dict[str, Any] | None
+    cells: pd.DataFrame,
+    record: dict[str, Any],
+    cfg: RunConfig,
+    processed_root: str,
+    previous: dict[str, Any] | None,
+    published: dict[int, pd.DataFrame],
 ) -> dict[str, Any]:
-    """Mark revisions against the published comparison years and store tables.csv."""
+    """Mark revisions against the published comparison years; store tables.csv and the disclosure
+    record (private: which cells are primary says something of their values)."""
     from tasks.indicators.revisions import mark_revisions
 
-    published = {int(y): read_tables_csv(refs.get_bytes(r)) for y, r in (previous or {}).items() if r}
     panel_tables = {t.id for t in cfg.table_specs if isinstance(t, PanelTransitionsTable | PanelChangeTable)}
     cells = mark_revisions(cells, published, panel_tables)
     root = storage.join(processed_root, str(cfg.year))
@@ -126,6 +147,9 @@ def store_tables(
         "tables": int(cells["table_id"].nunique()),
         "cells": len(cells),
         "tables_csv": refs.put_bytes(root, "tables", tables_csv_bytes(cells), "csv"),
+        "disclosure": refs.put_json(
+            storage.join(root, "private"), "disclosure", {**record, "earlier": dict(sorted((previous or {}).items()))}
+        ),
     }
 
 
@@ -143,8 +167,9 @@ def indicators_task(
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
     frames, facts = load_linked(linked)
     weighting = attach_weights(frames, weights)
-    cells = compute_tables(frames, facts, cfg, cfg.tables_spec, weighting)
-    return store_tables(cells, cfg, processed_root, previous)
+    published = earlier_releases(previous)
+    cells, record = compute_tables(frames, facts, cfg, cfg.tables_spec, weighting, published_before(published))
+    return store_tables(cells, record, cfg, processed_root, previous, published)
 
 
 # The same stage split per table, for a distributed task runner (Dask): one task per table,
@@ -184,4 +209,6 @@ def tables_assemble_task(
     for ref in table_refs:
         rows.extend(read_cells_json(refs.get_bytes(ref)))
     years = sorted((int(x["year"]) for x in linked), reverse=True)
-    return store_tables(finish_tables(rows, years, cfg), cfg, processed_root, previous)
+    published = earlier_releases(previous)
+    cells, record = finish_tables(rows, years, cfg, published_before(published))
+    return store_tables(cells, record, cfg, processed_root, previous, published)

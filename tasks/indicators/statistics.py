@@ -1,16 +1,21 @@
 """The statistics of the indicator engine: intervals (Wilson, Student's t), the two-proportion test,
-and the disclosure rules applied to every table (primary and secondary suppression)."""
+and the disclosure rules applied to every table (`innomon.disclosure`: primary and secondary
+suppression, audited)."""
 
 from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from schemas.cells import Cell
 from schemas.vocabulary import SHARE_STATS
+
+if TYPE_CHECKING:
+    from schemas.config import RunConfig
 
 
 def wilson(count: int, n: int, confidence: float) -> tuple[float, float]:
@@ -67,26 +72,26 @@ def fill_wilson(rows: list[Cell], confidence: float) -> None:
         rows[i].ci_low, rows[i].ci_high = 100 * float(lo), 100 * float(hi)
 
 
-def suppress(cells: pd.DataFrame, min_n: int) -> pd.DataFrame:
-    """Primary suppression of small bases ([c], n kept) and secondary suppression per breakdown."""
-    cells = cells.copy()
-    # Counts are not suppressed: of respondents (K01, R01) they are the bases readers need; of
-    # invited firms (R01) they are register counts, not answers.
-    small = cells["n"].notna() & (cells["n"] < min_n) & ~cells["stat"].isin(["n", "invited"])
-    cells["suppressed"] = small
-    breakdown = cells[cells["dim"] != ""]
-    keys = ["table_id", "year", "item", "stat", "category", "dim"]
-    by_block = breakdown.groupby(keys, sort=False)["suppressed"]
-    # Only blocks with exactly one suppressed cell need a second one (else it could be derived).
-    lone = breakdown[(by_block.transform("sum") == 1) & (by_block.transform("size") > 1)]
-    for _, block in lone.groupby(keys, sort=False):
-        rest = block[~block["suppressed"]].sort_values(["n", "group"], kind="mergesort")
-        cells.loc[rest.index[0], "suppressed"] = True
-    cells.loc[cells["suppressed"], ["value", "ci_low", "ci_high"]] = None
-    cells.loc[cells["suppressed"], "flag"] = cells.loc[cells["suppressed"], "flag"].map(
-        lambda f: f + "c" if "c" not in f else f
+def suppress(cells: pd.DataFrame, cfg: RunConfig, earlier: pd.DataFrame | None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Primary and secondary suppression with the intruder's audit (`innomon.disclosure`, D50):
+    suppressed cells keep their n and lose value and interval ([c]). Returns the cells and the
+    disclosure record (the primary cells and their rules, the audit), kept in the private zone."""
+    from innomon import disclosure
+
+    distributions = sorted(
+        {(str(t), str(i)) for t, i, d in zip(cells["table_id"], cells["item"], cells["distribution"], strict=True) if d}
     )
-    return cells.drop(columns="suppressed")
+    rules = disclosure.rules_of(cfg, cells, distributions)
+    hide, primaries, audit = disclosure.protect(cells, earlier, rules)
+    cells = cells.copy()
+    cells.loc[hide, ["value", "ci_low", "ci_high"]] = None
+    cells.loc[hide, "flag"] = cells.loc[hide, "flag"].map(lambda f: f + "c" if "c" not in f else f)
+    record = {
+        "primaries": [[*k, why] for k, why in sorted(primaries.items())],
+        "distributions": [list(d) for d in distributions],
+        "audit": disclosure.summary(audit),
+    }
+    return cells, record
 
 
 def significance(cells: pd.DataFrame, current: int, previous: int | None, min_n: int, alpha: float) -> pd.DataFrame:
@@ -99,9 +104,9 @@ def significance(cells: pd.DataFrame, current: int, previous: int | None, min_n:
     prev = cells[(cells["year"] == previous) & cells["stat"].isin(SHARE_STATS) & cells["count"].notna()]
     cur = cur.assign(base=cur["base"].fillna(cur["n"]) if "base" in cur.columns else cur["n"])
     prev = prev.assign(base=prev["base"].fillna(prev["n"]) if "base" in prev.columns else prev["n"])
-    merged = cur.reset_index().merge(prev[[*keys, "count", "n", "base"]], on=keys, suffixes=("", "_prev"))
+    merged = cur.reset_index().merge(prev[[*keys, "count", "n", "base", "flag"]], on=keys, suffixes=("", "_prev"))
     for _, row in merged.iterrows():
-        if row["n"] >= min_n and row["n_prev"] >= min_n and "c" not in row["flag"]:
+        if row["n"] >= min_n and row["n_prev"] >= min_n and "c" not in row["flag"] and "c" not in row["flag_prev"]:
             # the base is n, or with the weights Kish's effective n (then the counts are effective too)
             p = two_proportion_p(
                 float(row["count"]), float(row["base"]), float(row["count_prev"]), float(row["base_prev"])
