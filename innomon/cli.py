@@ -117,6 +117,12 @@ def _parser() -> argparse.ArgumentParser:
     rt.add_argument("--apply", action="store_true", help="remove and empty what is listed (default: a dry run)")
     rt.add_argument("--as-of", type=int, default=None, help="the year it is (default: this year)")
     _store_options(rt, published=False)
+    ad = sub.add_parser(
+        "audit-disclosure", help="audit a year's latest release against every release in the store (exit 5: fails)"
+    )
+    ad.add_argument("--year", type=int, required=True, help="monitor year of the release")
+    ad.add_argument("--json", action="store_true", help="the summary as JSON")
+    _store_options(ad)
     rk = sub.add_parser(
         "rotate-key",
         help="move the store to a new panel key (old key in INNOMON_PANEL_KEY_OLD, new in INNOMON_PANEL_KEY)",
@@ -400,6 +406,14 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
                 retention.apply(actions)
             done = "done" if args.apply else "a dry run: --apply does it"
             print(f"{len(actions)} object(s) past their retention period ({done})")
+        elif args.command == "audit-disclosure":
+            from innomon.disclosure_store import audit_year, report_lines
+            from innomon.errors import DisclosureError
+
+            summary = audit_year(args.store, args.year, args.published)
+            print(json.dumps(summary, indent=2, sort_keys=True) if args.json else "\n".join(report_lines(summary)))
+            if summary["unprotected"]:
+                raise DisclosureError(f"The disclosure audit of {args.year} fails.")
         elif args.command == "rotate-key":
             from innomon.rotation import rotate
 

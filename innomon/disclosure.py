@@ -204,7 +204,7 @@ class Component:
             n = float(k[5])
             if k in known:
                 x = known[k] * self.unit(k)
-                tol = 1e-6 * max(1.0, n) * (1 if self.stat != "mean" else max(1.0, abs(hi)))
+                tol = 1e-6 * max(1.0, n)  # tables.csv holds values to 6 decimals
                 out.append((x - tol, x + tol))
             else:
                 out.append((lo * n, hi * n))
@@ -371,3 +371,21 @@ def _describe(i: Interval) -> dict[str, Any]:
         "width": round(i.width, 6),
         "required": i.required,
     }
+
+
+def primaries_of(record: Mapping[str, Any]) -> set[tuple[Any, ...]]:
+    """The primary cells a disclosure record names."""
+    return {(int(p[0]), str(p[1]), str(p[2]), str(p[3]), str(p[4]), int(p[5])) for p in record["primaries"]}
+
+
+def refusal(result: Audit, year: int) -> str | None:
+    """One sentence when a release fails its audit (no value of any cell), else None."""
+    if not result.failures:
+        return None
+    worst = min(result.failures, key=lambda i: (i.width / i.required, i.key))
+    y, group, item, category, stat, n = worst.key
+    return (
+        f"The disclosure audit of {year} finds {len(result.failures)} suppressed cell(s) an intruder can pin "
+        f"down closer than the protection width (narrowest: {item} {category} {stat}, {group}, {y}, n={n}: "
+        f"{worst.width:.2f} < {worst.required:g}); nothing was published."
+    )

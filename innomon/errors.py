@@ -70,3 +70,10 @@ class BusyError(InnomonError):
     again when it has finished: the message names who holds it and since when."""
 
     exit_code = 4
+
+
+class DisclosureError(InnomonError):
+    """A release failed the disclosure audit (a suppressed cell an intruder can pin down); nothing
+    was published; exit code 5."""
+
+    exit_code = 5

@@ -38,7 +38,7 @@ def test_table_added_from_yaml_alone(demo: dict, tmp_path: Path, monkeypatch) ->
         frames[year] = pd.read_parquet(path)
     facts = {y: {"records": 0, "valid": len(f), "invited": None, "repeat": None} for y, f in frames.items()}
     assert run.tables is not None
-    cells = compute_tables(frames, facts, run, run.tables)
+    cells, _ = compute_tables(frames, facts, run, run.tables)
     t99 = cells[cells.table_id == "T99"]
     assert set(t99["year"]) == {2021, 2022, 2023}
     df = frames[2023]
@@ -86,7 +86,7 @@ def test_table_added_to_yaml_and_outline_reaches_workbook_and_draft(demo: dict, 
     }
     facts = {y: {"records": 0, "valid": len(f), "invited": None, "repeat": None} for y, f in frames.items()}
     run = config.typed(cfg)
-    cells = compute_tables(frames, facts, run, run.tables)
+    cells, _ = compute_tables(frames, facts, run, run.tables)
     release = latest_release(demo["store"], 2023)
     models = pd.read_csv(release / "data" / "models.csv")
     fits = pd.read_csv(release / "data" / "model_fit.csv", dtype={"value": str}, keep_default_na=False)

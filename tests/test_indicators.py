@@ -9,7 +9,7 @@ from schemas.cells import cells_frame
 from schemas.config import DistributionTable, KeyFiguresTable
 from tasks.indicators.context import EngineContext
 from tasks.indicators.distribution import evaluate_table
-from tasks.indicators.statistics import significance, suppress, two_proportion_p, wilson
+from tasks.indicators.statistics import significance, two_proportion_p, wilson
 
 CTX = EngineContext(
     derived_categories={"size_class": ["micro", "klein"]},
@@ -39,34 +39,6 @@ def test_pct_mean_and_not_asked_year() -> None:
     assert klein["value"] == 0 and klein["n"] == 1
     missing = rows[rows.year == 2022].iloc[0]
     assert missing["flag"] == "x" and pd.isna(missing["value"])
-
-
-def test_secondary_suppression_hides_next_smallest_group() -> None:
-    base = {
-        "table_id": "T",
-        "year": 2023,
-        "item": "q",
-        "stat": "pct",
-        "category": "1",
-        "dim": "d",
-        "ci_low": 1.0,
-        "ci_high": 2.0,
-        "flag": "",
-        "sig": "",
-        "count": 1,
-    }
-    cells = pd.DataFrame(
-        [
-            {**base, "group": "all", "dim": "", "value": 50.0, "n": 100},
-            {**base, "group": "d=a", "value": 40.0, "n": 5},
-            {**base, "group": "d=b", "value": 60.0, "n": 30},
-            {**base, "group": "d=c", "value": 55.0, "n": 65},
-        ]
-    )
-    out = suppress(cells, 10).set_index("group")
-    assert pd.isna(out.loc["d=a", "value"]) and out.loc["d=a", "flag"] == "c" and out.loc["d=a", "n"] == 5
-    assert pd.isna(out.loc["d=b", "value"]) and out.loc["d=b", "flag"] == "c"
-    assert out.loc["d=c", "value"] == 55.0 and out.loc["all", "value"] == 50.0
 
 
 def test_significance_only_with_reliable_bases() -> None:
@@ -100,9 +72,14 @@ def test_significance_only_with_reliable_bases() -> None:
         }
         for y, c, n in ((2023, 20, 40), (2022, 10, 40))
     ]
+    rows += [  # the same difference, but the previous year's cell is suppressed (D50): no test
+        {**rows[0], "group": "h", "year": y, "count": c, "n": n, "flag": f}
+        for y, c, n, f in ((2023, 60, 100, ""), (2022, 40, 100, "c"))
+    ]
     out = significance(pd.DataFrame(rows), 2023, 2022, 50, 0.05)
     assert out.loc[0, "sig"] == "s"  # p = 0.0047
     assert out.loc[2, "sig"] == ""  # bases of 40 are below the reliability threshold
+    assert out.loc[4, "sig"] == ""  # either year suppressed: never tested against it
     assert round(two_proportion_p(60, 100, 40, 100), 4) == 0.0047
 
 

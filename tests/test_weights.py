@@ -377,7 +377,7 @@ def test_apply_to_tables_weights_every_table(year2023: dict) -> None:
     tables = run.tables.model_copy(update={"tables": [t for t in run.tables.tables if t.id in ("K02", "T01")]})
     facts = {2023: {}}
     weighting = {2023: {"year": 2023, "frame": True, "problem": None}}
-    cells = compute_tables({2023: resp}, facts, cfg, tables, weighting)
+    cells, _ = compute_tables({2023: resp}, facts, cfg, tables, weighting)
     k02 = cells[(cells["table_id"] == "K02") & (cells["group"] == "all")]["value"].iloc[0]
     w = resp[WEIGHT].to_numpy()
     assert abs(k02 - 100 * (w * (resp["innovator"] == 1)).sum() / w.sum()) < 1e-9

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from innomon import refs, storage
+from innomon.hashing import sha256_bytes
 from innomon.prefect_support import cached_stage
 from schemas.cells import (
     COLUMNS,
@@ -142,14 +143,14 @@ def store_tables(
     panel_tables = {t.id for t in cfg.table_specs if isinstance(t, PanelTransitionsTable | PanelChangeTable)}
     cells = mark_revisions(cells, published, panel_tables)
     root = storage.join(processed_root, str(cfg.year))
+    data = tables_csv_bytes(cells)
+    record = {**record, "earlier": dict(sorted((previous or {}).items())), "tables_sha256": sha256_bytes(data)}
     return {
         "year": cfg.year,
         "tables": int(cells["table_id"].nunique()),
         "cells": len(cells),
-        "tables_csv": refs.put_bytes(root, "tables", tables_csv_bytes(cells), "csv"),
-        "disclosure": refs.put_json(
-            storage.join(root, "private"), "disclosure", {**record, "earlier": dict(sorted((previous or {}).items()))}
-        ),
+        "tables_csv": refs.put_bytes(root, "tables", data, "csv"),
+        "disclosure": refs.put_json(storage.join(root, "private"), "disclosure", record),
     }
 
 

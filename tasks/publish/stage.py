@@ -401,6 +401,26 @@ def _forget_staged(txn: Any) -> None:
             remove_release(staged["base"], staged["files"])
 
 
+def audit_release(tables: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:
+    """The disclosure audit of the tables about to be published, against what the comparison years'
+    releases show (D50); refuses the release (exit 5) when a primary cell is not protected."""
+    from innomon import disclosure
+    from innomon.errors import DisclosureError
+    from schemas.cells import read_tables_csv
+
+    cells = read_tables_csv(refs.get_bytes(tables["tables_csv"]))
+    record = refs.get_json(tables["disclosure"])
+    earlier = [read_tables_csv(refs.get_bytes(r)) for _, r in sorted(record["earlier"].items()) if r]
+    rules = disclosure.rules_of(cfg, cells, [tuple(d) for d in record["distributions"]])
+    result = disclosure.audit(
+        cells, pd.concat(earlier, ignore_index=True) if earlier else None, disclosure.primaries_of(record), rules
+    )
+    problem = disclosure.refusal(result, cfg.year)
+    if problem:
+        raise DisclosureError(problem)
+    return disclosure.summary(result)
+
+
 # The publication's two steps write to storage that may hiccup: retried, and reported on the console.
 PUBLISHING: dict[str, Any] = {"retries": 2, "retry_delay_seconds": retry_delays(), "on_completion": [stage_report.hook]}
 
@@ -429,6 +449,7 @@ def publish_task(
 
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
     year = cfg.year
+    audit_release(tables, cfg)
     rid = run_id(inputs, cfg.hash, code_version)
     current = next(x for x in linked if int(x["year"]) == year)
     meta = {
