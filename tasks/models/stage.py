@@ -44,16 +44,40 @@ def _variables(formula: str, frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c in names]
 
 
-def fit_model(df: pd.DataFrame, model: Model, spec: ModelsSpec, year: int) -> tuple[list[dict], list[dict]]:
-    """Estimate one model; returns (term rows, fit rows). Failures become a `status` fit row."""
+def fit_model(
+    df: pd.DataFrame, model: Model, spec: ModelsSpec, year: int, min_n: int = 10
+) -> tuple[list[dict], list[dict]]:
+    """Estimate one model; returns (term rows, fit rows). Failures become a `status` fit row.
+
+    Disclosure (D50): a coefficient of a dummy describes the firms in its level. A level of a
+    categorical covariate with fewer than `min_n` firms in the estimation sample is merged into the
+    reference level (said in a `merged` fit row); a binary covariate with fewer than `min_n` firms
+    with, or without, it refuses the model, whose reason says so."""
     frame = model_frame(df, spec)
     used = _variables(model.formula, frame)
     data = frame[used].dropna()
+    merged: list[str] = []
     for col, ref in spec.references.items():
         if col in data.columns:
             data[col] = data[col].cat.remove_unused_categories()
             if ref not in data[col].cat.categories:
                 return [], _failed(model, year, len(data), f"reference category {ref!r} of {col} has no observations")
+            counts = data[col].value_counts()
+            small = sorted(str(level) for level, c in counts.items() if 0 < c < min_n and level != ref)
+            if small:
+                data[col] = data[col].where(~data[col].astype(str).isin(small), ref).cat.remove_unused_categories()
+                merged.append(f"{col}: {', '.join(small)} -> {ref}")
+    for col in spec.binary:
+        if col in data.columns and len(data):
+            ones = int(data[col].sum())
+            if min(ones, len(data) - ones) < min_n:
+                return [], _failed(
+                    model,
+                    year,
+                    len(data),
+                    f"the binary covariate {col} has fewer than {min_n} firms with or without it: its coefficient "
+                    "would describe those firms",
+                )
     n = len(data)
     if n < spec.min_observations:
         return [], _failed(model, year, n, f"too few observations ({n})")
@@ -97,6 +121,8 @@ def fit_model(df: pd.DataFrame, model: Model, spec: ModelsSpec, year: int) -> tu
         {"model_id": model.id, "year": year, "statistic": "n", "value": n},
         {"model_id": model.id, "year": year, "statistic": "covariance", "value": cov},
     ]
+    if merged:
+        fit.append({"model_id": model.id, "year": year, "statistic": "merged", "value": "; ".join(merged)})
     if model.method == "logit":
         ll_model, ll_null = float(result.llf), float(result.llnull)
         cox_snell = 1 - math.exp(2 * (ll_null - ll_model) / n)
@@ -125,12 +151,12 @@ def _failed(model: Model, year: int, n: int, reason: str) -> list[dict]:
     ]
 
 
-def fit_all(df: pd.DataFrame, spec: ModelsSpec, year: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def fit_all(df: pd.DataFrame, spec: ModelsSpec, year: int, min_n: int = 10) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every model of the spec for one year."""
     terms: list[dict] = []
     fits: list[dict] = []
     for model in spec.models:
-        t, f = fit_model(df, model, spec, year)
+        t, f = fit_model(df, model, spec, year, min_n)
         terms += t
         fits += f
     return pd.DataFrame(terms, columns=MODEL_COLUMNS), pd.DataFrame(fits, columns=FIT_COLUMNS)
@@ -151,7 +177,9 @@ def store_models(terms: pd.DataFrame, fits: pd.DataFrame, cfg: RunConfig, proces
 def models_task(linked: dict[str, Any], cfg_ref: dict[str, Any], processed_root: str) -> dict[str, Any]:
     """Prefect wrapper: the year's respondent table -> models.csv and model_fit.csv."""
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
-    terms, fits = fit_all(refs.get_frame(linked["respondents"]), cfg.models_spec, cfg.year)
+    terms, fits = fit_all(
+        refs.get_frame(linked["respondents"]), cfg.models_spec, cfg.year, cfg.thresholds.suppression_min_n
+    )
     return store_models(terms, fits, cfg, processed_root)
 
 
@@ -164,7 +192,7 @@ def model_task(model_id: str, linked: dict[str, Any], cfg_ref: dict[str, Any], p
     cfg = RunConfig.model_validate(refs.get_json(cfg_ref))
     spec = cfg.models_spec
     model = next(m for m in spec.models if m.id == model_id)
-    rows = fit_model(refs.get_frame(linked["respondents"]), model, spec, cfg.year)
+    rows = fit_model(refs.get_frame(linked["respondents"]), model, spec, cfg.year, cfg.thresholds.suppression_min_n)
     root = storage.join(processed_root, str(cfg.year), "model-rows")
     return refs.put_bytes(root, model_id, rows_json_bytes(rows), "json")
 

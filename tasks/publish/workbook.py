@@ -19,13 +19,14 @@ import xlsxwriter
 
 from schemas.config import Model, RunConfig, TableBase
 from tasks.publish.labels import Labels, labels_for
-from tasks.publish.layout import FORMATS, STAT_LABELS, Shaped, by_table, column_series, shape_tables
+from tasks.publish.layout import FORMATS, STAT_LABELS, Shaped, by_table, column_series, dutch, shape_tables
 from tasks.publish.zipfiles import rewrite_zip
 
 FIXED_CREATED = dt.datetime(2000, 1, 1)
 ALL_FIGURES = "Alle cijfers"
 FLAG_NOTES = {
-    "c": "[c] Onderdrukt: de basis (n) is kleiner dan de drempel; n staat op het blad Alle cijfers.",
+    "c": "[c] Onderdrukt ter bescherming van afzonderlijke bedrijven (zie Geheimhouding); n staat op het blad "
+    "Alle cijfers.",
     "x": "[x] Niet beschikbaar: de vraag is dat jaar niet gesteld.",
     "b": "[b] Breuk in de reeks: de vraag is dat jaar anders gemeten.",
     "r": "[r] Herzien: wijkt af van de eigen laatste publicatie van dat jaar.",
@@ -145,6 +146,27 @@ def _contents(ws: Any, entries: list[tuple[str, str]], fmts: _Formats) -> None:
     _print_setup(ws)  # the titles are long: one page wide, or a PDF splits them over pages
 
 
+def _disclosure_note(cfg: RunConfig) -> str:
+    """The disclosure rules with their parameters, as the Notes sheet states them (D50)."""
+    th = cfg.thresholds
+
+    def dutch_number(v: float) -> str:
+        return dutch(v, 0 if float(v).is_integer() else 1)
+
+    return (
+        f"Een cijfer wordt onderdrukt [c] als het op minder dan {th.suppression_min_n} bedrijven rust; "
+        f"als een percentage op 1 tot {th.frequency_max_count} bedrijven (of op alle op 1 tot "
+        f"{th.frequency_max_count} na) rust bij een basis onder {th.frequency_below_base}; en als bij een "
+        f"gemiddelde van een omvang (zoals fte of aandeel R&D) de overige bedrijven samen minder dan "
+        f"{dutch_number(th.dominance_p)}% van het grootste bedrijf uitmaken (p%-regel). Daarna worden zo nodig "
+        "andere cijfers onderdrukt, tot uit alles wat deze en eerdere publicaties tonen (andere groepen, het "
+        "totaal, andere tabellen) geen onderdrukt cijfer nauwer te bepalen is dan "
+        f"{dutch_number(th.protection_pp)} procentpunt (percentages) of "
+        f"{dutch_number(100 * th.protection_scale_share)}% van de antwoordschaal (gemiddelden). In de "
+        "regressiemodellen gaan categorieën met minder bedrijven op in de referentiecategorie."
+    )
+
+
 def _weighting_note(cfg: RunConfig) -> str:
     """What is weighted and what is not (decisions D32)."""
     w = cfg.weighting
@@ -186,10 +208,11 @@ def _notes(ws: Any, cells: pd.DataFrame, cfg: RunConfig, fmts: _Formats) -> None
         ("Gemiddelde", "In de eenheid van de vraag: schaalscore (bijv. 1-4), % van de omzet, fte of jaren."),
         ("Basis (n)", "Het aantal geldige antwoorden waarop een cijfer rust (in die groep)."),
         ("Status geen", "Geen bijzonderheden bij dit cijfer."),
+        ("Geheimhouding", _disclosure_note(cfg)),
         (
             "Drempels",
-            f"Onderdrukking onder n = {cfg.thresholds.suppression_min_n}; toets op verschil met "
-            f"het vorige jaar alleen als beide bases ten minste {cfg.thresholds.reliability_min_n} zijn.",
+            f"Toets op verschil met het vorige jaar alleen als beide bases ten minste "
+            f"{cfg.thresholds.reliability_min_n} zijn en geen van beide cijfers onderdrukt is.",
         ),
         ("Weging", _weighting_note(cfg)),
     ]
