@@ -1,7 +1,8 @@
 """`innomon`: the command line that operators and tests use.
 
 Exit codes: 0 done; 2 usage or configuration error; 3 input failed validation (nothing
-published); 4 another run holds the year on this store (nothing done); 1 anything else. Errors are
+published); 4 another run holds the year on this store (nothing done); 5 the disclosure audit
+failed (nothing published); 1 anything else. Errors are
 one sentence, not a traceback.
 """
 
@@ -24,7 +25,8 @@ EXIT_CODES = """exit codes:
   1  anything else (a failed step after its retries, an unreachable store); one sentence, no traceback
   2  usage or configuration error (innomon check --year YEAR names the file, key and rule)
   3  an input export failed validation: nothing was published
-  4  another run of the year holds the store: nothing was done; try again when it has finished"""
+  4  another run of the year holds the store: nothing was done; try again when it has finished
+  5  the disclosure audit failed (a suppressed cell an intruder can pin down): nothing was published"""
 
 
 def _store_options(parser: argparse.ArgumentParser, why: str = "", published: bool = True) -> None:

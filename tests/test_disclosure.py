@@ -281,3 +281,84 @@ def test_the_demo_changes_only_where_the_new_rules_suppress_more(demo: dict) -> 
     beyond = cells[hidden & ~small].groupby("table_id").size()
     print("suppressed beyond the base rule, by table:", beyond.to_dict())
     assert 0 < int(beyond.sum()) < 0.1 * len(cells)  # more protection, most figures still shown
+
+
+def test_small_synthetic_years_pass_the_audit_counting_every_release(tmp_path: Path) -> None:
+    """Issue 31's setting: about 120 valid firms a year, three years published one after another
+    into one store; every release passed the publish stage's audit, and the audit of each year's
+    latest release against all the others finds every primary cell protected."""
+    from innomon.cli import run_year
+    from innomon.disclosure_store import audit_year
+    from innomon.synth.export import write_year
+
+    exports, store = tmp_path / "exports", tmp_path / "store"
+    for year in (2021, 2022, 2023):
+        write_year(year, exports, n=150, seed=31)
+    for year in (2021, 2022, 2023):
+        run_year(year, str(exports), str(store))
+    checked = 0
+    for year in (2021, 2022, 2023):
+        summary = audit_year(str(store), year)
+        assert summary["unprotected"] == [], summary["unprotected"][:3]
+        assert summary["other_releases"] == 2
+        checked += summary["checked"]
+    assert checked > 50  # small groups everywhere: many primary cells, all protected
+
+
+def test_the_publish_stage_refuses_tables_whose_audit_fails(tmp_path: Path) -> None:
+    """A release whose suppressed cell has no partner (tables written by something else than the
+    engine, or a rule changed under it) is refused before anything is staged: exit 5, one sentence
+    that names the cell but none of its values."""
+    from innomon import config, refs
+    from innomon.errors import DisclosureError
+    from schemas.cells import COLUMNS, tables_csv_bytes
+    from tasks.publish.stage import audit_release
+
+    cells = _block((4, 12, 30), (0, 5, 15)).assign(ci_low=None, ci_high=None, sig="")
+    hide = cells["group"] == "age_class=g0"  # the primary alone: the overall figure gives it away
+    root = (tmp_path / "processed").as_uri()
+    primaries = [[2023, "age_class=g0", "markets", "1", "pct", 4, "base"]]
+    tables = {
+        "tables_csv": refs.put_bytes(root, "tables", tables_csv_bytes(_published(cells, hide)[COLUMNS]), "csv"),
+        "disclosure": refs.put_json(root, "disclosure", {"primaries": primaries, "distributions": [], "earlier": {}}),
+    }
+    cfg = config.load_typed(2023)
+    with pytest.raises(DisclosureError) as err:
+        audit_release(tables, cfg)
+    assert err.value.exit_code == 5
+    assert "markets 1 pct, age_class=g0, 2023, n=4: 0.00 < 10" in str(err.value)
+    assert "\n" not in str(err.value)
+    both = hide | (cells["group"] == "age_class=g1")  # with its partner, the same tables pass
+    tables["tables_csv"] = refs.put_bytes(root, "tables", tables_csv_bytes(_published(cells, both)[COLUMNS]), "csv")
+    assert audit_release(tables, cfg)["unprotected"] == []
+
+
+def test_audit_disclosure_names_an_unprotected_cell_and_exits_5(demo: dict, tmp_path: Path) -> None:
+    """The command against a store whose record names a primary cell the release shows (as a
+    changed rule would): exit 5, the cell named, no value printed."""
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(demo["store"] / "published", store / "published")
+    shutil.copytree(demo["store"] / "processed" / "2023" / "private", store / "processed" / "2023" / "private")
+    path = max((store / "processed" / "2023" / "private").glob("disclosure-*.json"), key=lambda p: p.stat().st_mtime)
+    record = json.loads(path.read_text())
+    from tests.helpers import latest_release, read_tables
+
+    cells = read_tables(latest_release(demo["store"], 2023))
+    shown = cells[(cells["table_id"] == "T08") & (cells["group"] == "pyramid=ontwikkelaar") & cells["value"].notna()]
+    row = shown[shown["stat"] == "mean"].iloc[0]
+    record["primaries"].append(
+        [int(row["year"]), row["group"], row["item"], str(row["category"]), "mean", int(row["n"]), "dominance"]
+    )
+    path.write_text(json.dumps(record))
+    done = subprocess.run(
+        [sys.executable, "-m", "innomon.cli", "audit-disclosure", "--year", "2023", "--store", str(store)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        timeout=600,
+    )
+    assert done.returncode == 5, done.stdout + done.stderr
+    assert f"NOT PROTECTED: {row['item']}" in done.stdout and "the audit FAILS" in done.stdout
+    assert f"{float(row['value']):.2f}" not in done.stdout  # the figure itself is never printed

@@ -105,3 +105,29 @@ def test_unestimable_models_are_reported_with_a_reason() -> None:
     _, fit = fit_model(df, _model("ols", "y ~ rd + rd2"), SPEC, 2023)
     status = {f["statistic"]: f["value"] for f in fit}
     assert status["status"] == "not_estimated" and "singular" in status["reason"]
+
+
+def test_a_dummy_level_of_few_firms_joins_the_reference_and_says_so() -> None:
+    """Disclosure (D50): a sector of 6 firms would get a coefficient describing those 6; it is
+    merged into the reference level, and the fit rows say which levels went where."""
+    df, eta = _data(3)
+    df.loc[df.index[:6], "sector"] = "energie"
+    df["y"] = eta + np.random.default_rng(3).normal(0, 0.5, len(df))
+    terms, fit = fit_model(df, _model("ols", "y ~ secrecy + rd + sector"), SPEC, 2023, min_n=10)
+    names = {t["term"] for t in terms}
+    assert "sector[T.energie]" not in names and {"sector[T.bouw]", "sector[T.handel]"} <= names
+    status = {f["statistic"]: f["value"] for f in fit}
+    assert status["status"] == "estimated" and status["merged"] == "sector: energie -> overig"
+    plain, fit_plain = fit_model(df, _model("ols", "y ~ secrecy + rd + sector"), SPEC, 2023, min_n=5)
+    assert "sector[T.energie]" in {t["term"] for t in plain} and "merged" not in {f["statistic"] for f in fit_plain}
+
+
+def test_a_binary_covariate_of_few_firms_refuses_the_model() -> None:
+    df, eta = _data(4)
+    df["secrecy"] = 2.0
+    df.loc[df.index[:7], "secrecy"] = 1.0  # 7 firms keep their inventions secret
+    df["y"] = eta
+    terms, fit = fit_model(df, _model("ols", "y ~ secrecy + rd"), SPEC, 2023, min_n=10)
+    status = {f["statistic"]: f["value"] for f in fit}
+    assert terms == [] and status["status"] == "not_estimated"
+    assert status["reason"].startswith("the binary covariate secrecy has fewer than 10 firms with or without it")

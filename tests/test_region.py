@@ -95,3 +95,12 @@ def test_national_bundle_names_the_national_monitor(national) -> None:
     text = " ".join(str(c) for row in cover.iter_rows(values_only=True) for c in row if c)
     assert "Nederlandse Innovatiemonitor (alle provincies)" in text
     assert result["new_release"] is True and Path(root / "store").exists()
+
+
+def test_national_release_passes_the_disclosure_audit(national) -> None:
+    """Twelve provinces over 1000 synthetic firms: small provinces, many primary cells, all protected."""
+    from innomon.disclosure_store import audit_year
+
+    root, _ = national
+    summary = audit_year(str(root / "store"), 2023)
+    assert summary["unprotected"] == [] and summary["checked"] > 20, summary["checked"]

@@ -19,7 +19,7 @@ from innomon.errors import ConfigError, InputError
 from innomon.exports import minimise, read_export
 from innomon.hashing import canonical_json, sha256_bytes
 from innomon.prefect_support import run_key
-from innomon.retry import retry_delays
+from innomon.retry import retry_delays, retry_unless
 from schemas.config import Source
 from schemas.datamap import spss_safe
 
@@ -195,22 +195,11 @@ def export_ref(raw: dict[str, Any]) -> dict[str, Any]:
     return {k: raw[k] for k in ("uri", "sha256", "size", "name", "year")}
 
 
-def _retry_unless_input_error(task: Any, task_run: Any, state: Any) -> bool:
-    """Network trouble is retried; a broken or frozen export is not (it would fail the same way)."""
-    try:
-        state.result()
-    except InputError:
-        return False
-    except Exception:
-        return True
-    return False
-
-
 @task(
     name="fetch",
     retries=2,
     retry_delay_seconds=retry_delays(),
-    retry_condition_fn=_retry_unless_input_error,
+    retry_condition_fn=retry_unless(InputError),
     on_completion=[stage_report.hook],
 )
 def fetch_task(
@@ -264,7 +253,7 @@ def fetch_frame(
     name="fetch-frame",
     retries=2,
     retry_delay_seconds=retry_delays(),
-    retry_condition_fn=_retry_unless_input_error,
+    retry_condition_fn=retry_unless(InputError),
 )
 def fetch_frame_task(
     raw_root: str,

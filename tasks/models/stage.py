@@ -67,8 +67,12 @@ def fit_model(
             if small:
                 data[col] = data[col].where(~data[col].astype(str).isin(small), ref).cat.remove_unused_categories()
                 merged.append(f"{col}: {', '.join(small)} -> {ref}")
+    n = len(data)
+    if n < spec.min_observations:
+        return [], _failed(model, year, n, f"too few observations ({n})")
+    outcome = model.formula.split("~", 1)[0].strip()
     for col in spec.binary:
-        if col in data.columns and len(data):
+        if col in data.columns and col != outcome:
             ones = int(data[col].sum())
             if min(ones, len(data) - ones) < min_n:
                 return [], _failed(
@@ -78,9 +82,6 @@ def fit_model(
                     f"the binary covariate {col} has fewer than {min_n} firms with or without it: its coefficient "
                     "would describe those firms",
                 )
-    n = len(data)
-    if n < spec.min_observations:
-        return [], _failed(model, year, n, f"too few observations ({n})")
     cov = spec.covariance  # one covariance for every model of the spec (a model has no key of its own)
     # imported where used: a cached run of the command line never loads statsmodels
     import statsmodels.formula.api as smf

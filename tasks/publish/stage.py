@@ -19,10 +19,10 @@ from prefect import get_run_logger, task
 from prefect.assets import materialize
 
 from innomon import codeversion, refs, stage_report, storage
-from innomon.errors import InnomonError
+from innomon.errors import DisclosureError, InnomonError
 from innomon.hashing import canonical_json, sha256_bytes, sha256_json
 from innomon.prefect_support import bound_to_store
-from innomon.retry import retry_delays
+from innomon.retry import retry_delays, retry_unless
 from schemas.config import RunConfig, TableBase
 from tasks.publish.pointers import latest_run_id, promote, record_inputs, release_base
 from tasks.publish.zipfiles import write_zip
@@ -405,7 +405,6 @@ def audit_release(tables: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:
     """The disclosure audit of the tables about to be published, against what the comparison years'
     releases show (D50); refuses the release (exit 5) when a primary cell is not protected."""
     from innomon import disclosure
-    from innomon.errors import DisclosureError
     from schemas.cells import read_tables_csv
 
     cells = read_tables_csv(refs.get_bytes(tables["tables_csv"]))
@@ -422,7 +421,12 @@ def audit_release(tables: dict[str, Any], cfg: RunConfig) -> dict[str, Any]:
 
 
 # The publication's two steps write to storage that may hiccup: retried, and reported on the console.
-PUBLISHING: dict[str, Any] = {"retries": 2, "retry_delay_seconds": retry_delays(), "on_completion": [stage_report.hook]}
+PUBLISHING: dict[str, Any] = {
+    "retries": 2,
+    "retry_delay_seconds": retry_delays(),
+    "retry_condition_fn": retry_unless(DisclosureError),  # an audit fails the same way every time
+    "on_completion": [stage_report.hook],
+}
 
 
 @task(name="publish", **PUBLISHING)

@@ -25,8 +25,8 @@ from tasks.publish.zipfiles import rewrite_zip
 FIXED_CREATED = dt.datetime(2000, 1, 1)
 ALL_FIGURES = "Alle cijfers"
 FLAG_NOTES = {
-    "c": "[c] Onderdrukt ter bescherming van afzonderlijke bedrijven (zie Geheimhouding); n staat op het blad "
-    "Alle cijfers.",
+    "c": "[c] Onderdrukt ter bescherming van afzonderlijke bedrijven (zie Statistische beveiliging); n staat "
+    "op het blad Alle cijfers.",
     "x": "[x] Niet beschikbaar: de vraag is dat jaar niet gesteld.",
     "b": "[b] Breuk in de reeks: de vraag is dat jaar anders gemeten.",
     "r": "[r] Herzien: wijkt af van de eigen laatste publicatie van dat jaar.",
@@ -208,7 +208,7 @@ def _notes(ws: Any, cells: pd.DataFrame, cfg: RunConfig, fmts: _Formats) -> None
         ("Gemiddelde", "In de eenheid van de vraag: schaalscore (bijv. 1-4), % van de omzet, fte of jaren."),
         ("Basis (n)", "Het aantal geldige antwoorden waarop een cijfer rust (in die groep)."),
         ("Status geen", "Geen bijzonderheden bij dit cijfer."),
-        ("Geheimhouding", _disclosure_note(cfg)),
+        ("Statistische beveiliging", _disclosure_note(cfg)),
         (
             "Drempels",
             f"Toets op verschil met het vorige jaar alleen als beide bases ten minste "

@@ -183,7 +183,7 @@ def validate_task(derived: dict[str, Any], cfg_ref: dict[str, Any], processed_ro
     report = build_report(cfg, counts, issues, derived)
     get_run_logger().info("Universe %s: %s", cfg.year, counts)
     root = storage.join(processed_root, str(cfg.year))
-    valid = df[df["exclusion"] == ""].drop(columns=["exclusion"])
+    valid = df[df["exclusion"] == ""].drop(columns=["exclusion", "response_order"])  # the order served the rules
     from schemas.respondents import respondents_schema
     from schemas.validation import validate_lazy  # pandera: loaded only when a year is validated
 
