@@ -293,7 +293,7 @@ def test_small_synthetic_years_pass_the_audit_counting_every_release(tmp_path: P
 
     exports, store = tmp_path / "exports", tmp_path / "store"
     for year in (2021, 2022, 2023):
-        write_year(year, exports, n=150, seed=31)
+        write_year(year, exports, n=120, seed=31)
     for year in (2021, 2022, 2023):
         run_year(year, str(exports), str(store))
     checked = 0

@@ -163,7 +163,8 @@ def _disclosure_note(cfg: RunConfig) -> str:
         "totaal, andere tabellen) geen onderdrukt cijfer nauwer te bepalen is dan "
         f"{dutch_number(th.protection_pp)} procentpunt (percentages) of "
         f"{dutch_number(100 * th.protection_scale_share)}% van de antwoordschaal (gemiddelden). In de "
-        "regressiemodellen gaan categorieën met minder bedrijven op in de referentiecategorie."
+        f"regressiemodellen gaan categorieën met minder dan {th.suppression_min_n} bedrijven op in de "
+        "referentiecategorie."
     )
 
 
