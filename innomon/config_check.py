@@ -358,6 +358,15 @@ def check_year(
             problems.append(
                 Problem(locate(("constant_sum", "items")), "constant_sum.items", f"{name!r} is in no datamap")
             )
+    for name in merged["thresholds"].get("dominance_items", []):  # a typo would switch the rule off
+        if name not in known:
+            problems.append(
+                Problem(
+                    locate(("thresholds", "dominance_items")),
+                    "thresholds.dominance_items",
+                    f"{name!r} is in no datamap{_suggest(name, known)}",
+                )
+            )
     for name in merged.get("breaks", {}):
         if name not in known:
             problems.append(

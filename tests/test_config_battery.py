@@ -410,6 +410,30 @@ MISTAKES: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
         "thresholds.suppression_min_n",
         "greater than or equal to 5",
     ),
+    "no_protection_width": (
+        _base(lambda d: d["thresholds"].update(protection_pp=0)),
+        "base.yaml",
+        "thresholds.protection_pp",
+        "greater than or equal to 1",
+    ),
+    "frequency_rule_off_by_a_large_count": (
+        _base(lambda d: d["thresholds"].update(frequency_max_count=50)),
+        "base.yaml",
+        "thresholds.frequency_max_count",
+        "less than or equal to 5",
+    ),
+    "dominance_item_that_is_not_a_name": (
+        _base(lambda d: d["thresholds"].update(dominance_items=["fte; rm -rf /"])),
+        "base.yaml",
+        "thresholds.dominance_items",
+        "does not have the required form",
+    ),
+    "dominance_item_misspelt": (
+        _base(lambda d: d["thresholds"].update(dominance_items=["ftee"])),
+        "base.yaml",
+        "thresholds.dominance_items",
+        "'ftee' is in no datamap",
+    ),
     "link_expiry_beyond_seven_days": (
         _base(lambda d: d["publish"].update(link_expiry_seconds=604801)),
         "base.yaml",
