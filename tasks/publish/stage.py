@@ -80,6 +80,10 @@ def bundle_files(
         "data/model_fit.csv": fit_csv,
         "validation/report.json": json.dumps(validation, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n",
     }
+    from tasks.publish.datapackage import datapackage_json, labels_csv
+
+    files["data/labels.csv"] = labels_csv(cfg)
+    files["datapackage.json"] = datapackage_json(cfg, files, meta)  # last: it names the others' bytes
     return files, charts
 
 
