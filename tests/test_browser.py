@@ -48,6 +48,13 @@ def test_index_links_to_the_workbook(demo: dict, tmp_path: Path, mode: str) -> N
             page = browser.new_context(accept_downloads=True).new_page()
             page.goto(url)
             assert "Monitor 2023" in page.content()
+            first = page.locator("#y2023 tbody a").all_inner_texts()[:4]
+            assert first == [  # what an author opens first
+                "innovatiemonitor-2023.xlsx",
+                "innovatiemonitor-2023-concept.docx",
+                "datapackage.json",
+                "data/concept-sentences.json",
+            ], first
             link = page.get_by_role("link", name="innovatiemonitor-2023.xlsx")
             with page.expect_download() as info:
                 link.click()

@@ -26,6 +26,19 @@ def releases(published_root: str) -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: -r["year"])
 
 
+def reading_order(path: str) -> tuple[int, str]:
+    """What an author opens first: the workbook, the draft, then the data package and its data, the
+    charts, and the rest (validation)."""
+    tests = (
+        path.endswith(".xlsx"),
+        path.endswith(".docx"),
+        path == "datapackage.json",
+        path.startswith("data/"),
+        path.startswith("charts/"),
+    )
+    return next((rank for rank, hit in enumerate(tests) if hit), len(tests)), path
+
+
 def _size(n: int) -> str:
     return f"{n / 1024:.1f} kB".replace(".", ",") if n >= 1024 else f"{n} B"
 
@@ -46,7 +59,8 @@ def render_index(items: list[dict[str, Any]], title: str) -> bytes:
             '<table><thead><tr><th scope="col">Bestand</th><th scope="col">Grootte</th>'
             '<th scope="col">Datum</th><th scope="col">SHA-256</th></tr></thead><tbody>'
         )
-        files = [*m["files"], {"path": "manifest.json", "size": None, "sha256": rel.get("manifest_sha256", "")}]
+        files = sorted(m["files"], key=lambda f: reading_order(str(f["path"])))
+        files.append({"path": "manifest.json", "size": None, "sha256": rel.get("manifest_sha256", "")})
         for f in files:
             href = f"{base}/{f['path']}"
             size = _size(f["size"]) if f.get("size") is not None else ""
