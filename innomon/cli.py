@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from innomon.errors import ConfigError, InnomonError
+from innomon.errors import ConfigError, InnomonError, InputError
 from schemas.vocabulary import STAGES
 
 EXIT_CODES = """exit codes:
@@ -125,6 +125,13 @@ def _parser() -> argparse.ArgumentParser:
     ad.add_argument("--year", type=int, required=True, help="monitor year of the release")
     ad.add_argument("--json", action="store_true", help="the summary as JSON")
     _store_options(ad)
+    vr = sub.add_parser(
+        "verify-report", help="check a finished report (.docx, .pdf, .txt) against the year's latest release (exit 3)"
+    )
+    vr.add_argument("--year", type=int, required=True, help="monitor year of the release")
+    vr.add_argument("--json", action="store_true", help="the findings and the summary as JSON")
+    vr.add_argument("file", type=Path, help="the report: .docx, .pdf or plain text")
+    _store_options(vr)
     rk = sub.add_parser(
         "rotate-key",
         help="move the store to a new panel key (old key in INNOMON_PANEL_KEY_OLD, new in INNOMON_PANEL_KEY)",
@@ -408,6 +415,19 @@ def main(argv: list[str] | None = None, own_process: bool = False) -> int:
                 retention.apply(actions)
             done = "done" if args.apply else "a dry run: --apply does it"
             print(f"{len(actions)} object(s) past their retention period ({done})")
+        elif args.command == "verify-report":
+            from innomon import verify_report as vr
+
+            if not args.file.is_file():
+                raise ConfigError(f"{args.file} is not a file.")
+            release = vr.load_release(args.store, args.year, args.published)
+            result = vr.verify(vr.read_document(args.file), release)
+            if args.json:
+                print(json.dumps(result.summary(), indent=2, ensure_ascii=False, sort_keys=True))
+            else:
+                print("\n".join(vr.report_lines(result, args.file, release)))
+            if result.wrong:
+                raise InputError(f"{len(result.wrong)} claim(s) of {args.file.name} disagree with the release.")
         elif args.command == "audit-disclosure":
             from innomon.disclosure_store import audit_year, report_lines
             from innomon.errors import DisclosureError

@@ -37,6 +37,7 @@ NOT_FIGURES = (
     "innomon/erasure.py",  # the erase command; the ledger's replay (innomon/ledger.py, fetch) is hashed
     "innomon/rotation.py",  # the rotate-key command
     "innomon/disclosure_store.py",  # the audit-disclosure command: reads releases, computes no figure
+    "innomon/verify_report.py",  # reads a finished report and a release; computes no figure
     "innomon/retention.py",  # the retention command
     "innomon/config_check.py",  # what a configuration may say; what it says is hashed as the configuration
     "tasks/qa",  # key figures and the QA diff, shown in the Prefect UI only

@@ -25,7 +25,7 @@ The linear programs themselves are scipy's.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,8 +62,14 @@ class Rules:
         return self.protection_pp
 
 
-def rules_of(cfg: Any, cells: pd.DataFrame, distributions: Iterable[tuple[str, str]] = ()) -> Rules:
-    """The rules of a year's configuration, with the scales of the items whose means `cells` hold."""
+def rules_of(
+    cfg: Any,
+    cells: pd.DataFrame,
+    distributions: Iterable[tuple[str, str]] = (),
+    scale_of: Callable[[str], tuple[float, float]] | None = None,
+) -> Rules:
+    """The rules of a year's configuration, with the scales of the items whose means `cells` hold
+    (`scale_of`: where an item's scale is found, by default the configuration's datamap rows)."""
     th = cfg.thresholds
     items = sorted(set(cells.loc[cells["stat"] == "mean", "item"]))
     return Rules(
@@ -73,7 +79,7 @@ def rules_of(cfg: Any, cells: pd.DataFrame, distributions: Iterable[tuple[str, s
         dominance_p=float(th.dominance_p),
         protection_pp=float(th.protection_pp),
         protection_scale_share=float(th.protection_scale_share),
-        scales={item: cfg.answer_scale(item) for item in items},
+        scales={item: (scale_of or cfg.answer_scale)(item) for item in items},
         distributions=frozenset(tuple(d) for d in distributions),
     )
 

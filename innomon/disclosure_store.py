@@ -60,8 +60,20 @@ def audit_year(store: str, year: int, published_root: str | None = None) -> dict
     cells = read_tables_csv(own)
     others = [read_tables_csv(data) for _, data in sorted(releases.items())]
     earlier = pd.concat(others, ignore_index=True) if others else None
-    cfg = config_mod.load_typed(year, region=config_mod.current_region())
-    rules = disclosure.rules_of(cfg, cells, [tuple(d) for d in record["distributions"]])
+    region = config_mod.current_region()
+    cfg = config_mod.load_typed(year, region=region)
+    years = [cfg, *(config_mod.load_typed(y, region=region) for y in cfg.comparison_years)]
+
+    def scale_of(item: str) -> tuple[float, float]:
+        """An item asked only in a comparison year has its scale in that year's datamap."""
+        for c in years:
+            try:
+                return c.answer_scale(item)
+            except ValueError:
+                continue
+        return cfg.answer_scale(item)  # raises, naming the item
+
+    rules = disclosure.rules_of(cfg, cells, [tuple(d) for d in record["distributions"]], scale_of)
     result = disclosure.audit(cells, earlier, disclosure.primaries_of(record), rules)
     return {
         "year": year,
