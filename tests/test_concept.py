@@ -255,8 +255,19 @@ def test_template_offers_the_styles_the_writer_uses() -> None:
     assert set(REQUIRED_STYLES) <= names
 
 
+VALUE_CELL = re.compile(r"(?:< )?-?[\d\u202f]+(?:,\d+)?%?(?: \[\w+\])?|\[\w\]")  # 47%, 2,33, < 0,001, [c]
+
+
+def _words(text: str) -> list[str]:
+    """Words as a reader sees them: letters only, a hyphen ending a part."""
+    return [w for w in re.split(r"[^A-Za-zÀ-ÿ]+", text) if len(w) >= 5]
+
+
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
-def test_draft_converts_with_libreoffice(draft: dict, tmp_path: Path) -> None:
+def test_draft_converts_with_libreoffice_and_no_word_breaks_inside_a_cell(draft: dict, tmp_path: Path) -> None:
+    """Rendered by LibreOffice, every word of every table cell is printed whole (a word broken
+    across lines, "Bedrijfsgroot te", would print as two fragments and be missing from the PDF's
+    words); and in every table the label column is wider than each number column."""
     result = subprocess.run(
         ["soffice", "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to",
          "pdf", "--outdir", str(tmp_path), str(draft["path"])],
@@ -268,6 +279,26 @@ def test_draft_converts_with_libreoffice(draft: dict, tmp_path: Path) -> None:
     assert result.returncode == 0 and pdf.exists(), result.stdout + result.stderr
     pages = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
     assert int(re.search(r"Pages:\s+(\d+)", pages).group(1)) >= 10
+    printed = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    in_pdf: dict[str, int] = {}
+    for w in _words(printed):
+        in_pdf[w] = in_pdf.get(w, 0) + 1
+    in_docx: dict[str, int] = {}
+    tables = 0
+    for kind, block in _body(draft["doc"]):
+        text = block.text if kind == "p" else " ".join(c.text for row in block.rows for c in row.cells)
+        for w in _words(text):
+            in_docx[w] = in_docx.get(w, 0) + 1
+        if kind == "t":
+            tables += 1
+            widths = [int(g.get(docx.oxml.ns.qn("w:w"))) for g in block._tbl.tblGrid.iterchildren()]
+            columns = list(zip(*[[c.text for c in row.cells] for row in block.rows[1:]], strict=True))
+            numeric = [all(VALUE_CELL.fullmatch(t) for t in col) for col in columns]
+            labels = [w for w, n in zip(widths, numeric, strict=True) if not n]
+            values = [w for w, n in zip(widths, numeric, strict=True) if n]
+            assert labels and values and min(labels) >= max(values), (block.rows[0].cells[0].text[:40], widths)
+    broken = {w: (n, in_pdf.get(w, 0)) for w, n in in_docx.items() if in_pdf.get(w, 0) < n}
+    assert tables >= 30 and not broken, sorted(broken.items())[:10]
 
 
 def test_copied_table_rows_are_the_xml_python_docx_writes() -> None:

@@ -24,7 +24,7 @@ import pandas as pd
 from docx import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm
+from docx.shared import Cm, Pt
 
 from schemas.config import Outline, RunConfig
 from tasks.publish.labels import labels_for
@@ -34,6 +34,7 @@ from tasks.publish.zipfiles import fixed_zip
 
 FIXED_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 TEXT_CM = 16.0  # the page's text width
+LANDSCAPE_TEXT_CM = 24.7  # the same page turned: 29.7 cm less the template's margins
 PICTURE_WIDTH = Cm(TEXT_CM)
 
 
@@ -78,13 +79,17 @@ def build_concept(
         if child.tag != qn("w:sectPr"):  # the template's own text (a sample page) is replaced
             body.remove(child)
     _cover(doc, outline, cfg, meta)
+    pages = Pages(doc)
     n_table = n_figure = 0
     for c, chapter in enumerate(outline.chapters, start=1):
+        pages.turn(landscape=False)
         doc.add_heading(f"{c}. {chapter.title}", level=1)
         for section in chapter.sections:
+            pages.turn(landscape=False)
             doc.add_heading(f"{section.number}. {section.title}", level=2)
             for block in section.content:
                 if block.text is not None:
+                    pages.turn(landscape=False)
                     sentence: Rendered = next(rendered)
                     trace.append(
                         {
@@ -102,16 +107,18 @@ def build_concept(
                     if table is None:
                         continue
                     n_table += 1
-                    _table(doc, table, f"Tabel {n_table}: {table.caption.split(': ', 1)[-1]}", outline.source, year)
+                    caption = f"Tabel {n_table}: {table.caption.split(': ', 1)[-1]}"
+                    _table(pages, table, caption, outline.source, year)
                 elif block.model is not None:
                     model = model_specs.get(block.model)
                     table = shape_model(model, models, fits, cfg, year) if model else None
                     if model is None or table is None:
                         continue
                     n_table += 1
-                    _table(doc, table, f"Tabel {n_table}: {model.title}", outline.source, year)
+                    _table(pages, table, f"Tabel {n_table}: {model.title}", outline.source, year)
                 elif block.chart is not None and block.chart in charts:
                     n_figure += 1
+                    pages.turn(landscape=False)
                     png, alt = charts[block.chart]
                     _picture(doc, png, alt, f"Figuur {n_figure}: {cfg.table(block.chart).title}", block.chart)
     _properties(doc, outline, cfg, meta)
@@ -132,13 +139,40 @@ def _cover(doc: Any, outline: Outline, cfg: RunConfig, meta: dict[str, Any]) -> 
     doc.add_page_break()
 
 
-def _table(doc: Any, table: Shaped, caption: str, source: str, year: int) -> None:
+class Pages:
+    """The draft's page orientation: a table too wide for a portrait page goes on landscape pages
+    (a section of its own, as a report does), and the text after it returns to portrait. Turning
+    only when needed keeps two wide tables on one run of landscape pages."""
+
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+        self.landscape = False
+
+    def text_cm(self, landscape: bool) -> float:
+        return LANDSCAPE_TEXT_CM if landscape else TEXT_CM
+
+    def turn(self, landscape: bool) -> None:
+        if landscape == self.landscape:
+            return
+        from docx.enum.section import WD_ORIENT, WD_SECTION
+
+        current = self.doc.sections[-1]
+        new = self.doc.add_section(WD_SECTION.NEW_PAGE)
+        new.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+        new.page_width, new.page_height = current.page_height, current.page_width
+        self.landscape = landscape
+
+
+def _table(pages: Pages, table: Shaped, caption: str, source: str, year: int) -> None:
     """A Word table with the caption above (the report's place) and the source line below (`source`:
     the outline's template of it); the header row repeats on every page and is marked as a header
-    for screen readers."""
-    doc.add_paragraph(caption, style="Caption")
-    widths = _column_widths(len(table.row_headers), len(table.column_headers))
+    for screen readers. Columns are sized to their words; a table wider than a portrait page turns
+    the page."""
     body = [list(names) + [c.text for c in values] for names, values in zip(table.row_labels, table.cells, strict=True)]
+    widths, landscape, size = column_widths(list(table.headers), body, len(table.row_headers))
+    pages.turn(landscape)
+    doc = pages.doc
+    doc.add_paragraph(caption, style="Caption")
     grid = doc.add_table(rows=2 if body else 1, cols=len(table.headers))
     grid.style = "Table Grid"
     grid.autofit = False
@@ -148,13 +182,13 @@ def _table(doc: Any, table: Shaped, caption: str, source: str, year: int) -> Non
     # for every paragraph (6 s for the draft's 1,900 cells).
     style_id = doc.styles["Table Text"].style_id
     n_labels = len(table.row_headers)
-    _fill_row(grid.rows[0], list(table.headers), widths, style_id, n_labels, header=True)
+    _fill_row(grid.rows[0], list(table.headers), widths, style_id, n_labels, header=True, size=size)
     if body:
         # Every body row has the same cells, so the first is built through python-docx and the
         # others are copies of its XML with their own text: python-docx builds a cell through a
         # dozen element look-ups (the draft's 40 tables, 1,826 cells: 1.0-1.3 s, with copies 0.4 s).
         prototype = grid.rows[1]._tr
-        _fill_row(grid.rows[1], ["x"] * len(widths), widths, style_id, n_labels, header=False)
+        _fill_row(grid.rows[1], ["x"] * len(widths), widths, style_id, n_labels, header=False, size=size)
         copies = [prototype] + [copy.deepcopy(prototype) for _ in body[1:]]
         for tr, texts in zip(copies, body, strict=True):
             if tr is not prototype:
@@ -167,15 +201,19 @@ def _table(doc: Any, table: Shaped, caption: str, source: str, year: int) -> Non
     doc.add_paragraph(source.format(year=year, sheet=table.sheet), style="Source")
 
 
-def _fill_row(row: Any, texts: list[str], widths: list[Any], style_id: str, n_labels: int, header: bool) -> None:
-    """One row's cells through python-docx: width, paragraph style, a run (bold in the header), and
-    numbers right-aligned as in the report."""
+def _fill_row(
+    row: Any, texts: list[str], widths: list[Any], style_id: str, n_labels: int, header: bool, size: int
+) -> None:
+    """One row's cells through python-docx: width, paragraph style, a run (bold in the header; the
+    table's font size where it is not the style's), and numbers right-aligned as in the report."""
     for c, (cell, text) in enumerate(zip(row.cells, texts, strict=True)):
         cell.width = widths[c]
         paragraph = cell.paragraphs[0]
         paragraph._p.style = style_id
         run = paragraph.add_run(text)
         run.bold = header
+        if size != TABLE_PT[0]:
+            run.font.size = Pt(size)
         if c >= n_labels and not header:
             paragraph.alignment = 2
 
@@ -196,11 +234,41 @@ def _set_text(tc: Any, text: str) -> None:
         Run(run, None).text = text
 
 
-def _column_widths(n_labels: int, n_values: int) -> list[Any]:
-    """Label columns wide enough for a question, value columns for `100% [s]`, within 16 cm."""
-    value = min(2.4, max(1.0, (TEXT_CM - 4.0) / max(1, n_values)))  # 2 cm holds "Gemiddelde" in bold
-    labels = max(4.0, TEXT_CM - value * n_values)
-    return [Cm(labels / n_labels)] * n_labels + [Cm(value)] * n_values
+CELL_PAD_CM = 0.45  # a cell's left and right margins (0.19 cm each in Word and LibreOffice) and slack
+TABLE_PT = (8, 7)  # the "Table Text" style's size, and the smaller one a very wide table takes
+MIN_LABEL_CM = 4.0  # a question's label column: at least this, else the rest of the page
+
+
+def column_widths(headers: list[str], body: list[list[str]], n_labels: int) -> tuple[list[Any], bool, int]:
+    """(widths, landscape, font size): widths that break no word (the widest word of each column,
+    header in bold, plus the cell's margins); value columns as wide as their widest text, alike
+    where they fit; the label columns the rest of the page. A portrait page if the columns fit it,
+    else a landscape one, at the table style's size if they fit, else a point smaller."""
+    from tasks.publish.text_width import longest_word_cm, width_cm
+
+    columns = list(zip(headers, *body, strict=True)) if body else [(h,) for h in headers]
+    for size, landscape in ((TABLE_PT[0], False), (TABLE_PT[0], True), (TABLE_PT[1], True)):
+        least = [
+            max([longest_word_cm(col[0], size, bold=True)] + [longest_word_cm(t, size) for t in col[1:]]) + CELL_PAD_CM
+            for col in columns
+        ]
+        values = [
+            max(least[c], max((width_cm(t, size) for t in columns[c][1:]), default=0.0) + CELL_PAD_CM)
+            for c in range(n_labels, len(columns))
+        ]
+        labels = [max(MIN_LABEL_CM / n_labels, w) for w in least[:n_labels]]
+        text = LANDSCAPE_TEXT_CM if landscape else TEXT_CM
+        if sum(values) + sum(labels) <= text:
+            break
+    alike = max(values, default=0.0)
+    if alike * len(values) + sum(labels) <= text:
+        values = [alike] * len(values)
+    widest = max(values, default=0.0)
+    if sum(max(w, widest) for w in labels) + sum(values) <= text:  # a label column is never the narrowest
+        labels = [max(w, widest) for w in labels]
+    rest = text - sum(values)
+    labels = [max(w, rest * w / sum(labels)) for w in labels] if labels else []
+    return [Cm(round(w, 3)) for w in labels + values], landscape, size
 
 
 def _picture(doc: Any, png: bytes, alt: str, caption: str, chart_id: str) -> None:
