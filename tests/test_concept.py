@@ -245,6 +245,12 @@ def test_a_sentence_asking_for_an_unpublished_figure_is_left_out(demo: dict) -> 
     )
     assert out[0].text is None and "not published" in out[0].omitted
     assert out[1].text is not None and "vergelijkbaar met 2022" in out[1].text
+    this, last = (
+        _dutch(tables[(tables.table_id == "T02") & (tables.category == flat["category"]) & (tables.group == "all")
+                      & (tables.stat == "pct") & (tables.year == y)]["value"].iloc[0], 0) + "%"
+        for y in (2023, 2022)
+    )  # fmt: skip
+    assert f"is met {this} vergelijkbaar met 2022 ({last})" in out[1].text  # both years of its own subject
     assert not CHANGE_WORDS.search(out[1].text)
 
 
@@ -305,7 +311,7 @@ def test_copied_table_rows_are_the_xml_python_docx_writes() -> None:
     """Body rows are copies of the first row's XML with their own text; each cell must be what
     python-docx's own `add_run(text)` writes, also for an empty text, outer spaces, a tab and a line
     break (the draft's labels have none of these today)."""
-    from tasks.publish.concept import _fill_row, _table
+    from tasks.publish.concept import Pages, _fill_row, _table
     from tasks.publish.layout import Shaped, ShownCell
 
     texts = ["", " leading space", "tab\there", "two\nlines", "47%", "1\u202f234 [s]"]
@@ -325,7 +331,7 @@ def test_copied_table_rows_are_the_xml_python_docx_writes() -> None:
         chart=None,
     )
     doc = docx.Document(str(config_dir() / "report" / "template.docx"))
-    _table(doc, table, table.caption, "Bron: {year} {sheet}", 2023)
+    _table(Pages(doc), table, table.caption, "Bron: {year} {sheet}", 2023)
     grid = doc.tables[-1]
     expected = docx.Document(str(config_dir() / "report" / "template.docx"))
     reference = expected.add_table(rows=1, cols=2)
@@ -333,7 +339,7 @@ def test_copied_table_rows_are_the_xml_python_docx_writes() -> None:
     style_id = doc.styles["Table Text"].style_id
     for r, label in enumerate(texts, start=1):
         row = reference.add_row() if r > 1 else reference.rows[0]
-        _fill_row(row, [label, texts[-r]], widths, style_id, 1, header=False)
+        _fill_row(row, [label, texts[-r]], widths, style_id, 1, header=False, size=8)
         got, want = etree_bytes(grid.rows[r]._tr), etree_bytes(row._tr)
         assert got == want, (label, got, want)
         assert [c.text for c in grid.rows[r].cells] == [label, texts[-r]]

@@ -111,7 +111,8 @@ class Fig:
     @property
     def trend(self) -> str:
         """`gestegen van 41% naar 47%` or `gedaald van ...` where the change is significant (`sig`
-        is `s`); else `vergelijkbaar met 2022 (41%)`."""
+        is `s`); else `met 43% vergelijkbaar met 2022 (41%)`: both years' figures of the subject the
+        sentence names, so it never leans on a figure of another sentence."""
         before = self.prev
         if str(self.row.get("sig") or "") == "s" and before.value != self.value:
             self._record(trend=True)
@@ -120,7 +121,8 @@ class Fig:
             return f"{word} van {display(before.value, before.fmt)} naar {display(self.value, self.fmt)}"
         self._record()
         before._record()
-        return f"vergelijkbaar met {before.year} ({display(before.value, before.fmt)})"
+        now = display(self.value, self.fmt)
+        return f"met {now} vergelijkbaar met {before.year} ({display(before.value, before.fmt)})"
 
     def __str__(self) -> str:
         return self.text
