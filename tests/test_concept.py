@@ -349,3 +349,16 @@ def etree_bytes(element: object) -> bytes:
     from lxml import etree
 
     return etree.tostring(element)
+
+
+def test_a_label_that_is_a_statement_or_question_is_quoted_in_a_sentence() -> None:
+    """Questionnaire labels written to the respondent read as quotations in the draft's prose; a
+    short label reads as a phrase in lower case."""
+    from tasks.publish.sentences import _in_sentence
+
+    assert (
+        _in_sentence("Gebrek aan tijd om met innovatie bezig te zijn")
+        == "gebrek aan tijd om met innovatie bezig te zijn"
+    )
+    assert _in_sentence("Uit principe wil ik geen steun aanvragen.") == "‘Uit principe wil ik geen steun aanvragen’"
+    assert _in_sentence("Heeft u een website?") == "‘Heeft u een website?’"

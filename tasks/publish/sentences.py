@@ -246,12 +246,25 @@ def _lower_first(text: Any) -> str:
     return text[0].lower() + text[1:] if len(text) > 1 and text[1].islower() else text
 
 
+SPEAKER = re.compile(r"\b(ik|wij|we|mijn|onze|ons|u|uw)\b", re.IGNORECASE)
+
+
+def _in_sentence(label: Any) -> str:
+    """A label as it reads inside a Dutch sentence: a short label in lower case (`gebrek aan tijd`);
+    one that is itself a statement or question of the questionnaire (`Uit principe wil ik geen ...`,
+    `Heeft u ...?`) quoted as such, since it cannot be read as part of the sentence around it."""
+    text = str(label).strip()
+    if text.endswith("?") or SPEAKER.search(text):
+        return f"‘{text.rstrip('.')}’"
+    return _lower_first(text)
+
+
 def _listing(entries: list[Any], with_value: bool = True) -> str:
     """`a (25%), b (20%) en c (20%)`: a Dutch enumeration of figures (label and value) or texts."""
     parts = []
     for e in entries:
         if isinstance(e, Fig):
-            parts.append(f"{_lower_first(e.label)} ({e.text})" if with_value else _lower_first(e.label))
+            parts.append(f"{_in_sentence(e.label)} ({e.text})" if with_value else _in_sentence(e.label))
         elif isinstance(e, Term):
             parts.append(f"{_lower_first(e.label)} ({e.direction})")
         else:
