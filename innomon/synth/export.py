@@ -218,6 +218,18 @@ def write_xlsx(rows: list[list[Any]], cfg: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
+SAV_STAMP = slice(92, 109)  # the file header's creation date ("dd mmm yy") and time ("hh:mm:ss")
+
+
+def fixed_stamp(data: bytes) -> bytes:
+    """The .sav with FIXED_TIME as its creation stamp: pyreadstat writes the clock's, which made two
+    demos' 2022 exports (and so their run ids) differ; the same seed must give the same bytes."""
+    if data[:4] not in (b"$FL2", b"$FL3"):
+        raise ValueError("not an SPSS system file")
+    stamp = FIXED_TIME.strftime("%d %b %y").encode("ascii") + FIXED_TIME.strftime("%H:%M:%S").encode("ascii")
+    return data[: SAV_STAMP.start] + stamp + data[SAV_STAMP.stop :]
+
+
 def write_sav(rows: list[list[Any]], cfg: dict[str, Any]) -> bytes:
     """SPSS .sav: SPSS-safe names, question texts as variable labels, answer codes as value labels."""
     import pyreadstat
@@ -243,7 +255,7 @@ def write_sav(rows: list[list[Any]], cfg: dict[str, Any]) -> bytes:
         pyreadstat.write_sav(
             frame, path, column_labels=[r["question_text"][:250] for r in dm], variable_value_labels=labels
         )
-        return Path(path).read_bytes()
+        return fixed_stamp(Path(path).read_bytes())
     finally:
         os.unlink(path)
 
