@@ -127,6 +127,22 @@ def quantity(row: Any) -> tuple[Any, ...]:
     return (int(row.year), str(row.group), str(row.item), str(row.category), str(row.stat), _int(row.n))
 
 
+def quantities(cells: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """`quantity` of every row, from the columns (a row-by-row walk costs seconds on a release)."""
+    n = pd.to_numeric(cells["n"], errors="coerce").fillna(0).round().astype("int64")
+    return list(
+        zip(
+            cells["year"].astype("int64").tolist(),
+            cells["group"].astype(str).tolist(),
+            cells["item"].astype(str).tolist(),
+            cells["category"].astype(str).tolist(),
+            cells["stat"].astype(str).tolist(),
+            n.tolist(),
+            strict=True,
+        )
+    )
+
+
 def _int(v: Any) -> int:
     return 0 if v is None or (isinstance(v, float) and math.isnan(v)) else round(float(v))
 
@@ -157,7 +173,7 @@ class Component:
         first = cells.iloc[0]
         self.stat, self.item = str(first["stat"]), str(first["item"])
         self.scale = rules.scales.get(self.item, (0.0, 1.0)) if self.stat == "mean" else (0.0, 1.0)
-        keys = sorted({quantity(r) for r in cells.itertuples(index=False)})
+        keys = sorted(set(quantities(cells)))
         self.index = {k: i for i, k in enumerate(keys)}
         self.keys = keys
         self.rows: list[tuple[dict[int, float], float, float]] = []  # (coefficients, low, high)
@@ -177,12 +193,12 @@ class Component:
     def _relations(self, cells: pd.DataFrame) -> None:
         lo, hi = self.scale
         overall = cells[cells["group"] == "all"]
-        totals = sorted({quantity(r) for r in overall.itertuples(index=False)}, key=lambda k: (k[3], k[5]))
+        totals = sorted(set(quantities(overall)), key=lambda k: (k[3], k[5]))
         breakdown = cells[cells["group"] != "all"].assign(dim=lambda d: d["group"].str.split("=").str[0])
         for (table, category, _dim), block in breakdown.groupby(["table_id", "category", "dim"], sort=True):
-            members = sorted({quantity(r) for r in block.itertuples(index=False)})
+            members = sorted(set(quantities(block)))
             size = sum(k[5] for k in members)
-            own = sorted({quantity(r) for r in overall[overall["table_id"] == table].itertuples(index=False)})
+            own = sorted(set(quantities(overall[overall["table_id"] == table])))
             candidates = [k for k in own if k[3] == category and k[5] >= size]
             candidates += [k for k in totals if k[3] == category and k[5] >= size and k not in candidates]
             if not candidates:
@@ -195,7 +211,7 @@ class Component:
             self._relate(coef, lo * rest, hi * rest)
         if self.stat == "pct":  # the categories of one answer in one group: at most its base
             for (table, _group), cats in cells.groupby(["table_id", "group"], sort=True):
-                members = sorted({quantity(r) for r in cats.itertuples(index=False)})
+                members = sorted(set(quantities(cats)))
                 if len(members) < 2 or len({k[5] for k in members}) != 1:
                     continue
                 n = float(members[0][5])
@@ -255,8 +271,7 @@ def known_values(cells: pd.DataFrame, suppressed: set[tuple[Any, ...]]) -> dict[
     """Published figures by quantity (the first value seen; one figure has one value)."""
     out: dict[tuple[Any, ...], float] = {}
     value = pd.to_numeric(cells["value"], errors="coerce")
-    for row, v in zip(cells.itertuples(index=False), value, strict=True):
-        k = quantity(row)
+    for k, v in zip(quantities(cells), value, strict=True):
         if k not in suppressed and not math.isnan(v) and k not in out:
             out[k] = float(v)
     return out
@@ -280,7 +295,7 @@ class Audit:
 def audit(cells: pd.DataFrame, earlier: pd.DataFrame | None, primaries: set[tuple[Any, ...]], rules: Rules) -> Audit:
     """The interval of every primary cell of a release (`cells`, as published: suppressed cells flagged
     `c`) given what it and the earlier releases (`earlier`, as published) show."""
-    suppressed = {quantity(r) for r in cells.itertuples(index=False) if "c" in str(r.flag)}
+    suppressed = {k for k, f in zip(quantities(cells), cells["flag"], strict=True) if "c" in str(f)}
     known = known_values(cells, suppressed)
     if earlier is not None and len(earlier):
         shown = earlier[~earlier["flag"].astype(str).str.contains("c")]
@@ -288,7 +303,7 @@ def audit(cells: pd.DataFrame, earlier: pd.DataFrame | None, primaries: set[tupl
             known.setdefault(k, v)
     out: list[Interval] = []
     for _, block in components(cells):
-        targets = sorted({quantity(r) for r in block.itertuples(index=False)} & primaries)
+        targets = sorted(set(quantities(block)) & primaries)
         if not targets:
             continue
         comp = Component(block, rules)
@@ -302,26 +317,33 @@ def protect(
     """Primary and secondary suppression of a release's cells (unsuppressed, as the engine computed
     them). Returns which rows to suppress, the primary cells with their rule, and the final audit."""
     rule = primary_rules(cells, rules)
-    primaries = {quantity(r): str(why) for r, why in zip(cells.itertuples(index=False), rule, strict=True) if why}
+    primaries = {k: str(why) for k, why in zip(quantities(cells), rule, strict=True) if why}
     suppressed = set(primaries)
     published_before: dict[tuple[Any, ...], float] = {}
     if earlier is not None and len(earlier):
         hidden = earlier["flag"].astype(str).str.contains("c")
-        mine = {quantity(r) for r in cells.itertuples(index=False)}
+        mine = set(quantities(cells))
         # a cell an earlier release suppressed stays suppressed (else its partner would be exposed)
-        suppressed |= {quantity(r) for r in earlier[hidden].itertuples(index=False)} & mine
+        suppressed |= set(quantities(earlier[hidden])) & mine
         published_before = known_values(earlier[~hidden], set())
     for _, block in components(cells):
-        block_keys = {quantity(r) for r in block.itertuples(index=False)}
+        block_keys = set(quantities(block))
         targets = sorted(block_keys & set(primaries))
         if not targets:
             continue
         comp = Component(block, rules)
+        pending = list(targets)  # a cell once protected stays so: suppressing more only widens intervals
         while True:
             known = known_values(block, suppressed)
             for k, v in published_before.items():
                 known.setdefault(k, v)
-            open_ = next((iv for iv in (comp.interval(k, known) for k in targets) if not iv.protected), None)
+            open_ = None
+            while pending and open_ is None:
+                interval = comp.interval(pending[0], known)
+                if interval.protected:
+                    pending.pop(0)
+                else:
+                    open_ = interval
             if open_ is None:
                 break
             near = comp.neighbours[comp.index[open_.key]]
@@ -343,7 +365,7 @@ def protect(
                     chosen = k
                     break
             suppressed.add(chosen)
-    keys = [quantity(r) for r in cells.itertuples(index=False)]
+    keys = quantities(cells)
     hide = pd.Series([k in suppressed for k in keys], index=cells.index)
     # a weighted share and its design effect go with the share of the same cell
     position = cells[["table_id", "year", "group", "item", "category"]].astype(str).agg("|".join, axis=1)
